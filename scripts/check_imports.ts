@@ -1,0 +1,68 @@
+/**
+ * Enforces the layer rules of STYLE.md §1: outside src/runtime nothing imports bun, bun:*,
+ * node:* or mentions the Bun/Deno globals (src/cli may use node:util); a lower layer never
+ * imports a higher one. Exits 1 with one line per violation.
+ *
+ * @module
+ */
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const LAYERS = ["protocol", "storage", "broker", "client", "server", "http", "cli", "runtime"] as const;
+/** Which layers each layer may import (besides itself, ports.ts and version.ts). */
+const ALLOWED: Record<string, string[]> = {
+  protocol: [],
+  storage: ["protocol"],
+  broker: ["protocol", "storage"],
+  client: ["protocol"],
+  server: ["protocol", "storage", "broker"],
+  http: ["protocol", "storage", "broker"],
+  cli: ["protocol", "storage", "broker", "client", "server", "http"],
+  runtime: [...LAYERS],
+};
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (p.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+
+const problems: string[] = [];
+for (const file of walk(join(ROOT, "src"))) {
+  const rel = relative(join(ROOT, "src"), file);
+  const layer = rel.includes("/") ? rel.split("/")[0]! : "";
+  const text = readFileSync(file, "utf8");
+  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^;]*?from\s+"([^"]+)"|import\(\s*"([^"]+)"\s*\)/g)]
+    .map((m) => m[1] ?? m[2]!);
+  if (layer !== "runtime") {
+    for (const s of specs) {
+      if (s === "bun" || s.startsWith("bun:")) problems.push(`${rel}: imports "${s}" outside src/runtime`);
+      if (s.startsWith("node:") && !(layer === "cli" && s === "node:util")) {
+        problems.push(`${rel}: imports "${s}" outside src/runtime`);
+      }
+    }
+    const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "").replace(/"(?:\\.|[^"\\])*"|`(?:\\.|[^`\\])*`/g, '""');
+    if (/\bBun\./.test(code) || /\bDeno\./.test(code)) {
+      problems.push(`${rel}: uses the Bun or Deno global outside src/runtime`);
+    }
+  }
+  if (layer === "") continue;
+  for (const s of specs) {
+    if (!s.startsWith(".")) continue;
+    const target = relative(join(ROOT, "src"), join(file, "..", s));
+    const targetLayer = target.includes("/") ? target.split("/")[0]! : "";
+    if (targetLayer === "" || targetLayer === layer) continue;
+    if (!ALLOWED[layer]?.includes(targetLayer)) problems.push(`${rel}: layer "${layer}" must not import "${target}"`);
+  }
+}
+if (problems.length > 0) {
+  for (const p of problems) console.error(p);
+  console.error(`check_imports: ${problems.length} violation(s)`);
+  process.exit(1);
+}
+console.log("check_imports: layer rules hold");

@@ -1,0 +1,122 @@
+/**
+ * Broker configuration with Kafka's property names. Values come from (lowest first) Kafka's
+ * defaults, kbin's defaults where a single node differs, `--config FILE`, then `--set`.
+ * Unknown names are reported as warnings, as Kafka does ("was supplied but isn't a known config");
+ * a value of the wrong type is an error.
+ *
+ * @module
+ */
+
+import { BROKER_CONFIGS } from "../protocol/generated/configs.ts";
+
+/** Thrown for a configuration that cannot be used. */
+export class ConfigError extends TypeError {
+  readonly code = "KBIN_CONFIG_INVALID";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Defaults where kbin, a zero-configuration single node, differs from Kafka: Kafka requires a
+ * node id and uses /tmp for logs.
+ */
+const KBIN_DEFAULTS: Record<string, string> = {
+  "node.id": "1",
+  "log.dirs": "./kbin-data",
+  "listeners": "PLAINTEXT://127.0.0.1:9092",
+};
+
+/** Settings that only kbin knows, with their defaults. */
+export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
+  "kbin.log.level": { type: "string", default: "info" },
+};
+
+const BY_NAME = new Map(BROKER_CONFIGS.map((c) => [c.name, c]));
+
+function checkType(name: string, type: string, value: string): string | null {
+  const v = value.trim();
+  switch (type) {
+    case "int":
+    case "short":
+    case "long":
+      return /^-?\d+$/.test(v) ? null : `"${name}" must be an integer, got "${value}"`;
+    case "double":
+      return v !== "" && !Number.isNaN(Number(v)) ? null : `"${name}" must be a number, got "${value}"`;
+    case "boolean":
+      return /^(true|false)$/i.test(v) ? null : `"${name}" must be true or false, got "${value}"`;
+    default:
+      return null;
+  }
+}
+
+/** Resolved broker configuration. */
+export class BrokerConfig {
+  readonly #explicit: Map<string, string>;
+  /** Names that were set but are unknown to Kafka and kbin. */
+  readonly unknown: string[];
+
+  /**
+   * @param settings explicit settings in the order they were given (later wins)
+   * @throws ConfigError when a known setting has a value of the wrong type
+   */
+  constructor(settings: Iterable<[string, string]> = []) {
+    this.#explicit = new Map();
+    this.unknown = [];
+    for (const [k, v] of settings) {
+      const def = BY_NAME.get(k) ?? KBIN_CONFIGS[k];
+      if (!def) this.unknown.push(k);
+      else {
+        const err = checkType(k, def.type, v);
+        if (err) throw new ConfigError(`Cannot use configuration: ${err}`);
+      }
+      this.#explicit.set(k, v.trim());
+    }
+  }
+
+  /** True when the name was set explicitly (file or --set). */
+  isSet(name: string): boolean {
+    return this.#explicit.has(name);
+  }
+
+  /** Explicit settings, for DescribeConfigs sources. */
+  explicit(): ReadonlyMap<string, string> {
+    return this.#explicit;
+  }
+
+  /** The effective value as a string, or null when unset and without default. */
+  get(name: string): string | null {
+    const v = this.#explicit.get(name);
+    if (v !== undefined) return v;
+    if (name in KBIN_DEFAULTS) return KBIN_DEFAULTS[name]!;
+    return BY_NAME.get(name)?.default ?? KBIN_CONFIGS[name]?.default ?? null;
+  }
+
+  /** The value as a JavaScript number (for int, long within 2^53, and double settings). */
+  number(name: string): number {
+    const v = this.get(name);
+    const n = v === null ? NaN : Number(v);
+    if (!Number.isFinite(n)) throw new ConfigError(`Cannot read configuration "${name}" as a number: "${v}"`);
+    return n;
+  }
+
+  bool(name: string): boolean {
+    return (this.get(name) ?? "").toLowerCase() === "true";
+  }
+
+  /** Comma-separated list settings. */
+  list(name: string): string[] {
+    return (this.get(name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  }
+}
+
+/** Parses a listener such as "PLAINTEXT://127.0.0.1:9092" or "127.0.0.1:9092". */
+export function parseListener(text: string): { name: string; host: string; port: number } {
+  const m = /^(?:([A-Za-z_][A-Za-z0-9_]*):\/\/)?(\[[^\]]*\]|[^:]*):(\d+)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`Cannot parse listener "${text}": expected [NAME://]HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`Cannot parse listener "${text}": port ${port} is out of range`);
+  const host = m[2]!.startsWith("[") ? m[2]!.slice(1, -1) : m[2]!;
+  return { name: m[1] ?? "PLAINTEXT", host, port };
+}

@@ -1,0 +1,108 @@
+/**
+ * Metadata (key 3), v0–v12.
+ *
+ * One broker (this node) leads every partition with leader epoch 0 and is its only replica and
+ * in-sync replica. A null topic list (v1+) or an empty one at v0 means all topics. Unknown
+ * topics are created when the request allows it (always before v4) and the broker's
+ * `auto.create.topics.enable` is true; since creation is synchronous, the new topic is answered
+ * at once with no error. From v10 topics may be named by id (UNKNOWN_TOPIC_ID when unknown).
+ * Authorized-operations fields are filled when requested (all operations until ACLs exist).
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import {
+  METADATA_API,
+  type MetadataResponse,
+  type MetadataResponseTopic,
+} from "../../protocol/generated/03_metadata.ts";
+import { ZERO_UUID } from "../../protocol/reader.ts";
+import type { Input } from "../../protocol/types.ts";
+import type { Topic } from "../../storage/metadata_store.ts";
+import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from "../acl_ops.ts";
+import type { Broker } from "../broker.ts";
+import { defineHandler } from "../registry.ts";
+import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
+import { autoCreateTopic } from "../topics.ts";
+
+/** Partition metadata for a topic led entirely by this node. */
+export function topicPartitions(broker: Broker, topic: Topic) {
+  const node = broker.nodeId;
+  return Array.from({ length: topic.partitions }, (_, i) => ({
+    errorCode: ErrorCode.NONE,
+    partitionIndex: i,
+    leaderId: node,
+    leaderEpoch: 0,
+    replicaNodes: [node],
+    isrNodes: [node],
+    offlineReplicas: [],
+  }));
+}
+
+export default defineHandler(METADATA_API, {
+  minVersion: 0,
+  maxVersion: 12,
+  handle(request, ctx) {
+    const { broker, version } = ctx;
+    const topicOps = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const describe = (t: Topic): Input<MetadataResponseTopic> => ({
+      errorCode: ErrorCode.NONE,
+      name: t.name,
+      topicId: t.id,
+      isInternal: t.internal || INTERNAL_TOPICS.has(t.name),
+      partitions: topicPartitions(broker, t),
+      topicAuthorizedOperations: topicOps,
+    });
+    const allowAuto = (version < 4 || request.allowAutoTopicCreation) &&
+      broker.config.bool("auto.create.topics.enable");
+    let topics: Input<MetadataResponseTopic>[];
+    const all = request.topics === null || (version === 0 && request.topics.length === 0);
+    if (all) {
+      topics = broker.store.listTopics().map(describe);
+    } else {
+      topics = [];
+      for (const t of request.topics ?? []) {
+        if (t.name === null || t.name === undefined) {
+          if (t.topicId === ZERO_UUID) {
+            topics.push({ errorCode: ErrorCode.INVALID_REQUEST, name: null, topicId: ZERO_UUID, partitions: [] });
+            continue;
+          }
+          const found = broker.store.getTopicById(t.topicId);
+          topics.push(
+            found.ok
+              ? describe(found.value)
+              : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: t.topicId, partitions: [] },
+          );
+          continue;
+        }
+        const found = broker.store.getTopic(t.name);
+        if (found.ok) {
+          topics.push(describe(found.value));
+          continue;
+        }
+        if (topicNameError(t.name)) {
+          topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: t.name, partitions: [] });
+          continue;
+        }
+        if (allowAuto) {
+          const created = autoCreateTopic(broker, t.name);
+          topics.push(created.ok ? describe(created.value) : { errorCode: created.code, name: t.name, partitions: [] });
+          continue;
+        }
+        topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: t.name, partitions: [] });
+      }
+    }
+    const response: Input<MetadataResponse> = {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+      clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
+        ? CLUSTER_OPERATIONS
+        : AUTHORIZED_OPERATIONS_OMITTED,
+    };
+    return response;
+  },
+});

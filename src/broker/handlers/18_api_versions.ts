@@ -1,0 +1,34 @@
+/**
+ * ApiVersions (key 18), v0–v4.
+ *
+ * Lists the version window of every registered handler, so the answer always matches what
+ * the dispatcher accepts. From v3 the client sends its software name and version, which Kafka
+ * validates against a pattern (INVALID_REQUEST otherwise). An unknown ApiVersions version is
+ * answered by the dispatcher at v0 with UNSUPPORTED_VERSION.
+ *
+ * Left out: supported/finalized feature flags (KIP-584). kbin has no feature levels to
+ * finalize; clients treat an empty list as "no features".
+ *
+ * @module
+ */
+
+import { API_VERSIONS_API } from "../../protocol/generated/18_api_versions.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { defineHandler } from "../registry.ts";
+
+const SOFTWARE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
+
+export default defineHandler(API_VERSIONS_API, {
+  minVersion: 0,
+  maxVersion: 4,
+  handle(request, ctx) {
+    const apiKeys = ctx.broker.handlers.versions();
+    if (
+      ctx.version >= 3 &&
+      (!SOFTWARE_PATTERN.test(request.clientSoftwareName) || !SOFTWARE_PATTERN.test(request.clientSoftwareVersion))
+    ) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys };
+    }
+    return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
+  },
+});

@@ -1,0 +1,27 @@
+/**
+ * Every API handler the broker serves, in API-key order.
+ *
+ * @module
+ */
+
+import type { Handler } from "../registry.ts";
+import produce from "./00_produce.ts";
+import metadata from "./03_metadata.ts";
+import apiVersions from "./18_api_versions.ts";
+import createTopics from "./19_create_topics.ts";
+import deleteTopics from "./20_delete_topics.ts";
+import createPartitions from "./37_create_partitions.ts";
+import describeCluster from "./60_describe_cluster.ts";
+import describeTopicPartitions from "./75_describe_topic_partitions.ts";
+
+/** All handlers, registered by every broker. */
+export const ALL_HANDLERS: readonly Handler[] = [
+  produce,
+  metadata,
+  apiVersions,
+  createTopics,
+  deleteTopics,
+  createPartitions,
+  describeCluster,
+  describeTopicPartitions,
+] as Handler[];

@@ -1,0 +1,186 @@
+/**
+ * Kafka's rules for topic names and topic-level configs, shared by CreateTopics, Metadata
+ * auto-creation and (later) AlterConfigs.
+ *
+ * @module
+ */
+
+import { TOPIC_CONFIGS } from "../protocol/generated/configs.ts";
+import type { BrokerConfig } from "./config.ts";
+
+/** Kafka's limit on topic name length (Topic.MAX_NAME_LENGTH). */
+export const MAX_TOPIC_NAME_LENGTH = 249;
+const LEGAL = /^[a-zA-Z0-9._-]+$/;
+
+/** Topic names the broker itself owns. */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(["__consumer_offsets", "__transaction_state"]);
+
+/**
+ * Validates a topic name as Kafka's `Topic.validate` does.
+ * @returns null when valid, otherwise the reason
+ */
+export function topicNameError(name: string): string | null {
+  if (name.length === 0) return "Topic name is illegal, it can't be empty";
+  if (name === "." || name === "..") return 'Topic name cannot be "." or ".."';
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters, topic name: ${name}`;
+  }
+  if (!LEGAL.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+/** Kafka treats '.' and '_' as the same in metric names, so such names collide. */
+export function collisionKey(name: string): string {
+  return name.replaceAll(".", "_");
+}
+
+const TOPIC_CONFIG_BY_NAME = new Map(TOPIC_CONFIGS.map((c) => [c.name, c]));
+
+/** Whether this is a topic-level config name Kafka knows. */
+export function isTopicConfig(name: string): boolean {
+  return TOPIC_CONFIG_BY_NAME.has(name);
+}
+
+function enumValues(validValues: string | null): string[] | null {
+  if (!validValues) return null;
+  const m = /^\[([^\]]*)\]/.exec(validValues);
+  if (!m) return null;
+  const vals = m[1]!.split(",").map((s) => s.trim()).filter((s) => s !== "" && !s.includes(" "));
+  return vals.length > 0 ? vals : null;
+}
+
+/** Lower bounds Kafka's ConfigDef enforces for the commonly set numeric topic configs. */
+const MIN_VALUES: Record<string, number> = {
+  "segment.bytes": 1048576,
+  "segment.ms": 1,
+  "segment.index.bytes": 4,
+  "segment.jitter.ms": 0,
+  "min.insync.replicas": 1,
+  "max.message.bytes": 0,
+  "index.interval.bytes": 0,
+  "flush.messages": 1,
+  "flush.ms": 0,
+  "file.delete.delay.ms": 0,
+  "delete.retention.ms": 0,
+  "min.compaction.lag.ms": 0,
+  "max.compaction.lag.ms": 1,
+  "min.cleanable.dirty.ratio": 0,
+  "message.timestamp.before.max.ms": 0,
+  "message.timestamp.after.max.ms": 0,
+  "retention.ms": -1,
+  "retention.bytes": -1,
+  "local.retention.ms": -2,
+  "local.retention.bytes": -2,
+};
+
+/**
+ * Validates one topic config as Kafka's LogConfig does.
+ * @returns null when valid, otherwise the reason (sent as the INVALID_CONFIG message)
+ */
+export function topicConfigError(name: string, value: string | null): string | null {
+  const def = TOPIC_CONFIG_BY_NAME.get(name);
+  if (!def) return `Unknown topic config name: ${name}`;
+  if (value === null) return `Null value not supported for topic configs: ${name}`;
+  const v = value.trim();
+  const bad = `Invalid value ${value} for configuration ${name}`;
+  switch (def.type) {
+    case "int":
+    case "long":
+    case "short": {
+      if (!/^-?\d+$/.test(v)) return `${bad}: Not a number of type ${def.type.toUpperCase()}`;
+      const min = MIN_VALUES[name];
+      if (min !== undefined && Number(v) < min) return `${bad}: Value must be at least ${min}`;
+      return null;
+    }
+    case "double": {
+      const n = Number(v);
+      if (v === "" || Number.isNaN(n)) return `${bad}: Not a number of type DOUBLE`;
+      if (name === "min.cleanable.dirty.ratio" && (n < 0 || n > 1)) return `${bad}: Value must be between 0 and 1`;
+      return null;
+    }
+    case "boolean":
+      return /^(true|false)$/i.test(v) ? null : `${bad}: Expected value to be either true or false`;
+    case "list": {
+      const allowed = enumValues(def.validValues);
+      if (!allowed) return null;
+      const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      for (const item of items) {
+        if (!allowed.includes(item)) return `${bad}: String must be one of: ${allowed.join(", ")}`;
+      }
+      return null;
+    }
+    default: {
+      const allowed = enumValues(def.validValues);
+      if (allowed && !allowed.includes(v)) return `${bad}: String must be one of: ${allowed.join(", ")}`;
+      return null;
+    }
+  }
+}
+
+/** ConfigSource codes from DescribeConfigs. */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  DYNAMIC_TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+
+/** One effective topic config as DescribeConfigs and CreateTopics v5+ report it. */
+export interface EffectiveConfig {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+}
+
+/**
+ * Every topic config with its effective value and source: the topic override, else the first
+ * broker synonym that is set, else Kafka's default.
+ */
+export function effectiveTopicConfigs(overrides: Record<string, string>, broker: BrokerConfig): EffectiveConfig[] {
+  return TOPIC_CONFIGS.map((def) => {
+    const own = overrides[def.name];
+    if (own !== undefined) {
+      return {
+        name: def.name,
+        value: own,
+        readOnly: false,
+        configSource: ConfigSource.DYNAMIC_TOPIC_CONFIG,
+        isSensitive: false,
+      };
+    }
+    for (const synonym of def.serverDefaultProperty) {
+      if (broker.isSet(synonym)) {
+        return {
+          name: def.name,
+          value: brokerValueForTopic(def.name, synonym, broker.get(synonym)!),
+          readOnly: false,
+          configSource: ConfigSource.STATIC_BROKER_CONFIG,
+          isSensitive: false,
+        };
+      }
+    }
+    return {
+      name: def.name,
+      value: def.default,
+      readOnly: false,
+      configSource: ConfigSource.DEFAULT_CONFIG,
+      isSensitive: false,
+    };
+  });
+}
+
+/** Broker synonyms in hours or minutes (log.retention.hours) become the topic's milliseconds. */
+function brokerValueForTopic(topicName: string, brokerName: string, value: string): string {
+  if (topicName.endsWith(".ms")) {
+    if (Number(value) < 0) return "-1";
+    if (brokerName.endsWith(".hours")) return String(Number(value) * 3600000);
+    if (brokerName.endsWith(".minutes")) return String(Number(value) * 60000);
+  }
+  return value;
+}

@@ -1,0 +1,211 @@
+/**
+ * `kbin topic …`: create, list, describe, delete and add partitions. Speaks the Kafka
+ * protocol, so it works against any cluster.
+ *
+ * @module
+ */
+
+import { METADATA_API } from "../protocol/generated/03_metadata.ts";
+import { CREATE_TOPICS_API } from "../protocol/generated/19_create_topics.ts";
+import { DELETE_TOPICS_API } from "../protocol/generated/20_delete_topics.ts";
+import { DESCRIBE_CONFIGS_API } from "../protocol/generated/32_describe_configs.ts";
+import { CREATE_PARTITIONS_API } from "../protocol/generated/37_create_partitions.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
+import { CLIENT_OPTIONS, intOption, keyValues, parseCommandArgs } from "./args.ts";
+import { check, withClient } from "./client_env.ts";
+import { CliError, type CliIo } from "./io.ts";
+
+export const TOPIC_HELP = `Usage: kbin topic <command> [options]
+
+Commands:
+  create NAME -p N [-r RF] [-c name=value]...   Create a topic
+  list                                           List topic names
+  describe NAME                                  Show partitions, leaders, replicas and configs
+  delete NAME                                    Delete a topic and its data
+  add-partitions NAME -p N                       Grow a topic to N partitions
+
+Connection options (every command):
+  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
+  --client-id ID                  Client id sent to the broker (default kbin-cli)
+  --timeout-ms MS                 Request timeout (default 30000)
+  -h, --help                      Help for a command ("kbin topic create --help")
+`;
+
+const HELP: Record<string, string> = {
+  create:
+    `Usage: kbin topic create NAME [-p PARTITIONS] [-r REPLICATION_FACTOR] [-c name=value]... [--if-not-exists] [--validate-only]
+
+Creates a topic. Without -p/-r the broker's num.partitions and default.replication.factor apply.
+  -p, --partitions N         Number of partitions
+  -r, --replication-factor N Replication factor
+  -c, --config name=value    A topic config (repeatable), e.g. -c cleanup.policy=compact
+  --if-not-exists            Succeed quietly when the topic already exists
+  --validate-only            Ask the broker to check the request without creating anything
+`,
+  list: `Usage: kbin topic list [--internal]
+
+Prints every topic name, one per line, sorted.
+  --internal   Include internal topics (such as __consumer_offsets)
+`,
+  describe: `Usage: kbin topic describe NAME
+
+Shows the topic id, partition count, replication factor and config overrides, then one line per
+partition with its leader, replicas and in-sync replicas.
+`,
+  delete: `Usage: kbin topic delete NAME [--if-exists]
+
+Deletes a topic and all its data.
+  --if-exists   Succeed quietly when the topic does not exist
+`,
+  "add-partitions": `Usage: kbin topic add-partitions NAME -p N
+
+Grows a topic to N partitions in total (Kafka never removes partitions).
+  -p, --partitions N   New total number of partitions
+`,
+};
+
+const OPTIONS = {
+  ...CLIENT_OPTIONS,
+  partitions: { type: "string", short: "p" },
+  "replication-factor": { type: "string", short: "r" },
+  config: { type: "string", short: "c", multiple: true },
+  "if-not-exists": { type: "boolean" },
+  "if-exists": { type: "boolean" },
+  "validate-only": { type: "boolean" },
+  internal: { type: "boolean" },
+} as const;
+
+function oneName(command: string, positionals: string[]): string {
+  if (positionals.length !== 1) {
+    throw new CliError(`topic ${command}: expected one topic name (see "kbin topic ${command} --help")`, 2);
+  }
+  return positionals[0]!;
+}
+
+/** Dispatches `kbin topic <command>`. */
+export async function topicCommand(args: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
+    io.stdout(TOPIC_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  const help = HELP[sub];
+  if (!help) throw new CliError(`topic: unknown command "${sub}" (see "kbin topic --help")`, 2);
+  const cmd = `topic ${sub}`;
+  const { values, positionals } = parseCommandArgs(cmd, rest, OPTIONS);
+  if (values.help) {
+    io.stdout(help);
+    return 0;
+  }
+  return await withClient(cmd, io, values, async (client) => {
+    switch (sub) {
+      case "create": {
+        const name = oneName(sub, positionals);
+        const partitions = intOption(cmd, "partitions", values.partitions, -1);
+        const rf = intOption(cmd, "replication-factor", values["replication-factor"], -1);
+        const configs = keyValues(cmd, "--config", values.config).map(([n, v]) => ({ name: n, value: v }));
+        const { response } = await client.send(CREATE_TOPICS_API, () => ({
+          topics: [{ name, numPartitions: partitions, replicationFactor: rf, assignments: [], configs }],
+          timeoutMs: 30000,
+          validateOnly: values["validate-only"] ?? false,
+        }), { minVersion: 2 });
+        const r = response.topics[0];
+        if (!r) throw new CliError(`${cmd}: the broker sent no result for "${name}"`);
+        if (r.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && values["if-not-exists"]) return 0;
+        check(`Cannot create topic "${name}"`, r.errorCode, r.errorMessage);
+        const what = values["validate-only"] ? "Validated" : "Created";
+        const detail = r.numPartitions > 0
+          ? ` with ${r.numPartitions} partition(s), replication factor ${r.replicationFactor}`
+          : "";
+        io.stdout(`${what} topic "${name}"${detail}\n`);
+        return 0;
+      }
+      case "list": {
+        if (positionals.length > 0) throw new CliError(`${cmd}: unexpected argument "${positionals[0]}"`, 2);
+        const md = await client.metadata(null);
+        const names = md.topics
+          .filter((t) => t.errorCode === 0 && t.name !== null && (values.internal || !t.isInternal))
+          .map((t) => t.name!)
+          .sort();
+        if (names.length > 0) io.stdout(names.join("\n") + "\n");
+        return 0;
+      }
+      case "describe": {
+        const name = oneName(sub, positionals);
+        const md = await client.metadata([name]);
+        const t = md.topics[0];
+        if (!t) throw new CliError(`${cmd}: the broker sent no metadata for "${name}"`);
+        check(`Cannot describe topic "${name}"`, t.errorCode);
+        const overrides = await topicOverrides(client, name);
+        const parts = [...t.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex);
+        const rf = parts[0]?.replicaNodes.length ?? 0;
+        const configText = overrides === null ? "" : `\tConfigs: ${overrides.map(([k, v]) => `${k}=${v}`).join(",")}`;
+        io.stdout(
+          `Topic: ${name}\tTopicId: ${t.topicId}\tPartitionCount: ${parts.length}\tReplicationFactor: ${rf}${configText}\n`,
+        );
+        for (const p of parts) {
+          const err = p.errorCode === 0 ? "" : `\tError: ${p.errorCode}`;
+          io.stdout(
+            `\tTopic: ${name}\tPartition: ${p.partitionIndex}\tLeader: ${p.leaderId}\tReplicas: ${
+              p.replicaNodes.join(",")
+            }\tIsr: ${p.isrNodes.join(",")}${err}\n`,
+          );
+        }
+        return 0;
+      }
+      case "delete": {
+        const name = oneName(sub, positionals);
+        const { response } = await client.send(
+          DELETE_TOPICS_API,
+          (v) => (v >= 6 ? { topics: [{ name }], timeoutMs: 30000 } : { topicNames: [name], timeoutMs: 30000 }),
+          { minVersion: 1 },
+        );
+        const r = response.responses[0];
+        if (!r) throw new CliError(`${cmd}: the broker sent no result for "${name}"`);
+        if (r.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && values["if-exists"]) return 0;
+        check(`Cannot delete topic "${name}"`, r.errorCode, r.errorMessage);
+        io.stdout(`Deleted topic "${name}"\n`);
+        return 0;
+      }
+      case "add-partitions": {
+        const name = oneName(sub, positionals);
+        if (values.partitions === undefined) throw new CliError(`${cmd}: -p/--partitions is required`, 2);
+        const count = intOption(cmd, "partitions", values.partitions, 0);
+        const { response } = await client.send(CREATE_PARTITIONS_API, () => ({
+          topics: [{ name, count, assignments: null }],
+          timeoutMs: 30000,
+          validateOnly: values["validate-only"] ?? false,
+        }));
+        const r = response.results[0];
+        if (!r) throw new CliError(`${cmd}: the broker sent no result for "${name}"`);
+        check(`Cannot add partitions to topic "${name}"`, r.errorCode, r.errorMessage);
+        io.stdout(`Topic "${name}" now has ${count} partitions\n`);
+        return 0;
+      }
+    }
+    return 2;
+  });
+}
+
+/** Topic config overrides via DescribeConfigs, or null when the broker does not offer it. */
+async function topicOverrides(
+  client: import("../client/client.ts").KafkaClient,
+  name: string,
+): Promise<[string, string][] | null> {
+  const conn = await client.any();
+  if (conn.pickVersion(DESCRIBE_CONFIGS_API as never) === null) return null;
+  const { response } = await client.send(DESCRIBE_CONFIGS_API, () => ({
+    resources: [{ resourceType: 2, resourceName: name, configurationKeys: null }],
+    includeSynonyms: false,
+    includeDocumentation: false,
+  }));
+  const res = response.results[0];
+  if (!res || res.errorCode !== 0) return null;
+  // Source 1 is DYNAMIC_TOPIC_CONFIG (a per-topic override); v0 lacks sources and marks defaults instead.
+  return res.configs
+    .filter((c) => c.configSource === 1 || (c.configSource === -1 && !c.isDefault))
+    .map((c) => [c.name, c.value ?? ""] as [string, string]);
+}
+
+/** Unused metadata import guard: keeps the descriptor referenced for tree-shaking clarity. */
+export const TOPIC_APIS = [METADATA_API.apiKey] as const;

@@ -1,0 +1,134 @@
+/**
+ * Capabilities the runtime-agnostic core asks for. Each runtime adapter (`src/runtime/bun`,
+ * `src/runtime/deno`) supplies them; tests supply in-memory versions. Types only: importing this
+ * module has no runtime effect.
+ *
+ * @module
+ */
+
+/**
+ * One client connection as a pair of byte streams.
+ * @example
+ * const conn: Conn = { readable, writable, remote: "127.0.0.1:53122", close() {} };
+ */
+export interface Conn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  /** Peer address as "host:port", for logs. */
+  readonly remote: string;
+  /** Closes the socket at once (used after a protocol violation). */
+  close(): void;
+}
+
+/** A bound server socket. */
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting new connections. Existing connections are left to their owners. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an outgoing TCP connection (the CLI and client talk to any Kafka cluster with it).
+ * @example
+ * const conn = await connect({ host: "127.0.0.1", port: 9092 });
+ */
+export type ConnectFn = (options: { host: string; port: number }) => Promise<Conn>;
+
+/** Options for {@link ListenFn}. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+/**
+ * Starts listening and calls `onConn` for every accepted connection.
+ * @example
+ * const listener = await listen({ host: "127.0.0.1", port: 0 }, (conn) => serve(conn));
+ */
+export type ListenFn = (options: ListenOptions, onConn: (conn: Conn) => void) => Promise<Listener>;
+
+/** A value bound to a SQL parameter. */
+export type SqlValue = string | number | bigint | Uint8Array | null;
+
+/** A row as returned by {@link Database.query}: column name to value. */
+export type SqlRow = Record<string, SqlValue>;
+
+/**
+ * A synchronous SQLite connection (bun:sqlite or node:sqlite behind one interface).
+ * @example
+ * const db = openDatabase(":memory:");
+ * db.exec("CREATE TABLE t (x INTEGER)");
+ * db.run("INSERT INTO t (x) VALUES (?)", [1]);
+ * const rows = db.query("SELECT x FROM t");
+ */
+export interface Database {
+  /** Runs one or more statements without parameters. */
+  exec(sql: string): void;
+  /** Runs a statement with positional `?` parameters and returns all rows. */
+  query(sql: string, params?: readonly SqlValue[]): SqlRow[];
+  /** Runs a statement with positional parameters; returns the number of changed rows. */
+  run(sql: string, params?: readonly SqlValue[]): { changes: number };
+  /** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, rolling back if it throws. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+/** Opens (creating if needed) a SQLite database file, or ":memory:". */
+export type OpenDatabaseFn = (path: string) => Database;
+
+/** An open file for positional reads and writes (segments, indexes). */
+export interface FileHandle {
+  /** Reads up to `length` bytes at `position`; fewer only at end of file. */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Writes all of `data` at `position`. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Flushes file data (and the size) to stable storage. */
+  datasync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * File operations the storage layer needs. Paths are plain strings joined with "/".
+ * @example
+ * const fs = openFileSystem();
+ * await fs.mkdir("/tmp/kbin/orders-0");
+ */
+export interface FileSystem {
+  mkdir(path: string): Promise<void>;
+  /** Opens for read/write, creating the file when `create` is set. */
+  open(path: string, options?: { create?: boolean }): Promise<FileHandle>;
+  readFile(path: string): Promise<Uint8Array | null>;
+  /** Replaces a file atomically (write to a temporary name, fsync, rename). */
+  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+}
+
+/** Wall clock and monotonic time, injectable for tests. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+}
+
+/** Where log lines go. Lines are already formatted; `level` is for filtering. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Everything a runtime adapter supplies to start a broker. */
+export interface Runtime {
+  readonly name: "bun" | "deno";
+  listen: ListenFn;
+  connect: ConnectFn;
+  openDatabase: OpenDatabaseFn;
+  fs: FileSystem;
+  clock: Clock;
+}

@@ -1,0 +1,77 @@
+/**
+ * Splits a byte stream into size-prefixed Kafka frames without copying when a frame lies in
+ * one received chunk. The size is checked against the limit before anything is allocated.
+ *
+ * @module
+ */
+
+/** Outcome of feeding bytes: zero or more frames, or a fatal framing error. */
+export type FrameEvent = { frame: Uint8Array } | { error: string };
+
+/** Incremental frame splitter. */
+export class FrameSplitter {
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #need = -1;
+  readonly #maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes received but not yet returned as a frame. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Adds received bytes and returns every frame completed by them. */
+  push(chunk: Uint8Array): FrameEvent[] {
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
+    const out: FrameEvent[] = [];
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#buffered < 4) break;
+        const head = this.#take(4);
+        const size = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) | 0;
+        if (size < 0 || size > this.#maxBytes) {
+          out.push({
+            error: `frame size ${size} is outside 0..${this.#maxBytes} (socket.request.max.bytes)`,
+          });
+          return out;
+        }
+        this.#need = size;
+      }
+      if (this.#buffered < this.#need) break;
+      out.push({ frame: this.#take(this.#need) });
+      this.#need = -1;
+    }
+    return out;
+  }
+
+  #take(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
+    const first = this.#chunks[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      this.#buffered -= n;
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.#chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      out.set(c.subarray(0, k), at);
+      at += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    this.#buffered -= n;
+    return out;
+  }
+}

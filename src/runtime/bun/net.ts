@@ -1,0 +1,149 @@
+/**
+ * Bun socket adapter: turns `Bun.listen` callbacks into {@link Conn} byte streams.
+ *
+ * @module
+ */
+
+import type { Conn, ConnectFn, Listener, ListenFn } from "../../ports.ts";
+
+interface SocketState {
+  controller: ReadableStreamDefaultController<Uint8Array> | null;
+  /** Bytes the kernel did not take yet, with the resolver of the write that queued them. */
+  pending: { data: Uint8Array; resolve: () => void }[];
+  closed: boolean;
+}
+
+type BunSocket = Bun.Socket<SocketState>;
+
+function flush(socket: BunSocket): void {
+  const state = socket.data;
+  while (state.pending.length > 0) {
+    const head = state.pending[0]!;
+    const n = socket.write(head.data);
+    if (n < 0) return;
+    if (n < head.data.length) {
+      head.data = head.data.subarray(n);
+      return;
+    }
+    state.pending.shift();
+    head.resolve();
+  }
+}
+
+function toConn(socket: BunSocket, remote?: string): Conn {
+  const state = socket.data;
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      state.controller = controller;
+    },
+    cancel() {
+      state.controller = null;
+    },
+  }, { highWaterMark: 0 });
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      if (state.closed) return Promise.reject(Object.assign(new Error("socket closed"), { code: "EPIPE" }));
+      if (state.pending.length === 0) {
+        const n = socket.write(chunk);
+        if (n === chunk.length) return;
+        chunk = chunk.subarray(Math.max(0, n));
+      }
+      return new Promise<void>((resolve) => state.pending.push({ data: chunk, resolve }));
+    },
+    close() {
+      if (state.pending.length === 0) socket.end();
+      else {
+        const last = state.pending[state.pending.length - 1]!;
+        const resolve = last.resolve;
+        last.resolve = () => {
+          resolve();
+          socket.end();
+        };
+      }
+    },
+  });
+  return {
+    readable,
+    writable,
+    remote: remote ?? `${socket.remoteAddress}:${(socket as unknown as { remotePort?: number }).remotePort ?? 0}`,
+    close() {
+      if (!state.closed) socket.end();
+    },
+  };
+}
+
+function finish(state: SocketState): void {
+  state.closed = true;
+  for (const p of state.pending) p.resolve();
+  state.pending = [];
+  try {
+    state.controller?.close();
+  } catch {
+    // already closed or cancelled
+  }
+  state.controller = null;
+}
+
+/** Listens with `Bun.listen`; each accepted socket becomes a {@link Conn}. */
+export const listen: ListenFn = (options, onConn) => {
+  const server = Bun.listen<SocketState>({
+    hostname: options.host,
+    port: options.port,
+    socket: {
+      open(socket) {
+        socket.data = { controller: null, pending: [], closed: false };
+        socket.setNoDelay?.(true);
+        onConn(toConn(socket));
+      },
+      data(socket, chunk) {
+        // Bun hands us a fresh buffer per callback, so it can be queued without a copy.
+        socket.data.controller?.enqueue(chunk);
+      },
+      drain(socket) {
+        flush(socket);
+      },
+      close(socket) {
+        finish(socket.data);
+      },
+      error(socket) {
+        finish(socket.data);
+      },
+    },
+  });
+  const listener: Listener = {
+    host: server.hostname,
+    port: server.port,
+    close() {
+      server.stop(false);
+      return Promise.resolve();
+    },
+  };
+  return Promise.resolve(listener);
+};
+
+const clientHandlers = {
+  data(socket: BunSocket, chunk: Uint8Array) {
+    socket.data.controller?.enqueue(chunk);
+  },
+  drain(socket: BunSocket) {
+    flush(socket);
+  },
+  close(socket: BunSocket) {
+    finish(socket.data);
+  },
+  error(socket: BunSocket) {
+    finish(socket.data);
+  },
+};
+
+/** Connects with `Bun.connect`. */
+export const connect: ConnectFn = async ({ host, port }) => {
+  const socket = await Bun.connect<SocketState>({
+    hostname: host,
+    port,
+    data: { controller: null, pending: [], closed: false },
+    socket: clientHandlers,
+  });
+  socket.setNoDelay?.(true);
+  return toConn(socket, `${host}:${port}`);
+};

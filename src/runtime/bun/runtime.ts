@@ -1,0 +1,22 @@
+/**
+ * The Bun runtime: every capability the core asks for, implemented with Bun.
+ *
+ * @module
+ */
+
+import type { Runtime } from "../../ports.ts";
+import { openFileSystem } from "./fs.ts";
+import { connect, listen } from "./net.ts";
+import { openDatabase } from "./sqlite.ts";
+
+/** Capabilities backed by Bun. */
+export const bunRuntime: Runtime = {
+  name: "bun",
+  listen,
+  connect,
+  openDatabase,
+  fs: openFileSystem(),
+  clock: { now: () => Date.now() },
+};
+
+export { connect, listen, openDatabase, openFileSystem };

@@ -1,0 +1,63 @@
+/**
+ * The embeddable broker: `startBroker()` runs kbin in-process on Bun or Deno, for the tests of
+ * other projects. Without a data directory everything is kept in memory.
+ *
+ * @module
+ */
+
+import { BrokerConfig } from "../broker/config.ts";
+import { createLogger, type LogLevelName } from "../broker/logger.ts";
+import type { Runtime } from "../ports.ts";
+import { startKafkaBroker } from "../server/start.ts";
+
+/** Options for {@link startBroker}. */
+export interface StartBrokerOptions {
+  /** Keep data here; omit for an ephemeral in-memory broker. */
+  dataDir?: string;
+  /** "host:port" to listen on (default 127.0.0.1:0, a free port). */
+  listen?: string;
+  /** Broker settings by Kafka name, e.g. `{ "num.partitions": "3" }`. */
+  config?: Record<string, string>;
+  /** Log level for lines written to stderr (default "warn"). */
+  logLevel?: LogLevelName;
+}
+
+/** A running embedded broker. */
+export interface EmbeddedBroker {
+  /** "host:port" to give to clients. */
+  readonly bootstrap: string;
+  readonly port: number;
+  /** Stops the broker gracefully. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function detectRuntime(): Promise<Runtime> {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  // Computed specifiers keep each runtime's adapter out of the other's type-check and bundle.
+  const load = (name: string) => import([".", name, "runtime.ts"].join("/")) as Promise<Record<string, Runtime>>;
+  if (g.Bun !== undefined) return (await load("bun"))["bunRuntime"]!;
+  if (g.Deno !== undefined) return (await load("deno"))["denoRuntime"]!;
+  throw new TypeError("Cannot start kbin: it needs Bun or Deno");
+}
+
+/**
+ * Starts a broker in this process.
+ * @example
+ * await using broker = await startBroker();
+ * // point a Kafka client at broker.bootstrap
+ */
+export async function startBroker(options: StartBrokerOptions = {}): Promise<EmbeddedBroker> {
+  const runtime = await detectRuntime();
+  const settings: [string, string][] = [["listeners", `PLAINTEXT://${options.listen ?? "127.0.0.1:0"}`]];
+  for (const [k, v] of Object.entries(options.config ?? {})) settings.push([k, v]);
+  const config = new BrokerConfig(settings);
+  const logger = createLogger((line) => console.error(line), { level: options.logLevel ?? "warn" });
+  const running = await startKafkaBroker({ runtime, config, logger, dataDir: options.dataDir ?? null });
+  return {
+    bootstrap: running.bootstrap,
+    port: running.server.port,
+    close: () => running.close(),
+    [Symbol.asyncDispose]: () => running.close(),
+  };
+}

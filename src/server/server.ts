@@ -1,0 +1,66 @@
+/**
+ * Accepts connections on a listener and serves each with {@link serveConnection}. Shutdown
+ * stops accepting, lets each connection finish the request in hand, then resolves.
+ *
+ * @module
+ */
+
+import type { Conn, Listener, ListenFn, Logger } from "../ports.ts";
+import { type FrameHandler, serveConnection } from "./connection.ts";
+
+/** A running Kafka protocol server. */
+export interface Server {
+  readonly host: string;
+  readonly port: number;
+  /** Number of open connections. */
+  readonly connections: number;
+  /** Stops accepting, waits for in-flight requests (up to `timeoutMs`), closes connections. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Options for {@link startServer}. */
+export interface StartServerOptions {
+  listen: ListenFn;
+  host: string;
+  port: number;
+  handler: FrameHandler;
+  logger: Logger;
+  maxRequestBytes: number;
+}
+
+/** Binds and starts serving. Rejects if the address cannot be bound. */
+export async function startServer(options: StartServerOptions): Promise<Server> {
+  const active = new Set<Promise<void>>();
+  const conns = new Set<Conn>();
+  let signalClosing: () => void = () => {};
+  const closing = new Promise<void>((resolve) => (signalClosing = resolve));
+  const listener: Listener = await options.listen({ host: options.host, port: options.port }, (conn) => {
+    conns.add(conn);
+    const done = serveConnection(conn, {
+      handler: options.handler,
+      logger: options.logger,
+      maxRequestBytes: options.maxRequestBytes,
+      closing,
+    }).finally(() => {
+      conns.delete(conn);
+      active.delete(done);
+    });
+    active.add(done);
+  });
+  return {
+    host: listener.host,
+    port: listener.port,
+    get connections() {
+      return conns.size;
+    },
+    async close({ timeoutMs = 5000 } = {}) {
+      await listener.close();
+      signalClosing();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.allSettled([...active]), timeout]);
+      clearTimeout(timer);
+      for (const c of conns) c.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Starts a complete broker: data directory, metadata store, broker state and the Kafka
+ * listener. Runtime adapters and the embeddable API call this with their capabilities.
+ *
+ * @module
+ */
+
+import { Broker } from "../broker/broker.ts";
+import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
+import type { Logger, Runtime } from "../ports.ts";
+import { openMetadataStore } from "../storage/metadata_store.ts";
+import { type Server, startServer } from "./server.ts";
+
+/** Options for {@link startKafkaBroker}. */
+export interface StartKafkaBrokerOptions {
+  runtime: Runtime;
+  config: BrokerConfig;
+  logger: Logger;
+  /** Data directory; null keeps everything in memory (embedded tests). */
+  dataDir: string | null;
+}
+
+/** A broker that is serving. */
+export interface RunningBroker {
+  readonly broker: Broker;
+  readonly server: Server;
+  /** "host:port" clients should bootstrap from. */
+  readonly bootstrap: string;
+  /** Graceful shutdown: stop accepting, finish in-flight requests, flush, close the store. */
+  close(): Promise<void>;
+}
+
+/** Starts a broker with the given configuration. */
+export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promise<RunningBroker> {
+  const { runtime, config, logger } = options;
+  for (const name of config.unknown) {
+    logger.warn("The configuration was supplied but isn't a known config", { name });
+  }
+  const listeners = config.list("listeners");
+  if (listeners.length !== 1) {
+    throw new ConfigError(`Cannot start broker: exactly one listener is supported, got "${config.get("listeners")}"`);
+  }
+  const listen = parseListener(listeners[0]!);
+  const advertisedText = config.list("advertised.listeners")[0];
+  let dbPath = ":memory:";
+  if (options.dataDir !== null) {
+    await runtime.fs.mkdir(options.dataDir);
+    dbPath = `${options.dataDir}/metadata.db`;
+  }
+  const db = runtime.openDatabase(dbPath);
+  const store = openMetadataStore(db, { clock: runtime.clock });
+  try {
+    const node = store.ensureNode(config.number("node.id"));
+    if (!node.ok) {
+      throw new ConfigError(`Cannot start broker: ${node.message ?? "node id does not match the data directory"}`);
+    }
+    const broker = new Broker({ config, store, logger, clock: runtime.clock });
+    const server = await startServer({
+      listen: runtime.listen,
+      host: listen.host,
+      port: listen.port,
+      handler: broker.dispatcher,
+      logger,
+      maxRequestBytes: config.number("socket.request.max.bytes"),
+    });
+    if (advertisedText) {
+      const a = parseListener(advertisedText);
+      broker.advertised = { host: a.host, port: a.port === 0 ? server.port : a.port };
+    } else {
+      const wildcard = listen.host === "" || listen.host === "0.0.0.0" || listen.host === "::";
+      broker.advertised = { host: wildcard ? "localhost" : listen.host, port: server.port };
+    }
+    const hostText = broker.advertised.host.includes(":") ? `[${broker.advertised.host}]` : broker.advertised.host;
+    let closed: Promise<void> | null = null;
+    return {
+      broker,
+      server,
+      bootstrap: `${hostText}:${broker.advertised.port}`,
+      close() {
+        closed ??= (async () => {
+          await server.close();
+          store.close();
+        })();
+        return closed;
+      },
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The compiled kbin executable. The host binary is built once, by scripts/build.sh into a temp
+ * dir, and every test here gets its path from `kbinBinary()`.
+ *
+ * Building takes a few seconds and ~100 MB of disk; set KBIN_SKIP_BINARY=1 to skip.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SKIP = process.env.KBIN_SKIP_BINARY === "1" ? "KBIN_SKIP_BINARY=1, so the kbin executable is not built" : false;
+const BUILD_TIMEOUT_MS = 180_000;
+
+if (SKIP) console.warn(`tests/release/binary_test.ts: skipped: ${SKIP}`);
+
+type RunResult = { code: number | null; stdout: string; stderr: string };
+
+function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+  return new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let outDir: string | undefined;
+let built: Promise<string> | undefined;
+
+/** Builds the host executable on first call; later calls return the same path. */
+function kbinBinary(): Promise<string> {
+  built ??= (async () => {
+    outDir = await mkdtemp(join(tmpdir(), "kbin-binary-"));
+    const result = await run("bash", [join(ROOT, "scripts", "build.sh")], {
+      cwd: ROOT,
+      env: { KBIN_OUT_DIR: outDir, KBIN_TARGET: "" },
+    });
+    assert.equal(result.code, 0, `scripts/build.sh failed:\n${result.stdout}${result.stderr}`);
+    return join(outDir, process.platform === "win32" ? "kbin.exe" : "kbin");
+  })();
+  return built;
+}
+
+after(async () => {
+  if (outDir) await rm(outDir, { recursive: true, force: true });
+});
+
+test("kbin --version prints the package.json version", { skip: SKIP, timeout: BUILD_TIMEOUT_MS }, async () => {
+  const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
+  const kbin = await kbinBinary();
+  const result = await run(kbin, ["--version"]);
+  assert.equal(result.code, 0, `kbin --version failed:\n${result.stderr}`);
+  assert.equal(result.stdout.trim(), `kbin ${version}`);
+});

@@ -1,0 +1,134 @@
+/**
+ * Starts `kbin serve` as a child process for end-to-end tests and waits for its ready line.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+/** The Bun binary installed by npm. */
+export const BUN = join(ROOT, "node_modules/.bin/bun");
+/** The CLI entry point run from source. */
+export const MAIN = join(ROOT, "src/runtime/bun/main.ts");
+
+/** A broker running in a child process. */
+export interface BrokerProcess {
+  readonly bootstrap: string;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Everything written to stderr so far (the broker's log). */
+  log(): string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Stops the broker (if running) and removes the data directory unless it was given. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options for {@link startBrokerProcess}. */
+export interface BrokerProcessOptions {
+  /** Extra `kbin serve` arguments. */
+  args?: string[];
+  /** Use this data directory (kept afterwards); default a fresh temp dir (removed). */
+  dataDir?: string;
+  /** Command to run instead of `bun src/runtime/bun/main.ts` (e.g. the compiled binary). */
+  command?: string[];
+  timeoutMs?: number;
+}
+
+/** Starts `kbin serve --listen 127.0.0.1:0` and resolves once it prints its ready line. */
+export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "kbin-test-")));
+  const [cmd, ...pre] = options.command ?? [BUN, MAIN];
+  const child = spawn(cmd!, [
+    ...pre,
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--data-dir",
+    dataDir,
+    ...(options.args ?? []),
+  ], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`broker not ready after ${options.timeoutMs ?? 15000} ms:\n${stderr}`)),
+      options.timeoutMs ?? 15000,
+    );
+    child.stdout!.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      const m = /ready on (\S+):(\d+) \(advertised (\S+),/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited with ${code} before it was ready:\n${stderr}`));
+    });
+  });
+  let stopped: Promise<number | null> | null = null;
+  const stop = (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    stopped ??= (child.kill(signal), exited);
+    return stopped;
+  };
+  return {
+    bootstrap: ready[3]!,
+    host: ready[1]!,
+    port: Number(ready[2]),
+    dataDir,
+    child,
+    log: () => stderr,
+    stop,
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+      if (ownDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a command to completion and returns its exit code and output. */
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(
+        new Error(`${cmd} ${args.join(" ")} timed out after ${options.timeoutMs ?? 60000} ms\n${stdout}\n${stderr}`),
+      );
+    }, options.timeoutMs ?? 60000);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}

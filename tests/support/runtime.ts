@@ -1,0 +1,23 @@
+/**
+ * The runtime adapters of whichever runtime runs the tests (Bun or Deno), so one test file
+ * exercises the real SQLite and file system adapters on both.
+ *
+ * @module
+ */
+import type { FileSystem, OpenDatabaseFn } from "../../src/ports.ts";
+
+/** "bun" under `bun test`, "deno" under `deno test`. */
+export const runtimeName: "bun" | "deno" = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+  ? "bun"
+  : "deno";
+
+// Computed specifiers keep each runtime from resolving (or type-checking) the other's adapter.
+const adapterDir = `../../src/runtime/${runtimeName}`;
+const sqliteModule = (await import(`${adapterDir}/sqlite.ts`)) as { openDatabase: OpenDatabaseFn };
+const fsModule = (await import(`${adapterDir}/fs.ts`)) as { openFileSystem: () => FileSystem };
+
+/** The running runtime's SQLite adapter. */
+export const openDatabase: OpenDatabaseFn = sqliteModule.openDatabase;
+
+/** The running runtime's file system adapter. */
+export const openFileSystem: () => FileSystem = fsModule.openFileSystem;
