@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startBrokerProcess } from "../support/broker_process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SKIP = process.env.KBIN_SKIP_BINARY === "1" ? "KBIN_SKIP_BINARY=1, so the kbin executable is not built" : false;
@@ -64,3 +65,33 @@ test("kbin --version prints the package.json version", { skip: SKIP, timeout: BU
   assert.equal(result.code, 0, `kbin --version failed:\n${result.stderr}`);
   assert.equal(result.stdout.trim(), `kbin ${version}`);
 });
+
+test(
+  "the kbin executable serves a Metadata round trip, keeps topics across a restart and stops on SIGTERM",
+  { skip: SKIP, timeout: BUILD_TIMEOUT_MS },
+  async () => {
+    const kbin = await kbinBinary();
+    const dataDir = await mkdtemp(join(tmpdir(), "kbin-binary-data-"));
+    try {
+      {
+        await using broker = await startBrokerProcess({ command: [kbin], dataDir });
+        const created = await run(kbin, ["topic", "create", "orders", "-p", "3", "-b", broker.bootstrap]);
+        assert.equal(created.code, 0, created.stderr);
+        const md = await run("kcat", ["-L", "-J", "-b", broker.bootstrap]);
+        assert.equal(md.code, 0, md.stderr);
+        const meta = JSON.parse(md.stdout) as {
+          brokers: { id: number }[];
+          topics: { topic: string; partitions: unknown[] }[];
+        };
+        assert.deepEqual(meta.brokers.map((b) => b.id), [1]);
+        assert.deepEqual(meta.topics.map((t) => [t.topic, t.partitions.length]), [["orders", 3]]);
+        assert.equal(await broker.stop("SIGTERM"), 0);
+      }
+      await using again = await startBrokerProcess({ command: [kbin], dataDir });
+      const listed = await run(kbin, ["topic", "list", "-b", again.bootstrap]);
+      assert.equal(listed.stdout, "orders\n");
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  },
+);
