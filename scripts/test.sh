@@ -6,6 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
+export NO_COLOR=1
 
 if [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ]; then
   npm install --no-fund --no-audit

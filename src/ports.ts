@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { CodecImpl } from "./protocol/compression/mod.ts";
+
 /**
  * One client connection as a pair of byte streams.
  * @example
@@ -83,6 +85,8 @@ export interface FileHandle {
   read(position: number, length: number): Promise<Uint8Array>;
   /** Writes all of `data` at `position`. */
   write(data: Uint8Array, position: number): Promise<void>;
+  /** Writes the chunks back to back starting at `position` (one writev where possible). */
+  writev(chunks: readonly Uint8Array[], position: number): Promise<void>;
   /** Flushes file data (and the size) to stable storage. */
   datasync(): Promise<void>;
   truncate(length: number): Promise<void>;
@@ -107,6 +111,8 @@ export interface FileSystem {
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /** Makes the directory's entries (new or renamed files) durable; best effort where unsupported. */
+  syncDir(path: string): Promise<void>;
 }
 
 /** Wall clock and monotonic time, injectable for tests. */
@@ -131,4 +137,6 @@ export interface Runtime {
   openDatabase: OpenDatabaseFn;
   fs: FileSystem;
   clock: Clock;
+  /** Native compression codecs by Kafka codec id; pure-TS ones fill the gaps. */
+  codecs: Partial<Record<number, CodecImpl>>;
 }

@@ -36,7 +36,13 @@ export function collisionKey(name: string): string {
   return name.replaceAll(".", "_");
 }
 
-const TOPIC_CONFIG_BY_NAME = new Map(TOPIC_CONFIGS.map((c) => [c.name, c]));
+/** Topic configs Kafka 4.0 removed; they are unknown to it and so to kbin. */
+const REMOVED_IN_KAFKA_4: ReadonlySet<string> = new Set([
+  "message.format.version",
+  "message.timestamp.difference.max.ms",
+]);
+const LIVE_TOPIC_CONFIGS = TOPIC_CONFIGS.filter((c) => !REMOVED_IN_KAFKA_4.has(c.name));
+const TOPIC_CONFIG_BY_NAME = new Map(LIVE_TOPIC_CONFIGS.map((c) => [c.name, c]));
 
 /** Whether this is a topic-level config name Kafka knows. */
 export function isTopicConfig(name: string): boolean {
@@ -138,12 +144,17 @@ export interface EffectiveConfig {
   isSensitive: boolean;
 }
 
+/** Defaults that Kafka 4.0 changed from the 3.x table (KIP-1030). */
+const KAFKA_4_DEFAULTS: Record<string, string> = {
+  "message.timestamp.after.max.ms": "3600000",
+};
+
 /**
  * Every topic config with its effective value and source: the topic override, else the first
  * broker synonym that is set, else Kafka's default.
  */
 export function effectiveTopicConfigs(overrides: Record<string, string>, broker: BrokerConfig): EffectiveConfig[] {
-  return TOPIC_CONFIGS.map((def) => {
+  return LIVE_TOPIC_CONFIGS.map((def) => {
     const own = overrides[def.name];
     if (own !== undefined) {
       return {
@@ -167,7 +178,7 @@ export function effectiveTopicConfigs(overrides: Record<string, string>, broker:
     }
     return {
       name: def.name,
-      value: def.default,
+      value: KAFKA_4_DEFAULTS[def.name] ?? def.default,
       readOnly: false,
       configSource: ConfigSource.DEFAULT_CONFIG,
       isSensitive: false,

@@ -57,10 +57,11 @@ partition with its leader, replicas and in-sync replicas.
 Deletes a topic and all its data.
   --if-exists   Succeed quietly when the topic does not exist
 `,
-  "add-partitions": `Usage: kbin topic add-partitions NAME -p N
+  "add-partitions": `Usage: kbin topic add-partitions NAME -p N [--validate-only]
 
 Grows a topic to N partitions in total (Kafka never removes partitions).
   -p, --partitions N   New total number of partitions
+  --validate-only      Ask the broker to check the request without changing anything
 `,
 };
 
@@ -74,6 +75,15 @@ const OPTIONS = {
   "validate-only": { type: "boolean" },
   internal: { type: "boolean" },
 } as const;
+
+/** Which of {@link OPTIONS} each subcommand accepts besides the connection options. */
+const OWN_OPTIONS: Record<string, string[]> = {
+  create: ["partitions", "replication-factor", "config", "if-not-exists", "validate-only"],
+  list: ["internal"],
+  describe: [],
+  delete: ["if-exists"],
+  "add-partitions": ["partitions", "validate-only"],
+};
 
 function oneName(command: string, positionals: string[]): string {
   if (positionals.length !== 1) {
@@ -96,6 +106,10 @@ export async function topicCommand(args: string[], io: CliIo): Promise<number> {
   if (values.help) {
     io.stdout(help);
     return 0;
+  }
+  const allowed = new Set([...Object.keys(CLIENT_OPTIONS), ...OWN_OPTIONS[sub]!]);
+  for (const name of Object.keys(values)) {
+    if (!allowed.has(name)) throw new CliError(`${cmd}: unknown option "--${name}" (see "kbin ${cmd} --help")`, 2);
   }
   return await withClient(cmd, io, values, async (client) => {
     switch (sub) {
@@ -179,7 +193,11 @@ export async function topicCommand(args: string[], io: CliIo): Promise<number> {
         const r = response.results[0];
         if (!r) throw new CliError(`${cmd}: the broker sent no result for "${name}"`);
         check(`Cannot add partitions to topic "${name}"`, r.errorCode, r.errorMessage);
-        io.stdout(`Topic "${name}" now has ${count} partitions\n`);
+        io.stdout(
+          values["validate-only"]
+            ? `Validated growing topic "${name}" to ${count} partitions\n`
+            : `Topic "${name}" now has ${count} partitions\n`,
+        );
         return 0;
       }
     }

@@ -6,8 +6,13 @@
  */
 
 import { Broker } from "../broker/broker.ts";
+import { TopicPolicies } from "../broker/topic_policy.ts";
+import { DEFAULT_LOG_CONFIG } from "../storage/log/partition_log.ts";
 import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
 import type { Logger, Runtime } from "../ports.ts";
+import { createCodecs } from "../protocol/compression/mod.ts";
+import { LogManager } from "../storage/log/log_manager.ts";
+import { memoryFs } from "../storage/memory/memory_fs.ts";
 import { openMetadataStore } from "../storage/metadata_store.ts";
 import { type Server, startServer } from "./server.ts";
 
@@ -49,12 +54,31 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   }
   const db = runtime.openDatabase(dbPath);
   const store = openMetadataStore(db, { clock: runtime.clock });
+  let logs: LogManager | null = null;
   try {
     const node = store.ensureNode(config.number("node.id"));
     if (!node.ok) {
       throw new ConfigError(`Cannot start broker: ${node.message ?? "node id does not match the data directory"}`);
     }
-    const broker = new Broker({ config, store, logger, clock: runtime.clock });
+    const codecs = createCodecs(runtime.codecs);
+    const policies = new TopicPolicies(config);
+    logs = await LogManager.open(
+      {
+        fs: options.dataDir === null ? memoryFs() : runtime.fs,
+        dataDir: options.dataDir === null ? "/kbin" : options.dataDir,
+        clock: runtime.clock,
+        logger,
+        decompress: (codec, data) => codecs.decompress(codec, data),
+        configFor: (name) => {
+          const t = store.getTopic(name);
+          return t.ok ? policies.for(t.value).log : DEFAULT_LOG_CONFIG;
+        },
+      },
+      store.listTopics().flatMap((t) =>
+        Array.from({ length: t.partitions }, (_, partition) => ({ topicName: t.name, topicId: t.id, partition }))
+      ),
+    );
+    const broker = new Broker({ config, store, logs, codecs, policies, logger, clock: runtime.clock });
     const server = await startServer({
       listen: runtime.listen,
       host: listen.host,
@@ -79,12 +103,14 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       close() {
         closed ??= (async () => {
           await server.close();
+          await logs!.close();
           store.close();
         })();
         return closed;
       },
     };
   } catch (err) {
+    await logs?.close();
     store.close();
     throw err;
   }

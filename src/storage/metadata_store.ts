@@ -74,6 +74,11 @@ export interface MetadataStore {
   setTopicConfigs(name: string, configs: Readonly<Record<string, string>>): Result<Topic>;
   /** Sets one config override, or removes it when `value` is null. */
   alterTopicConfig(name: string, key: string, value: string | null): Result<Topic>;
+  /**
+   * Reserves `count` producer ids and returns the first; ids are never handed out twice, even
+   * across restarts (Kafka allocates them in blocks the same way).
+   */
+  reserveProducerIds(count: number): number;
   close(): void;
 }
 
@@ -124,6 +129,15 @@ export const MIGRATIONS: readonly MigrationStep[] = [
         leader_epoch INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (topic_id, partition_index)
       ) WITHOUT ROWID;
+    `),
+  // 2: producer id allocation (idempotent producers), handed out in blocks.
+  (db) =>
+    db.exec(`
+      CREATE TABLE producer_ids (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        next_id INTEGER NOT NULL
+      );
+      INSERT INTO producer_ids (singleton, next_id) VALUES (1, 0);
     `),
 ];
 
@@ -435,6 +449,13 @@ export function openMetadataStore(db: Database, options: { clock: Clock }): Meta
       return ok(replaceConfigs(topic, copyConfigs(next)));
     },
 
+    reserveProducerIds(count: number): number {
+      return db.transaction(() => {
+        const first = Number(db.query("SELECT next_id FROM producer_ids WHERE singleton = 1")[0]?.["next_id"] ?? 0);
+        db.run("UPDATE producer_ids SET next_id = ? WHERE singleton = 1", [first + count]);
+        return first;
+      });
+    },
     close(): void {
       byName.clear();
       byId.clear();

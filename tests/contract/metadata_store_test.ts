@@ -269,7 +269,7 @@ describe(`MetadataStore on ${runtimeName} SQLite`, () => {
         const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) =>
           r["name"]
         );
-        assert.deepEqual(tables, ["cluster", "partitions", "topic_configs", "topics"]);
+        assert.deepEqual(tables, ["cluster", "partitions", "producer_ids", "topic_configs", "topics"]);
       } finally {
         db.close();
       }
@@ -373,5 +373,20 @@ describe(`openDatabase() on ${runtimeName}`, () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe(`MetadataStore.reserveProducerIds() on ${runtimeName} SQLite`, () => {
+  test("reserveProducerIds() hands out disjoint blocks that survive a reopen", async () => {
+    await withTempDir((dir) => {
+      const path = join(dir, "metadata.db");
+      const first = openMetadataStore(openDatabase(path), { clock });
+      assert.equal(first.reserveProducerIds(1000), 0);
+      assert.equal(first.reserveProducerIds(1000), 1000);
+      first.close();
+      const again = openMetadataStore(openDatabase(path), { clock });
+      assert.equal(again.reserveProducerIds(10), 2000);
+      again.close();
+    });
   });
 });

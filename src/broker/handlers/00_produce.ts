@@ -1,23 +1,188 @@
 /**
- * Produce (key 0): advertised at v0–v2 but refused, until the log exists.
+ * Produce (key 0), v0–v11.
  *
- * Kafka 4.0 dropped Produce v0–v2 yet still advertises version 0, because librdkafka decides
- * whether gzip, snappy and lz4 are usable by looking for the old versions (KAFKA-18659). kbin
- * does the same so that compression is enabled in librdkafka clients; a request at a refused
- * version closes the connection, as an unsupported version does in Kafka.
+ * v3+ carries exactly one RecordBatch v2 per partition (INVALID_RECORD otherwise). v0–v2 carry
+ * legacy MessageSets (magic 0/1), which are up-converted to one v2 batch before they are
+ * stored, as Kafka 3.x did; the log only ever holds v2.
+ *
+ * Per partition, in Kafka's order: unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION;
+ * batch larger than `max.message.bytes` → MESSAGE_TOO_LARGE; bad CRC or structure →
+ * CORRUPT_MESSAGE / INVALID_RECORD; a CreateTime timestamp outside
+ * `message.timestamp.before/after.max.ms` → INVALID_TIMESTAMP; LogAppendTime rewrites the max
+ * timestamp and CRC; a topic `compression.type` other than `producer` recompresses; idempotent
+ * batches go through the producer state (a retry gets its original offsets; gaps and stale
+ * epochs their errors); a disk failure → KAFKA_STORAGE_ERROR. Errors stay with their partition.
+ *
+ * Acknowledgement: acks=0 sends no response (and closes the connection on an error, as Kafka
+ * does, so the client refreshes metadata); acks=1 answers once the OS has the bytes; acks=-1
+ * once they are on stable storage (group commit: one datasync covers every batch written
+ * before it began).
+ *
+ * Timestamp bounds are checked on the batch's base and max timestamps (Kafka checks every
+ * record; a batch's records lie between them for every producer we know of).
+ *
+ * Left out: Produce v12 (not in this snapshot of the specs); transactional batches are stored
+ * but transaction semantics arrive with the transaction coordinator.
  *
  * @module
  */
 
-import { PRODUCE_API } from "../../protocol/generated/00_produce.ts";
+import { Codec, codecFromName } from "../../protocol/compression/mod.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import {
+  type PartitionProduceResponse,
+  PRODUCE_API,
+  type TopicProduceResponse,
+} from "../../protocol/generated/00_produce.ts";
+import { recompressBatch, setLogAppendTime, upConvertMessageSet, validateBatch } from "../../protocol/records/mod.ts";
+import type { Input } from "../../protocol/types.ts";
+import { StorageError } from "../../storage/log/partition_log.ts";
+import { F, int64, view } from "../../storage/log/batch_fields.ts";
+import type { Topic } from "../../storage/metadata_store.ts";
+import type { Broker } from "../broker.ts";
 import { CloseConnection } from "../conn_state.ts";
 import { defineHandler } from "../registry.ts";
 
+type PartitionResult = Input<PartitionProduceResponse>;
+
+function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResult {
+  return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
+}
+
+/** Validates, converts and appends one partition's records; never throws for Kafka outcomes. */
+async function producePartition(
+  broker: Broker,
+  topic: Topic,
+  index: number,
+  records: Uint8Array | null,
+  acks: number,
+  version: number,
+): Promise<PartitionResult> {
+  if (index < 0 || index >= topic.partitions) {
+    return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
+  }
+  if (records === null || records.length < 17) {
+    return failed(
+      index,
+      ErrorCode.INVALID_RECORD,
+      `Produce requests with version ${version} must have at least one record batch per partition`,
+    );
+  }
+  const policy = broker.policies.for(topic);
+  const codecs = broker.codecs;
+  const decompress = (codec: number, data: Uint8Array) => codecs.decompress(codec, data);
+  const compress = (codec: number, data: Uint8Array) => codecs.compress(codec, data);
+  const now = broker.clock.now();
+  let batch = records;
+  const magic = records[16]!;
+  if (magic < 2) {
+    if (version >= 3) {
+      return failed(
+        index,
+        ErrorCode.INVALID_RECORD,
+        `Produce requests with version ${version} are only allowed to contain record batches with magic version 2`,
+      );
+    }
+    const converted = upConvertMessageSet(records, { compress, decompress, now: () => BigInt(now) });
+    if (!converted.ok) return failed(index, converted.code, converted.message);
+    batch = converted.batch;
+  } else if (magic !== 2) {
+    return failed(index, ErrorCode.CORRUPT_MESSAGE, `Unknown record batch magic ${magic}`);
+  }
+  const v = view(batch);
+  const size = batch.length >= 12 ? 12 + v.getInt32(F.BATCH_LENGTH) : -1;
+  if (size !== batch.length) {
+    return failed(
+      index,
+      ErrorCode.INVALID_RECORD,
+      `Produce requests with version ${version} are only allowed to contain exactly one record batch`,
+    );
+  }
+  if (size > policy.maxMessageBytes) {
+    return failed(
+      index,
+      ErrorCode.MESSAGE_TOO_LARGE,
+      `The request included a message larger than the max message size the server will accept (${size} > ${policy.maxMessageBytes}).`,
+    );
+  }
+  const invalid = validateBatch(batch, 0, size, { decompress });
+  if (invalid) return failed(index, invalid.code, invalid.message);
+  if (policy.logAppendTime) {
+    setLogAppendTime(batch, 0, BigInt(now));
+  } else {
+    const base = int64(v, F.BASE_TIMESTAMP);
+    const max = int64(v, F.MAX_TIMESTAMP);
+    if (base >= 0 && now - base > policy.timestampBeforeMaxMs || max - now > policy.timestampAfterMaxMs) {
+      return failed(
+        index,
+        ErrorCode.INVALID_TIMESTAMP,
+        `Timestamp of a record in the batch is out of range: base ${base}, max ${max}, broker time ${now}`,
+      );
+    }
+  }
+  if (policy.compressionType !== "producer") {
+    const target = codecFromName(policy.compressionType) ?? Codec.NONE;
+    if ((v.getInt16(F.ATTRIBUTES) & 0x07) !== target) {
+      batch = recompressBatch(batch, 0, target, { compress, decompress });
+    }
+  }
+  try {
+    const log = await broker.partitionLog(topic, index);
+    const outcome = await log.append(batch);
+    if (outcome.kind === "error") return failed(index, outcome.code, outcome.message);
+    const logAppendTimeMs = policy.logAppendTime
+      ? BigInt(outcome.kind === "duplicate" ? outcome.maxTimestamp : now)
+      : -1n;
+    if (outcome.kind === "appended") {
+      if (acks === -1) await log.waitDurable(outcome.lastOffset + 1);
+      else if (acks === 1) await outcome.written;
+    }
+    return {
+      index,
+      errorCode: ErrorCode.NONE,
+      baseOffset: BigInt(outcome.baseOffset),
+      logAppendTimeMs,
+      logStartOffset: BigInt(log.logStartOffset),
+      errorMessage: null,
+    };
+  } catch (err) {
+    if (err instanceof StorageError) return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
+    throw err;
+  }
+}
+
 export default defineHandler(PRODUCE_API, {
   minVersion: 0,
-  maxVersion: 2,
-  refusedVersions: [0, 2],
-  handle() {
-    throw new CloseConnection("Produce is not available on this broker yet");
+  maxVersion: 11,
+  async handle(request, ctx) {
+    const { broker, version } = ctx;
+    const acks = request.acks;
+    if (acks !== 0 && acks !== 1 && acks !== -1) {
+      const responses = request.topicData.map((t) => ({
+        name: t.name,
+        partitionResponses: t.partitionData.map((p) => failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)),
+      }));
+      return { responses, throttleTimeMs: 0 };
+    }
+    const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
+      const found = broker.store.getTopic(t.name);
+      const partitionResponses = await Promise.all(
+        t.partitionData.map((p) =>
+          found.ok
+            ? producePartition(broker, found.value, p.index, p.records, acks, version)
+            : failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.")
+        ),
+      );
+      return { name: t.name, partitionResponses };
+    });
+    const responses = await Promise.all(pending);
+    if (acks === 0) {
+      const error = responses.flatMap((t) => t.partitionResponses ?? []).find((p) => (p.errorCode ?? 0) !== 0);
+      if (error) {
+        throw new CloseConnection(`acks=0 produce failed with error ${error.errorCode}: ${error.errorMessage ?? ""}`);
+      }
+      return null;
+    }
+    return { responses, throttleTimeMs: 0 };
   },
 });

@@ -19,7 +19,7 @@ import { defineHandler } from "../registry.ts";
 export default defineHandler(DELETE_TOPICS_API, {
   minVersion: 1,
   maxVersion: 6,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const { broker, version } = ctx;
     const wanted = version >= 6
       ? request.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
@@ -57,6 +57,7 @@ export default defineHandler(DELETE_TOPICS_API, {
         });
         continue;
       }
+      await broker.logs.deleteTopic(found.value.name, found.value.partitions);
       broker.logger.info("Deleted topic", { topic: found.value.name, id: found.value.id });
       responses.push({
         name: found.value.name,

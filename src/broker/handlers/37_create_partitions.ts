@@ -37,7 +37,7 @@ export default defineHandler(CREATE_PARTITIONS_API, {
       }
       const found = broker.store.getTopic(t.name);
       if (!found.ok) {
-        fail(t.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
+        results.push({ name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null });
         continue;
       }
       const current = found.value.partitions;
@@ -45,12 +45,12 @@ export default defineHandler(CREATE_PARTITIONS_API, {
         fail(
           t.name,
           ErrorCode.INVALID_PARTITIONS,
-          `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`,
+          `The topic ${t.name} currently has ${current} partition(s); ${t.count} would not be an increase.`,
         );
         continue;
       }
       if (t.count === current) {
-        fail(t.name, ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+        fail(t.name, ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`);
         continue;
       }
       if (t.count > MAX_PARTITIONS) {

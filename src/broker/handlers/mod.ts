@@ -6,10 +6,14 @@
 
 import type { Handler } from "../registry.ts";
 import produce from "./00_produce.ts";
+import fetch from "./01_fetch.ts";
+import listOffsets from "./02_list_offsets.ts";
 import metadata from "./03_metadata.ts";
 import apiVersions from "./18_api_versions.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
+import initProducerId from "./22_init_producer_id.ts";
+import offsetForLeaderEpoch from "./23_offset_for_leader_epoch.ts";
 import createPartitions from "./37_create_partitions.ts";
 import describeCluster from "./60_describe_cluster.ts";
 import describeTopicPartitions from "./75_describe_topic_partitions.ts";
@@ -17,10 +21,14 @@ import describeTopicPartitions from "./75_describe_topic_partitions.ts";
 /** All handlers, registered by every broker. */
 export const ALL_HANDLERS: readonly Handler[] = [
   produce,
+  fetch,
+  listOffsets,
   metadata,
   apiVersions,
   createTopics,
   deleteTopics,
+  initProducerId,
+  offsetForLeaderEpoch,
   createPartitions,
   describeCluster,
   describeTopicPartitions,

@@ -5,6 +5,7 @@
  */
 
 import type { Runtime } from "../../ports.ts";
+import { nativeCodecs } from "./codecs.ts";
 import { openFileSystem } from "./fs.ts";
 import { connect, listen } from "./net.ts";
 import { openDatabase } from "./sqlite.ts";
@@ -17,6 +18,7 @@ export const denoRuntime: Runtime = {
   openDatabase,
   fs: openFileSystem(),
   clock: { now: () => Date.now() },
+  codecs: nativeCodecs,
 };
 
 export { connect, listen, openDatabase, openFileSystem };

@@ -36,6 +36,26 @@ function wrapHandle(fh: fsp.FileHandle): FileHandle {
         written += bytesWritten;
       }
     },
+    async writev(chunks: readonly Uint8Array[], position: number): Promise<void> {
+      let total = 0;
+      for (const c of chunks) total += c.length;
+      let { bytesWritten } = await fh.writev(chunks as Uint8Array[], position);
+      if (bytesWritten === total) return;
+      // Short write: finish chunk by chunk from where the kernel stopped.
+      let at = position;
+      for (const c of chunks) {
+        const skip = Math.min(c.length, bytesWritten);
+        bytesWritten -= skip;
+        if (skip < c.length) {
+          let written = skip;
+          while (written < c.length) {
+            const r = await fh.write(c, written, c.length - written, at + written);
+            written += r.bytesWritten;
+          }
+        }
+        at += c.length;
+      }
+    },
     datasync(): Promise<void> {
       return fh.datasync();
     },
@@ -140,5 +160,6 @@ export function openFileSystem(): FileSystem {
         throw error;
       }
     },
+    syncDir,
   };
 }

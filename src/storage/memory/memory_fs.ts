@@ -147,6 +147,16 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
         if (position + data.length > inode.length) inode.resize(position + data.length);
         inode.data.set(data, position);
       },
+      async writev(chunks: readonly Uint8Array[], position: number): Promise<void> {
+        check();
+        takeWriteFault(path);
+        let at = position;
+        for (const data of chunks) {
+          if (at + data.length > inode.length) inode.resize(at + data.length);
+          inode.data.set(data, at);
+          at += data.length;
+        }
+      },
       async datasync(): Promise<void> {
         check();
         takeFsyncFault(path);
@@ -268,6 +278,9 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
     async exists(path: string): Promise<boolean> {
       const p = normalize(path);
       return files.has(p) || dirs.has(p);
+    },
+    async syncDir(): Promise<void> {
+      // Creations and renames are durable at once in this model.
     },
     failNextWrite(): void {
       writeFault = true;

@@ -1,0 +1,321 @@
+/**
+ * Fetch (key 1), v0–v17.
+ *
+ * Records are served as read from the segment files: whole batches, never decoded (v0–v3
+ * clients get them down-converted to magic 0/1 message sets, as Kafka 3.x did). The first
+ * partition with data gets at least one whole batch even past `partition_max_bytes` and
+ * `max_bytes` (KIP-74); later partitions stay within both. Reads never cross a segment.
+ *
+ * Long polling: when fewer than `min_bytes` are ready the request waits, woken by appends to
+ * any of its partitions (no polling loop), until `max_wait_ms`. Fetch sessions (KIP-227) are
+ * kept in a broker-wide cache: full and incremental requests, forgotten topics,
+ * FETCH_SESSION_ID_NOT_FOUND and INVALID_FETCH_SESSION_EPOCH. From v13 topics are named by id.
+ *
+ * Isolation levels are accepted; the last stable offset equals the high watermark until
+ * transactions exist. A leader epoch newer than this node's (0) is UNKNOWN_LEADER_EPOCH.
+ *
+ * Left out: follower fetching (replica ids ≥ 0 are served as consumers), rack-aware preferred
+ * read replicas (always -1), diverging-epoch detection (a single node never diverges).
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import {
+  FETCH_API,
+  type FetchRequest,
+  type FetchResponse,
+  type PartitionData,
+} from "../../protocol/generated/01_fetch.ts";
+import { ZERO_UUID } from "../../protocol/reader.ts";
+import { downConvertBatches } from "../../protocol/records/mod.ts";
+import type { Input } from "../../protocol/types.ts";
+import type { PartitionLog } from "../../storage/log/partition_log.ts";
+import type { Topic } from "../../storage/metadata_store.ts";
+import type { Broker } from "../broker.ts";
+import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
+import { defineHandler, type RequestContext } from "../registry.ts";
+
+/** One partition to read in this request. */
+interface Want {
+  key: string;
+  topicName: string;
+  topicId: string;
+  partition: number;
+  fetchOffset: bigint;
+  maxBytes: number;
+  currentLeaderEpoch: number;
+  cached: SessionPartition | null;
+}
+
+interface Outcome {
+  want: Want;
+  data: Input<PartitionData>;
+  bytes: number;
+  log: PartitionLog | null;
+}
+
+const READ_COMMITTED = 1;
+
+function errorData(partitionIndex: number, errorCode: number): Input<PartitionData> {
+  return { partitionIndex, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+}
+
+/** Resolves the wanted partitions' topics; unknown ones are reported with their error. */
+function resolveTopic(broker: Broker, w: Want, byId: boolean): Topic | number {
+  const found = byId ? broker.store.getTopicById(w.topicId) : broker.store.getTopic(w.topicName);
+  if (!found.ok) return byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  if (w.partition < 0 || w.partition >= found.value.partitions) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  return found.value;
+}
+
+/** Reads every wanted partition once, within the request's byte limits. */
+async function readAll(
+  broker: Broker,
+  wants: Want[],
+  request: FetchRequest,
+  version: number,
+  byId: boolean,
+): Promise<Outcome[]> {
+  let remaining = version >= 3 ? request.maxBytes : 0x7fffffff;
+  let minOneBatch = version >= 3;
+  const outcomes: Outcome[] = [];
+  for (const w of wants) {
+    const topic = resolveTopic(broker, w, byId);
+    if (typeof topic === "number") {
+      outcomes.push({ want: w, data: errorData(w.partition, topic), bytes: 0, log: null });
+      continue;
+    }
+    if (w.currentLeaderEpoch > 0) {
+      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.UNKNOWN_LEADER_EPOCH), bytes: 0, log: null });
+      continue;
+    }
+    const log = await broker.partitionLog(topic, w.partition);
+    const read = await log.read(Number(w.fetchOffset), Math.max(0, Math.min(w.maxBytes, remaining)), { minOneBatch });
+    if (!read.ok) {
+      const data = errorData(w.partition, read.code);
+      if (read.code === ErrorCode.OFFSET_OUT_OF_RANGE) {
+        data.highWatermark = BigInt(log.highWatermark);
+        data.lastStableOffset = BigInt(log.highWatermark);
+        data.logStartOffset = BigInt(log.logStartOffset);
+      }
+      outcomes.push({ want: w, data, bytes: 0, log });
+      continue;
+    }
+    let records = read.value.records;
+    if (version <= 3 && records.length > 0) {
+      records = downConvertBatches(records, version <= 1 ? 0 : 1, {
+        compress: (c, d) => broker.codecs.compress(c, d),
+        decompress: (c, d) => broker.codecs.decompress(c, d),
+      });
+    }
+    const hw = BigInt(read.value.highWatermark);
+    remaining -= records.length;
+    if (records.length > 0) minOneBatch = false;
+    outcomes.push({
+      want: w,
+      bytes: records.length,
+      log,
+      data: {
+        partitionIndex: w.partition,
+        errorCode: ErrorCode.NONE,
+        highWatermark: hw,
+        lastStableOffset: hw,
+        logStartOffset: BigInt(read.value.logStartOffset),
+        abortedTransactions: request.isolationLevel === READ_COMMITTED ? [] : null,
+        preferredReadReplica: -1,
+        records,
+      },
+    });
+  }
+  return outcomes;
+}
+
+/** Waits until any of the logs gets new data, or the deadline passes. */
+function waitForData(logs: PartitionLog[], deadlineMs: number, now: number): Promise<void> {
+  return new Promise((resolve) => {
+    const cancels: (() => void)[] = [];
+    const done = () => {
+      clearTimeout(timer);
+      for (const c of cancels) c();
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, deadlineMs - now));
+    for (const l of logs) cancels.push(l.onData(done));
+  });
+}
+
+function buildWants(request: FetchRequest, version: number, broker: Broker): Want[] {
+  const wants: Want[] = [];
+  for (const t of request.topics) {
+    const byId = version >= 13;
+    const topicId = byId ? t.topicId : ZERO_UUID;
+    let topicName = byId ? "" : t.topic;
+    if (byId) {
+      const found = broker.store.getTopicById(t.topicId);
+      if (found.ok) topicName = found.value.name;
+    }
+    for (const p of t.partitions) {
+      wants.push({
+        key: sessionKey(byId ? topicId : topicName, p.partition),
+        topicName,
+        topicId,
+        partition: p.partition,
+        fetchOffset: p.fetchOffset,
+        maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
+        cached: null,
+      });
+    }
+  }
+  return wants;
+}
+
+/** Applies an incremental request to its session and returns every session partition. */
+function applyIncremental(session: FetchSession, request: FetchRequest, wants: Want[], version: number): Want[] {
+  for (const f of request.forgottenTopicsData) {
+    const topic = version >= 13 ? f.topicId : f.topic;
+    for (const p of f.partitions) session.partitions.delete(sessionKey(topic, p));
+  }
+  for (const w of wants) {
+    const c = session.partitions.get(w.key);
+    if (c) {
+      c.fetchOffset = w.fetchOffset;
+      c.partitionMaxBytes = w.maxBytes;
+      c.currentLeaderEpoch = w.currentLeaderEpoch;
+    } else {
+      session.partitions.set(w.key, {
+        topicName: w.topicName,
+        topicId: w.topicId,
+        partition: w.partition,
+        fetchOffset: w.fetchOffset,
+        partitionMaxBytes: w.maxBytes,
+        currentLeaderEpoch: w.currentLeaderEpoch,
+        sentHighWatermark: -1n,
+        sentLogStartOffset: -1n,
+        sentLastStableOffset: -1n,
+      });
+    }
+  }
+  return [...session.partitions.entries()].map(([key, c]) => ({
+    key,
+    topicName: c.topicName,
+    topicId: c.topicId,
+    partition: c.partition,
+    fetchOffset: c.fetchOffset,
+    maxBytes: c.partitionMaxBytes,
+    currentLeaderEpoch: c.currentLeaderEpoch,
+    cached: c,
+  }));
+}
+
+function remember(session: FetchSession, wants: Want[]): void {
+  for (const w of wants) {
+    session.partitions.set(w.key, {
+      topicName: w.topicName,
+      topicId: w.topicId,
+      partition: w.partition,
+      fetchOffset: w.fetchOffset,
+      partitionMaxBytes: w.maxBytes,
+      currentLeaderEpoch: w.currentLeaderEpoch,
+      sentHighWatermark: -1n,
+      sentLogStartOffset: -1n,
+      sentLastStableOffset: -1n,
+    });
+  }
+}
+
+/** Whether an incremental response must carry this partition, updating what was last sent. */
+function hasNews(o: Outcome, cached: SessionPartition | undefined): boolean {
+  const d = o.data;
+  const hw = d.highWatermark ?? -1n;
+  const lso = d.lastStableOffset ?? -1n;
+  const ls = d.logStartOffset ?? -1n;
+  const news = o.bytes > 0 || (d.errorCode ?? 0) !== 0 || !cached || cached.sentHighWatermark !== hw ||
+    cached.sentLastStableOffset !== lso || cached.sentLogStartOffset !== ls;
+  if (cached) {
+    cached.sentHighWatermark = hw;
+    cached.sentLastStableOffset = lso;
+    cached.sentLogStartOffset = ls;
+  }
+  return news;
+}
+
+function group(outcomes: Outcome[], byId: boolean): NonNullable<Input<FetchResponse>["responses"]> {
+  const topics: { topic: string; topicId: string; partitions: Input<PartitionData>[] }[] = [];
+  let current: (typeof topics)[number] | undefined;
+  for (const o of outcomes) {
+    const name = o.want.topicName;
+    const id = o.want.topicId;
+    if (!current || (byId ? current.topicId !== id : current.topic !== name)) {
+      current = { topic: name, topicId: id, partitions: [] };
+      topics.push(current);
+    }
+    current.partitions.push(o.data);
+  }
+  return topics;
+}
+
+async function handleFetch(request: FetchRequest, ctx: RequestContext): Promise<Input<FetchResponse>> {
+  const { broker, version } = ctx;
+  const byId = version >= 13;
+  const sessions = broker.fetchSessions;
+  const requested = buildWants(request, version, broker);
+  let session: FetchSession | null = null;
+  let wants = requested;
+  let incremental = false;
+  if (version >= 7) {
+    const { sessionId, sessionEpoch } = request;
+    if (sessionId === 0 && sessionEpoch === 0) {
+      session = sessions.create(byId);
+    } else if (sessionId !== 0) {
+      if (sessionEpoch === 0 || sessionEpoch === -1) {
+        sessions.remove(sessionId);
+        if (sessionEpoch === 0) session = sessions.create(byId);
+      } else {
+        const s = sessions.get(sessionId);
+        if (!s) return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+        if (s.nextEpoch !== sessionEpoch) {
+          return { errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: 0, responses: [] };
+        }
+        session = s;
+        incremental = true;
+        wants = applyIncremental(s, request, requested, version);
+      }
+    }
+    if (session) {
+      session.nextEpoch = nextSessionEpoch(incremental ? session.nextEpoch : 0);
+      if (!incremental) remember(session, requested);
+    }
+  }
+  const deadline = broker.clock.now() + Math.max(0, request.maxWaitMs);
+  let outcomes = await readAll(broker, wants, request, version, byId);
+  for (;;) {
+    const bytes = outcomes.reduce((n, o) => n + o.bytes, 0);
+    const anyError = outcomes.some((o) => (o.data.errorCode ?? 0) !== 0);
+    const now = broker.clock.now();
+    if (bytes >= request.minBytes || anyError || now >= deadline) break;
+    const logs = outcomes.map((o) => o.log).filter((l): l is PartitionLog => l !== null);
+    if (logs.length === 0) break;
+    await waitForData(logs, deadline, now);
+    outcomes = await readAll(broker, wants, request, version, byId);
+  }
+  if (session) {
+    const sent = incremental
+      ? outcomes.filter((o) => hasNews(o, session.partitions.get(o.want.key)))
+      : outcomes.filter((o) => (hasNews(o, session.partitions.get(o.want.key)), true));
+    outcomes = sent;
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    sessionId: session?.id ?? 0,
+    responses: group(outcomes, byId),
+  };
+}
+
+export default defineHandler(FETCH_API, {
+  minVersion: 0,
+  maxVersion: 17,
+  handle: handleFetch,
+});

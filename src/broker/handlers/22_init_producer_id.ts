@@ -1,0 +1,28 @@
+/**
+ * InitProducerId (key 22), v0–v5, for idempotent producers.
+ *
+ * A producer without a transactional id gets a fresh producer id at epoch 0, as Kafka's broker
+ * does (even when v3+ sends its old id and epoch: a new id makes every old sequence moot). Ids
+ * come from blocks reserved in the metadata store, so they are never reused across restarts.
+ *
+ * Left out: transactional ids. Until the transaction coordinator exists they get
+ * COORDINATOR_NOT_AVAILABLE, which clients treat as "try again later".
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { INIT_PRODUCER_ID_API } from "../../protocol/generated/22_init_producer_id.ts";
+import { defineHandler } from "../registry.ts";
+
+export default defineHandler(INIT_PRODUCER_ID_API, {
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, ctx) {
+    if (request.transactionalId !== null) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 };
+    }
+    const producerId = BigInt(ctx.broker.producerIds.next());
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
+  },
+});

@@ -1,0 +1,72 @@
+/**
+ * A topic's effective settings as the produce path and the log use them, parsed once per
+ * version of the topic's configuration (the store hands out a new frozen Topic object on every
+ * change, so a WeakMap keyed by it is an exact cache).
+ *
+ * @module
+ */
+
+import type { LogConfig } from "../storage/log/partition_log.ts";
+import type { Topic } from "../storage/metadata_store.ts";
+import type { BrokerConfig } from "./config.ts";
+import { effectiveTopicConfigs } from "./topic_rules.ts";
+
+/** Settings that shape produce validation and storage of one topic. */
+export interface TopicPolicy {
+  log: LogConfig;
+  maxMessageBytes: number;
+  logAppendTime: boolean;
+  /** Reject records older than now minus this (Infinity: no bound). */
+  timestampBeforeMaxMs: number;
+  /** Reject records newer than now plus this (Infinity: no bound). */
+  timestampAfterMaxMs: number;
+  /** Kafka's compression.type: "producer" keeps the producer's codec. */
+  compressionType: string;
+}
+
+/** Kafka writes "never" as Long.MAX_VALUE; anything that large is no bound at all. */
+function bound(value: string | null): number {
+  const n = Number(value);
+  return !Number.isFinite(n) || n >= 9.2e18 ? Infinity : n;
+}
+
+/** Computes and caches policies per topic version. */
+export class TopicPolicies {
+  readonly #cache = new WeakMap<Topic, TopicPolicy>();
+  readonly #broker: BrokerConfig;
+
+  constructor(broker: BrokerConfig) {
+    this.#broker = broker;
+  }
+
+  for(topic: Topic): TopicPolicy {
+    let p = this.#cache.get(topic);
+    if (!p) {
+      p = this.#compute(topic);
+      this.#cache.set(topic, p);
+    }
+    return p;
+  }
+
+  #compute(topic: Topic): TopicPolicy {
+    const values = new Map(effectiveTopicConfigs(topic.configs, this.#broker).map((c) => [c.name, c.value]));
+    const get = (name: string) => values.get(name) ?? null;
+    const flushMs = bound(get("flush.ms"));
+    return {
+      log: {
+        segmentBytes: bound(get("segment.bytes")),
+        segmentMs: bound(get("segment.ms")),
+        indexIntervalBytes: bound(get("index.interval.bytes")),
+        flushMessages: bound(get("flush.messages")),
+        flushMs: this.#broker.isSet("log.flush.interval.ms") && !topic.configs["flush.ms"]
+          ? bound(this.#broker.get("log.flush.interval.ms"))
+          : flushMs,
+      },
+      maxMessageBytes: bound(get("max.message.bytes")),
+      logAppendTime: get("message.timestamp.type") === "LogAppendTime",
+      timestampBeforeMaxMs: bound(get("message.timestamp.before.max.ms")),
+      timestampAfterMaxMs: bound(get("message.timestamp.after.max.ms")),
+      compressionType: get("compression.type") ?? "producer",
+    };
+  }
+}

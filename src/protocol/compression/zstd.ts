@@ -1,0 +1,225 @@
+/**
+ * Zstandard frames. Decompression is pure TypeScript (fzstd) behind a frame walker that this
+ * module owns; compression in pure TypeScript only writes stored (raw) blocks, so the runtime
+ * adapters replace it with their native zstd.
+ *
+ * The walker (`zstdLayout()`) checks every frame's header and block headers before any byte
+ * is decoded. That gives the native decoders what they lack: `node:zlib`'s
+ * `zstdDecompressSync` returns short output for a truncated frame without an error, and a
+ * frame that declares a huge size must be refused before anything allocates it.
+ *
+ * @module
+ */
+
+import { Decompress, decompress as fzstdDecompress } from "fzstd";
+import { type CodecImpl, DEFAULT_MAX_OUTPUT_BYTES } from "./codec.ts";
+import { CompressionError } from "./errors.ts";
+
+const FRAME_MAGIC = 0xfd2fb528;
+const SKIPPABLE_MAGIC = 0x184d2a50; // low 4 bits are free
+const MAX_BLOCK_BYTES = 128 * 1024;
+/** zstd's default decoder limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27); native decoders refuse more. */
+const MAX_WINDOW_BYTES = 1 << 27;
+/** Kafka's default zstd level (`compression.zstd.level`). */
+export const ZSTD_DEFAULT_LEVEL = 3;
+
+function fail(message: string): never {
+  throw new CompressionError(`Cannot decompress zstd data: ${message}`);
+}
+
+function u32le(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+}
+
+/** What `zstdLayout()` learned about a payload without decoding it. */
+export interface ZstdLayout {
+  /** Sum of the declared content sizes, or null when a frame declares none. */
+  contentSize: number | null;
+  /** Most bytes the payload can decode to (exact when `contentSize` is known). */
+  boundBytes: number;
+  /** Number of zstd frames (skippable frames not counted). */
+  frames: number;
+}
+
+/**
+ * Walks the frames of a zstd payload (frame headers, block headers, checksums) without decoding.
+ * Fails on a bad magic, reserved bits, a dictionary, a window over 128 MiB, truncation,
+ * trailing bytes, or declared content over `maxOutputBytes`.
+ * @param data the compressed payload
+ * @param maxOutputBytes the caller's output cap
+ * @returns the declared sizes
+ */
+export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MAX_OUTPUT_BYTES): ZstdLayout {
+  const n = data.length;
+  if (n === 0) fail("empty input");
+  let pos = 0;
+  let declared: number | null = 0;
+  let bound = 0;
+  let frames = 0;
+  while (pos < n) {
+    if (n - pos < 4) fail("truncated frame magic");
+    const magic = u32le(data, pos);
+    if (((magic & 0xfffffff0) >>> 0) === SKIPPABLE_MAGIC) {
+      if (n - pos < 8) fail("truncated skippable frame");
+      pos += 8 + u32le(data, pos + 4);
+      if (pos > n) fail("truncated skippable frame");
+      continue;
+    }
+    if (magic !== FRAME_MAGIC) {
+      fail(pos === 0 ? `not a zstd frame (magic 0x${magic.toString(16)})` : `unexpected bytes after frame at ${pos}`);
+    }
+    if (n - pos < 6) fail("truncated frame header");
+    const fhd = data[pos + 4]!;
+    if (fhd & 0x08) fail("reserved frame header bit is set");
+    const singleSegment = (fhd & 0x20) !== 0;
+    let p = pos + 5;
+    let window = 0;
+    if (!singleSegment) {
+      const wd = data[p++]!;
+      const base = 2 ** (10 + (wd >>> 3));
+      window = base + (base / 8) * (wd & 7);
+      if (window > MAX_WINDOW_BYTES) fail(`window of ${window} bytes exceeds ${MAX_WINDOW_BYTES}`);
+    }
+    const dictBytes = [0, 1, 2, 4][fhd & 3]!;
+    if (n - p < dictBytes) fail("truncated frame header");
+    let dictId = 0;
+    for (let i = 0; i < dictBytes; i++) dictId += data[p + i]! * 2 ** (8 * i);
+    if (dictId !== 0) fail(`frame needs dictionary ${dictId}`);
+    p += dictBytes;
+    const fcsFlag = fhd >>> 6;
+    const fcsBytes = fcsFlag === 0 ? (singleSegment ? 1 : 0) : 1 << fcsFlag;
+    if (n - p < fcsBytes + 3) fail("truncated frame header");
+    let contentSize: number | null = null;
+    if (fcsBytes > 0) {
+      contentSize = 0;
+      for (let i = 0; i < fcsBytes; i++) contentSize += data[p + i]! * 2 ** (8 * i);
+      if (fcsBytes === 2) contentSize += 256;
+      if (contentSize > maxOutputBytes) {
+        fail(`frame declares ${contentSize} bytes, over the limit of ${maxOutputBytes} bytes`);
+      }
+    }
+    p += fcsBytes;
+    if (singleSegment) window = contentSize!;
+    const blockMax = Math.min(window, MAX_BLOCK_BYTES);
+    let frameBound = 0;
+    for (;;) {
+      if (n - p < 3) fail("truncated block header");
+      const bh = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16);
+      p += 3;
+      const type = (bh >>> 1) & 3;
+      const size = bh >>> 3;
+      if (type === 3) fail("reserved block type");
+      if (size > blockMax) fail(`block of ${size} bytes exceeds the frame's maximum of ${blockMax}`);
+      if (type === 1) {
+        p += 1;
+        frameBound += size;
+      } else {
+        p += size;
+        frameBound += type === 0 ? size : blockMax;
+      }
+      if (p > n) fail("truncated block");
+      if (bh & 1) break;
+    }
+    if (fhd & 0x04) {
+      p += 4;
+      if (p > n) fail("truncated content checksum");
+    }
+    if (contentSize !== null && contentSize > frameBound) {
+      fail(`frame declares ${contentSize} bytes but its blocks hold at most ${frameBound}`);
+    }
+    bound += contentSize ?? frameBound;
+    declared = declared === null || contentSize === null ? null : declared + contentSize;
+    frames++;
+    pos = p;
+  }
+  if (frames === 0) fail("no zstd frame");
+  return { contentSize: declared, boundBytes: bound, frames };
+}
+
+/** Compares decoded length with what the frames declared. */
+export function checkZstdOutput(layout: ZstdLayout, length: number, maxOutputBytes: number): void {
+  if (length > maxOutputBytes) fail(`output exceeds the limit of ${maxOutputBytes} bytes`);
+  if (layout.contentSize !== null && layout.contentSize !== length) {
+    fail(`frames declare ${layout.contentSize} bytes but decode to ${length}`);
+  }
+}
+
+/**
+ * Decompresses zstd frames in pure TypeScript. The optional content checksum (XXH64) is not
+ * verified here; the native decoders verify it.
+ * @param data the compressed payload
+ * @param maxOutputBytes fail rather than produce more than this many bytes
+ * @returns the decompressed bytes
+ */
+export function zstdDecompress(data: Uint8Array, maxOutputBytes: number = DEFAULT_MAX_OUTPUT_BYTES): Uint8Array {
+  const layout = zstdLayout(data, maxOutputBytes);
+  let out: Uint8Array;
+  try {
+    if (layout.boundBytes <= maxOutputBytes) {
+      out = fzstdDecompress(data);
+    } else {
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      const stream = new Decompress((chunk) => {
+        total += chunk.length;
+        if (total > maxOutputBytes) fail(`output exceeds the limit of ${maxOutputBytes} bytes`);
+        chunks.push(chunk);
+      });
+      stream.push(data, true);
+      out = new Uint8Array(total);
+      let d = 0;
+      for (const c of chunks) {
+        out.set(c, d);
+        d += c.length;
+      }
+    }
+  } catch (e) {
+    if (e instanceof CompressionError) throw e;
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  checkZstdOutput(layout, out.length, maxOutputBytes);
+  return out;
+}
+
+/**
+ * Writes one zstd frame of stored (raw) blocks: valid zstd that every decoder reads, but not
+ * smaller than the input. The pure fallback for a runtime without a native zstd encoder.
+ * @param data the bytes to store
+ * @returns the frame
+ */
+export function zstdCompressStored(data: Uint8Array): Uint8Array {
+  const n = data.length;
+  const blocks = Math.max(1, Math.ceil(n / MAX_BLOCK_BYTES));
+  // Single segment: the window is the content size, which the header then must carry.
+  const fcsFlag = n < 256 ? 0 : n < 65536 + 256 ? 1 : n < 2 ** 32 ? 2 : 3;
+  const fcsBytes = fcsFlag === 0 ? 1 : 1 << fcsFlag;
+  const out = new Uint8Array(5 + fcsBytes + blocks * 3 + n);
+  out[0] = 0x28;
+  out[1] = 0xb5;
+  out[2] = 0x2f;
+  out[3] = 0xfd;
+  out[4] = (fcsFlag << 6) | 0x20;
+  let fcs = fcsFlag === 1 ? n - 256 : n;
+  for (let i = 0; i < fcsBytes; i++) {
+    out[5 + i] = fcs % 256;
+    fcs = Math.floor(fcs / 256);
+  }
+  let op = 5 + fcsBytes;
+  for (let b = 0; b < blocks; b++) {
+    const start = b * MAX_BLOCK_BYTES;
+    const size = Math.min(MAX_BLOCK_BYTES, n - start);
+    const header = (size << 3) | (b === blocks - 1 ? 1 : 0); // type 0: raw
+    out[op++] = header;
+    out[op++] = header >>> 8;
+    out[op++] = header >>> 16;
+    out.set(data.subarray(start, start + size), op);
+    op += size;
+  }
+  return out;
+}
+
+/** zstd, pure TypeScript: full decoder, stored-block encoder (levels ignored). */
+export const zstd: CodecImpl = {
+  compress: (data) => zstdCompressStored(data),
+  decompress: (data, maxOutputBytes) => zstdDecompress(data, maxOutputBytes),
+};

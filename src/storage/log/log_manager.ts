@@ -1,0 +1,170 @@
+/**
+ * All partition logs of a broker under one data directory, laid out as Kafka does:
+ * `<data-dir>/<topic>-<partition>/` with a `partition.metadata` file naming the topic id.
+ *
+ * A `.kbin-clean-shutdown` marker is written after every log closed cleanly and removed at
+ * start; without it, logs are recovered (CRC-checked from their recovery point) when opened.
+ * Logs are opened at start-up for every known partition, so recovery happens before serving.
+ *
+ * @module
+ */
+
+import type { Clock, FileSystem, Logger } from "../../ports.ts";
+import { type LogConfig, PartitionLog } from "./partition_log.ts";
+
+const CLEAN_MARKER = ".kbin-clean-shutdown";
+
+/** Options for {@link LogManager.open}. */
+export interface LogManagerOptions {
+  fs: FileSystem;
+  dataDir: string;
+  clock: Clock;
+  logger: Logger;
+  decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  /** Effective log settings of a topic (called on every append, so it must be cheap). */
+  configFor: (topicName: string) => LogConfig;
+}
+
+/** A partition as the log manager knows it. */
+export interface PartitionRef {
+  topicName: string;
+  topicId: string;
+  partition: number;
+}
+
+/** Owns every partition log. */
+export class LogManager {
+  readonly #o: LogManagerOptions;
+  readonly #logs = new Map<string, Promise<PartitionLog>>();
+  readonly #cleanShutdown: boolean;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #closed = false;
+
+  private constructor(o: LogManagerOptions, cleanShutdown: boolean) {
+    this.#o = o;
+    this.#cleanShutdown = cleanShutdown;
+  }
+
+  /** Opens the data directory; `partitions` are opened (and recovered) before this resolves. */
+  static async open(o: LogManagerOptions, partitions: readonly PartitionRef[]): Promise<LogManager> {
+    await o.fs.mkdir(o.dataDir);
+    const clean = await o.fs.exists(`${o.dataDir}/${CLEAN_MARKER}`);
+    if (clean) await o.fs.remove(`${o.dataDir}/${CLEAN_MARKER}`);
+    const m = new LogManager(o, clean);
+    const wanted = new Set(partitions.map((p) => LogManager.dirName(p)));
+    for (const name of await o.fs.readdir(o.dataDir)) {
+      if (name.endsWith("-delete") || (/^.+-\d+$/.test(name) && !wanted.has(name))) {
+        if (!(await o.fs.exists(`${o.dataDir}/${name}/partition.metadata`)) && !name.endsWith("-delete")) continue;
+        o.logger.info("Removing the log of a deleted partition", { dir: name });
+        await o.fs.remove(`${o.dataDir}/${name}`, { recursive: true });
+      }
+    }
+    const started = o.clock.now();
+    for (const p of partitions) await m.get(p);
+    if (partitions.length > 0) {
+      o.logger.info("Opened partition logs", { count: partitions.length, clean, ms: o.clock.now() - started });
+    }
+    m.#timer = setInterval(() => m.#tick(), 250);
+    (m.#timer as { unref?: () => void }).unref?.();
+    return m;
+  }
+
+  /** `<topic>-<partition>` */
+  static dirName(p: { topicName: string; partition: number }): string {
+    return `${p.topicName}-${p.partition}`;
+  }
+
+  /** The partition's log, opened or created on first use. */
+  get(p: PartitionRef): Promise<PartitionLog> {
+    const key = LogManager.dirName(p);
+    let log = this.#logs.get(key);
+    if (!log) {
+      log = this.#openLog(p);
+      this.#logs.set(key, log);
+      log.catch(() => this.#logs.delete(key));
+    }
+    return log;
+  }
+
+  async #openLog(p: PartitionRef): Promise<PartitionLog> {
+    const { fs, dataDir } = this.#o;
+    const dir = `${dataDir}/${LogManager.dirName(p)}`;
+    const metaPath = `${dir}/partition.metadata`;
+    const meta = await fs.readFile(metaPath);
+    const text = `version: 0\ntopic_id: ${p.topicId}\n`;
+    if (meta !== null && new TextDecoder().decode(meta) !== text) {
+      // A directory of an older topic with the same name: its data is not ours.
+      this.#o.logger.warn("Removing a stale log of a previous topic with the same name", { dir });
+      await fs.remove(dir, { recursive: true });
+    }
+    await fs.mkdir(dir);
+    if (meta === null || new TextDecoder().decode(meta) !== text) {
+      await fs.writeFileAtomic(metaPath, new TextEncoder().encode(text));
+    }
+    return PartitionLog.open({
+      fs,
+      dir,
+      clock: this.#o.clock,
+      logger: this.#o.logger,
+      config: () => this.#o.configFor(p.topicName),
+      decompress: this.#o.decompress,
+      cleanShutdown: this.#cleanShutdown,
+      name: LogManager.dirName(p),
+    });
+  }
+
+  /** Logs opened so far. */
+  async all(): Promise<PartitionLog[]> {
+    const out: PartitionLog[] = [];
+    for (const l of this.#logs.values()) {
+      try {
+        out.push(await l);
+      } catch {
+        // failed to open; reported when used
+      }
+    }
+    return out;
+  }
+
+  /** Deletes the logs of a topic's partitions. */
+  async deleteTopic(topicName: string, partitions: number): Promise<void> {
+    for (let i = 0; i < partitions; i++) {
+      const key = LogManager.dirName({ topicName, partition: i });
+      const log = this.#logs.get(key);
+      this.#logs.delete(key);
+      if (log) {
+        try {
+          await (await log).delete();
+        } catch (err) {
+          this.#o.logger.warn("Could not delete a partition log", { dir: key, error: String(err) });
+        }
+      } else {
+        await this.#o.fs.remove(`${this.#o.dataDir}/${key}`, { recursive: true });
+      }
+    }
+  }
+
+  #tick(): void {
+    const now = this.#o.clock.now();
+    for (const l of this.#logs.values()) l.then((log) => log.tick(now), () => {});
+  }
+
+  /** Closes every log and marks the shutdown clean when all closed without error. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    let clean = true;
+    for (const [key, l] of this.#logs) {
+      try {
+        const log = await l;
+        await log.close();
+        if (log.failure) clean = false;
+      } catch (err) {
+        clean = false;
+        this.#o.logger.error("Could not close a partition log", { dir: key, error: String(err) });
+      }
+    }
+    if (clean) await this.#o.fs.writeFileAtomic(`${this.#o.dataDir}/${CLEAN_MARKER}`, new Uint8Array(0));
+  }
+}

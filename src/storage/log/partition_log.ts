@@ -1,0 +1,826 @@
+/**
+ * The log of one partition: segments of RecordBatches stored byte-for-byte, offset assignment,
+ * group-commit durability, reads as slices of segment files, time lookups and crash recovery.
+ *
+ * Write path: `append` assigns offsets synchronously (patching only the base offset and leader
+ * epoch of the producer's batch) and queues the bytes; a single writer per partition coalesces
+ * queued batches into one `writev`. The high watermark is the end of what the OS has accepted.
+ * `waitDurable` is group commit: one datasync covers every batch written before it started.
+ *
+ * Recovery: after an unclean shutdown every segment from the recovery point on is scanned, each
+ * batch's CRC-32C verified, and the log truncated at the first torn or corrupt batch.
+ *
+ * Offsets are JS numbers internally (exact below 2^53, far beyond any real log).
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { verifyBatchCrc } from "../../protocol/records/batch.ts";
+import { batchRecords } from "../../protocol/records/records.ts";
+import type { Clock, FileSystem, Logger } from "../../ports.ts";
+import { fail, ok, type Result } from "../result.ts";
+import { batchSizeAt, F, int64, setInt64, view } from "./batch_fields.ts";
+import { type BatchInfo, ProducerStateManager } from "./producer_state.ts";
+import { Segment } from "./segment.ts";
+
+/** Per-topic settings the log follows (resolved from topic overrides and broker defaults). */
+export interface LogConfig {
+  segmentBytes: number;
+  segmentMs: number;
+  indexIntervalBytes: number;
+  /** Datasync after this many messages even without acks=all (Infinity: never by count). */
+  flushMessages: number;
+  /** Datasync data older than this (Infinity: never by time). */
+  flushMs: number;
+}
+
+/** Defaults matching Kafka's (1 GiB segments, 7-day roll, 4 KiB index interval, OS flushing). */
+export const DEFAULT_LOG_CONFIG: LogConfig = {
+  segmentBytes: 1073741824,
+  segmentMs: 604800000,
+  indexIntervalBytes: 4096,
+  flushMessages: Infinity,
+  flushMs: Infinity,
+};
+
+/** Options for {@link PartitionLog.open}. */
+export interface PartitionLogOptions {
+  fs: FileSystem;
+  dir: string;
+  clock: Clock;
+  logger: Logger;
+  config: () => LogConfig;
+  /** Decompresses a batch payload (for time look-ups inside compressed batches). */
+  decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  /** True when the data directory was shut down cleanly (indexes and sizes can be trusted). */
+  cleanShutdown: boolean;
+  /** For log lines. */
+  name: string;
+}
+
+/** What happened to an appended batch. */
+export type AppendOutcome =
+  | { kind: "appended"; baseOffset: number; lastOffset: number; written: Promise<void> }
+  | { kind: "duplicate"; baseOffset: number; lastOffset: number; maxTimestamp: number }
+  | { kind: "error"; code: number; message: string };
+
+/** A fetch read: whole batches only, as a view of the bytes read from the segment. */
+export interface ReadResult {
+  records: Uint8Array;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+/** Thrown (and turned into KAFKA_STORAGE_ERROR) when a log's disk failed. */
+export class StorageError extends Error {
+  readonly code = "KBIN_STORAGE";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StorageError";
+  }
+}
+
+interface WriteGroup {
+  segment: Segment;
+  position: number;
+  chunks: Uint8Array[];
+  bytes: number;
+  endOffset: number;
+  messages: number;
+  started: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  promise: Promise<void>;
+}
+
+interface DurableWaiter {
+  offset: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const CHECKPOINT_VERSION = 1;
+const SCAN_CHUNK_BYTES = 8 * 1024 * 1024;
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** One partition's log. */
+export class PartitionLog {
+  readonly dir: string;
+  readonly producers: ProducerStateManager;
+  readonly #o: PartitionLogOptions;
+  #segments: Segment[];
+  #logStartOffset: number;
+  #nextOffset: number;
+  #writtenOffset: number;
+  #flushedOffset: number;
+  #pending: WriteGroup[] = [];
+  #writing = false;
+  #flushing = false;
+  #durableWaiters: DurableWaiter[] = [];
+  #dataWaiters = new Set<() => void>();
+  #failed: StorageError | null = null;
+  #busy: Promise<void> | null = null;
+  #messagesSinceFlush = 0;
+  #lastFlushMs: number;
+  #closed = false;
+
+  private constructor(
+    o: PartitionLogOptions,
+    segments: Segment[],
+    logStartOffset: number,
+    producers: ProducerStateManager,
+  ) {
+    this.#o = o;
+    this.dir = o.dir;
+    this.#segments = segments;
+    this.#logStartOffset = logStartOffset;
+    this.#nextOffset = segments[segments.length - 1]!.nextOffset;
+    this.#writtenOffset = this.#nextOffset;
+    this.#flushedOffset = this.#nextOffset;
+    this.#lastFlushMs = o.clock.now();
+    this.producers = producers;
+  }
+
+  /** First offset still in the log. */
+  get logStartOffset(): number {
+    return this.#logStartOffset;
+  }
+  /** Offset the next append gets. */
+  get logEndOffset(): number {
+    return this.#nextOffset;
+  }
+  /** End of what readers may see: everything the OS has accepted. */
+  get highWatermark(): number {
+    return this.#writtenOffset;
+  }
+  /** End of what is on stable storage. */
+  get flushedOffset(): number {
+    return this.#flushedOffset;
+  }
+  /** Non-null once a disk operation failed; the log then refuses reads and writes. */
+  get failure(): StorageError | null {
+    return this.#failed;
+  }
+  /** Number of segments (for tests and metrics). */
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+  /** Bytes in all segments. */
+  get sizeBytes(): number {
+    return this.#segments.reduce((n, s) => n + s.size, 0);
+  }
+
+  /** Opens (creating or recovering) the log in `dir`. */
+  static async open(o: PartitionLogOptions): Promise<PartitionLog> {
+    const { fs, dir } = o;
+    await fs.mkdir(dir);
+    const names = await fs.readdir(dir);
+    for (const n of names) if (n.includes(".tmp-")) await fs.remove(`${dir}/${n}`);
+    const bases = names.filter((n) => /^\d{20}\.log$/.test(n)).map((n) => Number(n.slice(0, 20))).sort((a, b) => a - b);
+    const checkpoint = await readCheckpoint(fs, dir);
+    const segments: Segment[] = [];
+    if (bases.length === 0) {
+      segments.push(await Segment.create(fs, dir, checkpoint?.logStartOffset ?? 0));
+    } else {
+      for (const b of bases) segments.push(await Segment.open(fs, dir, b));
+    }
+    const recoveryPoint = o.cleanShutdown ? Infinity : (checkpoint?.recoveryPoint ?? 0);
+    let truncatedAt = -1;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const isLast = i === segments.length - 1;
+      const nextBase = isLast ? Infinity : segments[i + 1]!.baseOffset;
+      const mustVerify = nextBase > recoveryPoint;
+      if (!mustVerify && (await seg.loadIndexes(fs))) {
+        await restoreBookkeeping(seg, isLast ? Infinity : nextBase, o);
+        continue;
+      }
+      const result = await scanSegment(seg, { verify: mustVerify, indexIntervalBytes: o.config().indexIntervalBytes });
+      if (result.validEnd < seg.size) {
+        o.logger.warn("Truncating torn or corrupt log tail during recovery", {
+          log: o.name,
+          segment: seg.baseOffset,
+          position: result.validEnd,
+          bytes: seg.size - result.validEnd,
+          reason: result.reason,
+        });
+        await seg.file.truncate(result.validEnd);
+        await seg.file.datasync();
+        seg.size = seg.writtenSize = seg.syncedSize = result.validEnd;
+        truncatedAt = i;
+        break;
+      }
+    }
+    if (truncatedAt >= 0) {
+      for (const dropped of segments.splice(truncatedAt + 1)) {
+        o.logger.warn("Removing log segment after a truncation", {
+          log: o.name,
+          segment: dropped.baseOffset,
+          bytes: dropped.size,
+        });
+        await dropped.removeFiles(fs);
+      }
+    }
+    // An empty non-first segment left by a crash right after a roll is fine; an empty log
+    // whose only segment starts after 0 keeps its base offset as the log start.
+    const logStartOffset = Math.max(checkpoint?.logStartOffset ?? segments[0]!.baseOffset, segments[0]!.baseOffset);
+    const producers = await loadProducerState(fs, dir, segments, o);
+    const log = new PartitionLog(
+      o,
+      segments,
+      Math.min(logStartOffset, segments[segments.length - 1]!.nextOffset),
+      producers,
+    );
+    await log.#writeCheckpoint();
+    return log;
+  }
+
+  /**
+   * Appends one validated v2 batch (the caller has already applied LogAppendTime). Idempotent
+   * batches are checked against the producer state first: a retry is answered with the
+   * original offsets, a gap or a stale epoch with its Kafka error.
+   */
+  async append(batch: Uint8Array): Promise<AppendOutcome> {
+    while (this.#busy) await this.#busy;
+    if (this.#failed) throw this.#failed;
+    if (this.#closed) throw new StorageError(`Log ${this.#o.name} is closed`);
+    const v = view(batch);
+    const lastOffsetDelta = v.getInt32(F.LAST_OFFSET_DELTA);
+    const maxTimestamp = int64(v, F.MAX_TIMESTAMP);
+    const producerId = int64(v, F.PRODUCER_ID);
+    const now = this.#o.clock.now();
+    let info: BatchInfo | null = null;
+    if (producerId >= 0) {
+      const attributes = v.getInt16(F.ATTRIBUTES);
+      info = {
+        producerId: BigInt(producerId),
+        producerEpoch: v.getInt16(F.PRODUCER_EPOCH),
+        baseSequence: v.getInt32(F.BASE_SEQUENCE),
+        lastOffsetDelta,
+        isTransactional: (attributes & 0x10) !== 0,
+        isControl: (attributes & 0x20) !== 0,
+        maxTimestamp: BigInt(maxTimestamp),
+      };
+      const check = this.producers.check(info);
+      if (check.kind === "duplicate") {
+        return {
+          kind: "duplicate",
+          baseOffset: Number(check.baseOffset),
+          lastOffset: Number(check.lastOffset),
+          maxTimestamp: Number(check.maxTimestamp),
+        };
+      }
+      if (check.kind === "error") return check;
+    }
+    const config = this.#o.config();
+    let active = this.#segments[this.#segments.length - 1]!;
+    const tooBig = active.size > 0 && active.size + batch.length > config.segmentBytes;
+    const tooOld = active.firstAppendMs !== null && now - active.firstAppendMs >= config.segmentMs;
+    if (tooBig || tooOld) {
+      const release = deferred();
+      this.#busy = release.promise;
+      try {
+        active = await this.#roll();
+      } finally {
+        this.#busy = null;
+        release.resolve();
+      }
+      if (this.#failed) throw this.#failed;
+    }
+    const position = active.size;
+    const baseOffset = this.#nextOffset;
+    const lastOffset = baseOffset + lastOffsetDelta;
+    setInt64(v, F.BASE_OFFSET, baseOffset);
+    v.setInt32(F.LEADER_EPOCH, 0);
+    active.size += batch.length;
+    active.noteBatch(position, batch.length, baseOffset, lastOffset, maxTimestamp, config.indexIntervalBytes);
+    active.firstAppendMs ??= now;
+    this.#nextOffset = lastOffset + 1;
+    if (info) this.producers.update(info, BigInt(baseOffset), now);
+    const written = this.#enqueueWrite(active, position, batch, this.#nextOffset, lastOffsetDelta + 1);
+    return { kind: "appended", baseOffset, lastOffset, written };
+  }
+
+  #enqueueWrite(
+    segment: Segment,
+    position: number,
+    batch: Uint8Array,
+    endOffset: number,
+    messages: number,
+  ): Promise<void> {
+    const last = this.#pending[this.#pending.length - 1];
+    if (last && !last.started && last.segment === segment && last.position + last.bytes === position) {
+      last.chunks.push(batch);
+      last.bytes += batch.length;
+      last.endOffset = endOffset;
+      last.messages += messages;
+      return last.promise;
+    }
+    const d = deferred();
+    this.#pending.push({
+      segment,
+      position,
+      chunks: [batch],
+      bytes: batch.length,
+      endOffset,
+      messages,
+      started: false,
+      ...d,
+    });
+    if (!this.#writing) queueMicrotask(() => this.#writeLoop());
+    return d.promise;
+  }
+
+  async #writeLoop(): Promise<void> {
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      while (this.#pending.length > 0 && !this.#failed) {
+        const g = this.#pending[0]!;
+        g.started = true;
+        try {
+          if (g.chunks.length === 1) await g.segment.file.write(g.chunks[0]!, g.position);
+          else await g.segment.file.writev(g.chunks, g.position);
+        } catch (err) {
+          this.#fail("write", err);
+          return;
+        }
+        this.#pending.shift();
+        g.segment.writtenSize = g.position + g.bytes;
+        this.#writtenOffset = g.endOffset;
+        this.#messagesSinceFlush += g.messages;
+        g.resolve();
+        this.#notifyData();
+        this.#maybeFlush();
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** Resolves once everything before `offset` is on stable storage (group commit). */
+  waitDurable(offset: number): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (offset <= this.#flushedOffset) return Promise.resolve();
+    const d = deferred();
+    this.#durableWaiters.push({ offset, resolve: d.resolve, reject: d.reject });
+    this.#maybeFlush();
+    return d.promise;
+  }
+
+  /** Applies the time-based flush policy (`flush.ms`); called periodically by the log manager. */
+  tick(nowMs: number): void {
+    const { flushMs } = this.#o.config();
+    if (Number.isFinite(flushMs) && this.#writtenOffset > this.#flushedOffset && nowMs - this.#lastFlushMs >= flushMs) {
+      this.#flush();
+    }
+  }
+
+  #maybeFlush(): void {
+    if (this.#flushing || this.#failed) return;
+    const needed = this.#durableWaiters.some((w) => w.offset <= this.#writtenOffset);
+    const byCount = this.#messagesSinceFlush >= this.#o.config().flushMessages;
+    if (needed || byCount) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#flushing || this.#failed) return;
+    this.#flushing = true;
+    const target = this.#writtenOffset;
+    const dirty = this.#segments.filter((s) => s.writtenSize > s.syncedSize).map((s) => [s, s.writtenSize] as const);
+    this.#messagesSinceFlush = 0;
+    (async () => {
+      try {
+        for (const [seg, size] of dirty) {
+          await seg.file.datasync();
+          seg.syncedSize = Math.max(seg.syncedSize, size);
+        }
+        this.#flushedOffset = Math.max(this.#flushedOffset, target);
+        this.#lastFlushMs = this.#o.clock.now();
+        const still: DurableWaiter[] = [];
+        for (const w of this.#durableWaiters) {
+          if (w.offset <= this.#flushedOffset) w.resolve();
+          else still.push(w);
+        }
+        this.#durableWaiters = still;
+      } catch (err) {
+        this.#fail("datasync", err);
+      } finally {
+        this.#flushing = false;
+        this.#maybeFlush();
+      }
+    })();
+  }
+
+  async #roll(): Promise<Segment> {
+    const old = this.#segments[this.#segments.length - 1]!;
+    let seg: Segment;
+    try {
+      seg = await Segment.create(this.#o.fs, this.#o.dir, this.#nextOffset);
+    } catch (err) {
+      this.#fail("roll", err);
+      throw this.#failed!;
+    }
+    this.#segments.push(seg);
+    this.#o.logger.debug("Rolled log segment", { log: this.#o.name, segment: seg.baseOffset });
+    // Kafka flushes the old segment on roll; the recovery point then moves past it.
+    this.#sealInBackground(old);
+    return seg;
+  }
+
+  #sealInBackground(seg: Segment): void {
+    (async () => {
+      const lastWrite = this.#pending.filter((g) => g.segment === seg).pop();
+      if (lastWrite) await lastWrite.promise;
+      await seg.file.datasync();
+      seg.syncedSize = seg.size;
+      await seg.persistIndexes(this.#o.fs);
+      await this.#writeCheckpoint();
+      await this.#writeProducerSnapshot();
+    })().catch((err) => this.#fail("seal", err));
+  }
+
+  #fail(what: string, err: unknown): void {
+    if (this.#failed) return;
+    this.#failed = new StorageError(`Log ${this.#o.name} failed during ${what}: ${(err as Error)?.message ?? err}`, {
+      cause: err,
+    });
+    this.#o.logger.error("Log is offline after a disk failure", {
+      log: this.#o.name,
+      during: what,
+      error: String(err),
+    });
+    for (const g of this.#pending) g.reject(this.#failed);
+    this.#pending = [];
+    for (const w of this.#durableWaiters) w.reject(this.#failed);
+    this.#durableWaiters = [];
+    this.#notifyData();
+  }
+
+  /** Calls `fn` once when the high watermark next moves (or the log fails); returns a canceller. */
+  onData(fn: () => void): () => void {
+    this.#dataWaiters.add(fn);
+    return () => this.#dataWaiters.delete(fn);
+  }
+
+  #notifyData(): void {
+    if (this.#dataWaiters.size === 0) return;
+    const ws = [...this.#dataWaiters];
+    this.#dataWaiters.clear();
+    for (const w of ws) w();
+  }
+
+  #segmentFor(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    let best = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#segments[mid]!.baseOffset <= offset) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best;
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (the first
+   * batch is returned whole even when larger if `minOneBatch`), never past `upTo` (default
+   * the high watermark). Reads stay within one segment, as Kafka's do.
+   */
+  async read(
+    offset: number,
+    maxBytes: number,
+    options: { minOneBatch: boolean; upTo?: number },
+  ): Promise<Result<ReadResult>> {
+    if (this.#failed) return fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#failed.message);
+    const hw = this.#writtenOffset;
+    const upTo = Math.min(options.upTo ?? hw, hw);
+    const empty = ok({ records: new Uint8Array(0), highWatermark: hw, logStartOffset: this.#logStartOffset });
+    if (offset < this.#logStartOffset || offset > this.#nextOffset) {
+      return fail(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Offset ${offset} is outside [${this.#logStartOffset}, ${this.#nextOffset}]`,
+      );
+    }
+    if (offset >= upTo) return empty;
+    let i = this.#segmentFor(offset);
+    let seg = this.#segments[i]!;
+    while (offset >= seg.nextOffset && i + 1 < this.#segments.length) seg = this.#segments[++i]!;
+    const segEnd = seg.writtenSize;
+    let pos = seg.index.floorPosition(offset - seg.baseOffset);
+    const slack = this.#o.config().indexIntervalBytes * 2 + 4096;
+    try {
+      // Find the batch holding `offset`, reading forward in windows of headers.
+      let buf = await seg.file.read(pos, Math.min(segEnd - pos, slack + maxBytes));
+      let v = view(buf);
+      let p = 0;
+      for (;;) {
+        if (p + F.LAST_OFFSET_DELTA + 4 > buf.length) {
+          if (pos + p >= segEnd) return empty;
+          pos += p;
+          buf = await seg.file.read(pos, Math.min(segEnd - pos, slack + maxBytes));
+          v = view(buf);
+          p = 0;
+          if (buf.length < F.LAST_OFFSET_DELTA + 4) return empty;
+        }
+        const last = int64(v, p) + v.getInt32(p + F.LAST_OFFSET_DELTA);
+        if (last >= offset) break;
+        p += batchSizeAt(v, p);
+      }
+      // Take whole batches from there, within maxBytes and below upTo.
+      let end = p;
+      let taken = 0;
+      for (;;) {
+        if (end + F.LAST_OFFSET_DELTA + 4 > buf.length) break;
+        if (int64(v, end) >= upTo) break;
+        const size = batchSizeAt(v, end);
+        if (taken + size > maxBytes && !(taken === 0 && options.minOneBatch)) break;
+        if (end + size > buf.length) {
+          if (taken === 0) {
+            // The first batch is larger than the window: read exactly it.
+            const whole = await seg.file.read(pos + p, size);
+            return ok({ records: whole, highWatermark: hw, logStartOffset: this.#logStartOffset });
+          }
+          break;
+        }
+        end += size;
+        taken += size;
+      }
+      return ok({ records: buf.subarray(p, end), highWatermark: hw, logStartOffset: this.#logStartOffset });
+    } catch (err) {
+      this.#fail("read", err);
+      return fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#failed!.message);
+    }
+  }
+
+  /**
+   * The first record with timestamp >= `timestampMs` (ListOffsets by time), or null when every
+   * record is older.
+   */
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    for (const seg of this.#segments) {
+      if (seg.maxTimestamp < timestampMs) continue;
+      const rel = seg.timeIndex.floorOffset(timestampMs);
+      let pos = seg.index.floorPosition(rel);
+      while (pos < seg.writtenSize) {
+        const head = await seg.file.read(pos, F.HEADER_END);
+        if (head.length < F.HEADER_END) break;
+        const hv = view(head);
+        const size = batchSizeAt(hv, 0);
+        if (int64(hv, F.MAX_TIMESTAMP) >= timestampMs && int64(hv, 0) >= this.#logStartOffset) {
+          const whole = await seg.file.read(pos, size);
+          const { records } = batchRecords(whole, 0, { decompress: this.#o.decompress });
+          for (const r of records) {
+            if (Number(r.timestamp) >= timestampMs) return { offset: Number(r.offset), timestamp: Number(r.timestamp) };
+          }
+        }
+        pos += size;
+      }
+    }
+    return null;
+  }
+
+  /** Offset and timestamp of the record with the largest timestamp (ListOffsets -3, KIP-734). */
+  async maxTimestampOffset(): Promise<{ offset: number; timestamp: number } | null> {
+    let best: Segment | null = null;
+    for (const s of this.#segments) if (s.maxTimestamp >= 0 && (!best || s.maxTimestamp > best.maxTimestamp)) best = s;
+    if (!best) return null;
+    const found = await this.offsetForTimestamp(best.maxTimestamp);
+    return found && found.timestamp === best.maxTimestamp
+      ? found
+      : { offset: best.offsetOfMaxTimestamp, timestamp: best.maxTimestamp };
+  }
+
+  /** Flushes, persists indexes, producer state and the checkpoint, and closes the files. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    while (this.#busy) await this.#busy;
+    const last = this.#pending[this.#pending.length - 1];
+    if (last) await last.promise.catch(() => {});
+    this.#closed = true;
+    if (!this.#failed) {
+      for (const seg of this.#segments) {
+        if (seg.writtenSize > seg.syncedSize) await seg.file.datasync();
+        seg.syncedSize = seg.writtenSize;
+      }
+      this.#flushedOffset = this.#writtenOffset;
+      const active = this.#segments[this.#segments.length - 1]!;
+      await active.persistIndexes(this.#o.fs);
+      await this.#writeCheckpoint();
+      await this.#writeProducerSnapshot();
+    }
+    for (const w of this.#durableWaiters) w.resolve();
+    this.#durableWaiters = [];
+    for (const seg of this.#segments) await seg.file.close().catch(() => {});
+    this.#notifyData();
+  }
+
+  /** Closes the files and removes the directory (topic deletion). */
+  async delete(): Promise<void> {
+    this.#closed = true;
+    this.#fail("delete", new Error("the topic was deleted"));
+    for (const seg of this.#segments) await seg.file.close().catch(() => {});
+    await this.#o.fs.remove(this.#o.dir, { recursive: true });
+  }
+
+  async #writeCheckpoint(): Promise<void> {
+    const text = JSON.stringify({
+      version: CHECKPOINT_VERSION,
+      logStartOffset: this.#logStartOffset,
+      recoveryPoint: this.#flushedOffset,
+    });
+    await this.#o.fs.writeFileAtomic(`${this.#o.dir}/checkpoint.json`, new TextEncoder().encode(text));
+  }
+
+  async #writeProducerSnapshot(): Promise<void> {
+    await this.#o.fs.writeFileAtomic(
+      `${this.#o.dir}/producer.snapshot`,
+      this.producers.snapshot(BigInt(this.#flushedOffset)),
+    );
+  }
+}
+
+async function readCheckpoint(
+  fs: FileSystem,
+  dir: string,
+): Promise<{ logStartOffset: number; recoveryPoint: number } | null> {
+  const bytes = await fs.readFile(`${dir}/checkpoint.json`);
+  if (!bytes) return null;
+  try {
+    const c = JSON.parse(new TextDecoder().decode(bytes)) as {
+      version: number;
+      logStartOffset: number;
+      recoveryPoint: number;
+    };
+    if (c.version > CHECKPOINT_VERSION || !Number.isInteger(c.logStartOffset) || !Number.isInteger(c.recoveryPoint)) {
+      return null;
+    }
+    return { logStartOffset: c.logStartOffset, recoveryPoint: c.recoveryPoint };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Walks a segment's batches, rebuilding its indexes and bookkeeping. With `verify`, every
+ * batch's structure, CRC-32C and offset order are checked and the scan stops at the first bad
+ * one; `validEnd` is where good data ends.
+ */
+async function scanSegment(
+  seg: Segment,
+  options: { verify: boolean; indexIntervalBytes: number; onBatch?: (buf: Uint8Array, at: number) => void },
+): Promise<{ validEnd: number; reason: string | null }> {
+  seg.resetBookkeeping();
+  let pos = 0;
+  let expected = seg.baseOffset;
+  while (pos < seg.size) {
+    const buf = await seg.file.read(pos, Math.min(SCAN_CHUNK_BYTES, seg.size - pos));
+    const v = view(buf);
+    let p = 0;
+    while (p + F.HEADER_END <= buf.length) {
+      const length = v.getInt32(p + F.BATCH_LENGTH);
+      const size = 12 + length;
+      if (length < F.HEADER_END - 12 || buf[p + F.MAGIC] !== 2) {
+        return { validEnd: pos + p, reason: "bad batch header" };
+      }
+      if (p + size > buf.length) {
+        if (pos + p + size > seg.size) return { validEnd: pos + p, reason: "incomplete batch" };
+        break;
+      }
+      const base = int64(v, p);
+      const last = base + v.getInt32(p + F.LAST_OFFSET_DELTA);
+      if (options.verify) {
+        if (base < expected || last < base) return { validEnd: pos + p, reason: "offsets out of order" };
+        if (!verifyBatchCrc(buf, p)) return { validEnd: pos + p, reason: "CRC mismatch" };
+      }
+      options.onBatch?.(buf, p);
+      seg.noteBatch(pos + p, size, base, last, int64(v, p + F.MAX_TIMESTAMP), options.indexIntervalBytes);
+      expected = last + 1;
+      p += size;
+    }
+    if (p === 0) {
+      // Less than a header left, or a batch larger than the chunk: read it whole.
+      if (pos + F.HEADER_END > seg.size) return { validEnd: pos, reason: "incomplete batch header" };
+      const head = view(await seg.file.read(pos, F.HEADER_END));
+      const size = 12 + head.getInt32(F.BATCH_LENGTH);
+      if (size < F.HEADER_END || head.getInt8(F.MAGIC) !== 2) return { validEnd: pos, reason: "bad batch header" };
+      if (pos + size > seg.size) return { validEnd: pos, reason: "incomplete batch" };
+      const whole = await seg.file.read(pos, size);
+      const wv = view(whole);
+      const base = int64(wv, 0);
+      const last = base + wv.getInt32(F.LAST_OFFSET_DELTA);
+      if (options.verify && (base < expected || !verifyBatchCrc(whole, 0))) {
+        return { validEnd: pos, reason: "CRC mismatch" };
+      }
+      options.onBatch?.(whole, 0);
+      seg.noteBatch(pos, size, base, last, int64(wv, F.MAX_TIMESTAMP), options.indexIntervalBytes);
+      expected = last + 1;
+      p = size;
+    }
+    pos += p;
+  }
+  return { validEnd: pos, reason: null };
+}
+
+/** After loading persisted indexes: find the segment's end offset and max timestamp cheaply. */
+async function restoreBookkeeping(seg: Segment, nextBase: number, o: PartitionLogOptions): Promise<void> {
+  const lastEntry = seg.index.last();
+  const from = lastEntry?.position ?? 0;
+  const idx = seg.index;
+  const tidx = seg.timeIndex;
+  // Scan only the tail after the last index entry (headers only, no CRC), then put the
+  // persisted indexes back (the scan rebuilt a partial copy).
+  let pos = from;
+  let next = seg.baseOffset + (lastEntry?.relativeOffset ?? 0);
+  let maxTs = -1;
+  let offsetOfMax = -1;
+  let bytesSince = 0;
+  while (pos < seg.size) {
+    const head = await seg.file.read(pos, F.HEADER_END);
+    if (head.length < F.HEADER_END) break;
+    const hv = view(head);
+    const size = batchSizeAt(hv, 0);
+    next = int64(hv, 0) + hv.getInt32(F.LAST_OFFSET_DELTA) + 1;
+    const ts = int64(hv, F.MAX_TIMESTAMP);
+    if (ts > maxTs) {
+      maxTs = ts;
+      offsetOfMax = int64(hv, 0);
+    }
+    bytesSince += size;
+    pos += size;
+  }
+  seg.nextOffset = Number.isFinite(nextBase) ? Math.max(next, nextBase) : next;
+  seg.index = idx;
+  seg.timeIndex = tidx;
+  seg.setBytesSinceIndex(bytesSince);
+  const lastTime = tidx.last();
+  const indexedMax = lastTime?.timestampMs ?? -1;
+  const indexedOffset = lastTime ? seg.baseOffset + lastTime.relativeOffset : -1;
+  seg.maxTimestamp = Math.max(indexedMax, maxTs);
+  seg.offsetOfMaxTimestamp = maxTs > indexedMax ? offsetOfMax : indexedOffset;
+  if (seg.size > 0) seg.firstAppendMs = o.clock.now();
+}
+
+/** Loads the producer snapshot and replays batch headers after it (KIP-98 recovery). */
+async function loadProducerState(
+  fs: FileSystem,
+  dir: string,
+  segments: Segment[],
+  o: PartitionLogOptions,
+): Promise<ProducerStateManager> {
+  const end = segments[segments.length - 1]!.nextOffset;
+  const bytes = await fs.readFile(`${dir}/producer.snapshot`);
+  const loaded = bytes ? ProducerStateManager.load(bytes) : null;
+  let state: ProducerStateManager;
+  let from: number;
+  if (loaded && Number(loaded.replayFrom) <= end) {
+    state = loaded.state;
+    from = Number(loaded.replayFrom);
+  } else {
+    state = new ProducerStateManager();
+    from = segments[0]!.baseOffset;
+  }
+  const now = o.clock.now();
+  for (const seg of segments) {
+    if (seg.nextOffset <= from) continue;
+    let pos = seg.index.floorPosition(Math.max(0, from - seg.baseOffset));
+    while (pos < seg.size) {
+      const head = await seg.file.read(pos, F.HEADER_END);
+      if (head.length < F.HEADER_END) break;
+      const hv = view(head);
+      const base = int64(hv, 0);
+      const producerId = int64(hv, F.PRODUCER_ID);
+      if (base >= from && producerId >= 0) {
+        const attributes = hv.getInt16(F.ATTRIBUTES);
+        state.update(
+          {
+            producerId: BigInt(producerId),
+            producerEpoch: hv.getInt16(F.PRODUCER_EPOCH),
+            baseSequence: hv.getInt32(F.BASE_SEQUENCE),
+            lastOffsetDelta: hv.getInt32(F.LAST_OFFSET_DELTA),
+            isTransactional: (attributes & 0x10) !== 0,
+            isControl: (attributes & 0x20) !== 0,
+            maxTimestamp: BigInt(int64(hv, F.MAX_TIMESTAMP)),
+          },
+          BigInt(base),
+          now,
+        );
+      }
+      pos += batchSizeAt(hv, 0);
+    }
+  }
+  return state;
+}
