@@ -142,6 +142,10 @@ export interface EffectiveConfig {
   readOnly: boolean;
   configSource: number;
   isSensitive: boolean;
+  /** Where the value could come from, highest priority first (DescribeConfigs include_synonyms). */
+  synonyms: { name: string; value: string | null; source: number }[];
+  /** ConfigDef type name ("int", "list", …). */
+  type: string;
 }
 
 /** Defaults that Kafka 4.0 changed from the 3.x table (KIP-1030). */
@@ -155,33 +159,33 @@ const KAFKA_4_DEFAULTS: Record<string, string> = {
  */
 export function effectiveTopicConfigs(overrides: Record<string, string>, broker: BrokerConfig): EffectiveConfig[] {
   return LIVE_TOPIC_CONFIGS.map((def) => {
+    const synonyms: EffectiveConfig["synonyms"] = [];
     const own = overrides[def.name];
-    if (own !== undefined) {
-      return {
-        name: def.name,
-        value: own,
-        readOnly: false,
-        configSource: ConfigSource.DYNAMIC_TOPIC_CONFIG,
-        isSensitive: false,
-      };
-    }
+    if (own !== undefined) synonyms.push({ name: def.name, value: own, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
     for (const synonym of def.serverDefaultProperty) {
       if (broker.isSet(synonym)) {
-        return {
-          name: def.name,
+        synonyms.push({
+          name: synonym,
           value: brokerValueForTopic(def.name, synonym, broker.get(synonym)!),
-          readOnly: false,
-          configSource: ConfigSource.STATIC_BROKER_CONFIG,
-          isSensitive: false,
-        };
+          source: ConfigSource.STATIC_BROKER_CONFIG,
+        });
       }
     }
+    const fallback = KAFKA_4_DEFAULTS[def.name] ?? def.default;
+    synonyms.push({
+      name: def.serverDefaultProperty[0] ?? def.name,
+      value: fallback,
+      source: ConfigSource.DEFAULT_CONFIG,
+    });
+    const top = synonyms[0]!;
     return {
       name: def.name,
-      value: KAFKA_4_DEFAULTS[def.name] ?? def.default,
+      value: top.value,
       readOnly: false,
-      configSource: ConfigSource.DEFAULT_CONFIG,
+      configSource: top.source,
       isSensitive: false,
+      synonyms,
+      type: def.type,
     };
   });
 }

@@ -88,8 +88,10 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
   }
 }
 
+/** Errors that only mean the peer (or shutdown) closed the socket under us. */
+const DISCONNECT_NAMES = new Set(["BrokenPipe", "ConnectionReset", "BadResource", "Interrupted", "NotConnected"]);
+
 function isDisconnect(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
-  return code === "ECONNRESET" || code === "EPIPE" || (err as Error)?.name === "BrokenPipe" ||
-    (err as Error)?.name === "ConnectionReset";
+  return code === "ECONNRESET" || code === "EPIPE" || DISCONNECT_NAMES.has((err as Error)?.name);
 }

@@ -21,3 +21,8 @@ export const openDatabase: OpenDatabaseFn = sqliteModule.openDatabase;
 
 /** The running runtime's file system adapter. */
 export const openFileSystem: () => FileSystem = fsModule.openFileSystem;
+
+const netModule = (await import(`${adapterDir}/net.ts`)) as { connect: import("../../src/ports.ts").ConnectFn };
+
+/** The running runtime's outgoing TCP connector. */
+export const connect: import("../../src/ports.ts").ConnectFn = netModule.connect;

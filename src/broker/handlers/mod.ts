@@ -14,7 +14,10 @@ import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
 import initProducerId from "./22_init_producer_id.ts";
 import offsetForLeaderEpoch from "./23_offset_for_leader_epoch.ts";
+import describeConfigs from "./32_describe_configs.ts";
+import alterConfigs from "./33_alter_configs.ts";
 import createPartitions from "./37_create_partitions.ts";
+import incrementalAlterConfigs from "./44_incremental_alter_configs.ts";
 import describeCluster from "./60_describe_cluster.ts";
 import describeTopicPartitions from "./75_describe_topic_partitions.ts";
 
@@ -29,7 +32,10 @@ export const ALL_HANDLERS: readonly Handler[] = [
   deleteTopics,
   initProducerId,
   offsetForLeaderEpoch,
+  describeConfigs,
+  alterConfigs,
   createPartitions,
+  incrementalAlterConfigs,
   describeCluster,
   describeTopicPartitions,
 ] as Handler[];

@@ -219,23 +219,21 @@ function decompressElements(src: Uint8Array, s: number, sEnd: number, dst: Uint8
   while (s < sEnd) {
     const tag = src[s++]!;
     const kind = tag & 3;
-    let len: number;
-    let offset: number;
+    let len = 0;
+    let offset = 0;
     if (kind === 0) {
       len = (tag >>> 2) + 1;
       if (len > 60) {
         const bytes = len - 60;
         if (sEnd - s < bytes) fail("block ends inside a literal length");
-        len = src[s]!;
-        if (bytes > 1) len |= src[s + 1]! << 8;
-        if (bytes > 2) len |= src[s + 2]! << 16;
-        if (bytes > 3) len = (len | (src[s + 3]! << 24)) >>> 0;
-        len += 1;
+        len = 0;
+        for (let i = 0; i < bytes; i++) len |= src[s + i]! << (8 * i);
+        len = (len >>> 0) + 1;
         s += bytes;
       }
       if (len > sEnd - s) fail("literal runs past the end of the block");
       if (len > dEnd - d) fail("block decodes to more bytes than its header says");
-      if (len <= 16) {
+      if (len < 32) {
         const stop = s + len;
         while (s < stop) dst[d++] = src[s++]!;
       } else {
@@ -246,20 +244,19 @@ function decompressElements(src: Uint8Array, s: number, sEnd: number, dst: Uint8
       continue;
     }
     if (kind === 1) {
-      if (s >= sEnd) fail("block ends inside a copy");
       len = 4 + ((tag >>> 2) & 7);
       offset = ((tag >>> 5) << 8) | src[s++]!;
     } else if (kind === 2) {
-      if (sEnd - s < 2) fail("block ends inside a copy");
       len = 1 + (tag >>> 2);
       offset = src[s]! | (src[s + 1]! << 8);
       s += 2;
     } else {
-      if (sEnd - s < 4) fail("block ends inside a copy");
       len = 1 + (tag >>> 2);
       offset = (src[s]! | (src[s + 1]! << 8) | (src[s + 2]! << 16) | (src[s + 3]! << 24)) >>> 0;
       s += 4;
     }
+    // Reading past sEnd above yields undefined (0 after |) and is caught here.
+    if (s > sEnd) fail("block ends inside a copy");
     if (offset === 0 || offset > d - dStart) fail(`copy offset ${offset} reaches before the start of the block`);
     if (len > dEnd - d) fail("block decodes to more bytes than its header says");
     let from = d - offset;
@@ -345,7 +342,7 @@ export function snappyDecompress(data: Uint8Array, maxOutputBytes: number = DEFA
   let d = 0;
   for (let i = 0; i < chunks.length; i += 3) {
     const length = chunks[i + 2]!;
-    decompressElements(data, chunks[i]!, chunks[i + 1]!, out, d, d + length);
+    decompressElements(data, chunks[i]!, chunks[i + 1]!, out.subarray(d, d + length), 0, length);
     d += length;
   }
   return out;

@@ -152,6 +152,9 @@ export interface BatchScan {
  * @param buf the bytes
  * @param start first byte (default 0)
  * @param end one past the last byte (default `buf.length`)
+ * @example
+ * const { batches, validEnd, incomplete } = scanBatches(segmentTail);
+ * if (incomplete) truncateTo(validEnd); // a torn write after a crash
  */
 export function scanBatches(buf: Uint8Array, start = 0, end: number = buf.length): BatchScan {
   const dv = viewOf(buf);
@@ -196,6 +199,8 @@ function wholeBatchSize(buf: Uint8Array, dv: DataView, at: number, what: string)
  * @returns true when the stored CRC matches; false when it does not or the length field is
  *   below a header's size
  * @throws DecodeError when `buf` does not hold the whole batch
+ * @example
+ * for (const b of scanBatches(buf).batches) if (!verifyBatchCrc(buf, b.at)) return b.at;
  */
 export function verifyBatchCrc(buf: Uint8Array, at: number): boolean {
   const dv = viewOf(buf);
@@ -589,6 +594,9 @@ export function updateBatchCrc(buf: Uint8Array, at: number): void {
  * CRC in place (DefaultRecordBatch.setMaxTimestamp). Record timestamp deltas and baseTimestamp
  * stay as sent; readers report maxTimestamp for every record. A no-op when both already hold.
  * @throws DecodeError when `buf` does not hold the whole batch
+ * @example
+ * setBaseOffset(batch, 0, logEndOffset);
+ * setLogAppendTime(batch, 0, BigInt(clock.now()));
  */
 export function setLogAppendTime(buf: Uint8Array, at: number, timestampMs: bigint): void {
   setMaxTimestamp(buf, at, timestampMs, "log-append");
@@ -692,6 +700,8 @@ export function checkCodec(codec: number, compress: CompressFn | undefined, what
  * byte, so offsets and timestamps cannot drift.
  * @returns a new batch
  * @throws DecodeError when the batch is incomplete or not magic 2
+ * @example
+ * const stored = recompressBatch(batch, 0, Compression.ZSTD, codecs); // topic compression.type=zstd
  */
 export function recompressBatch(
   buf: Uint8Array,

@@ -204,6 +204,9 @@ export interface UpConvertOptions {
  * @param buf the partition's records field
  * @returns the batch (empty with recordCount 0 when `buf` holds no whole message, which Kafka
  *   treats as nothing to append), or the Kafka error
+ * @example
+ * const r = upConvertMessageSet(partition.records, { compress, decompress, now });
+ * if (!r.ok) return { errorCode: r.code, errorMessage: r.message };
  */
 export function upConvertMessageSet(
   buf: Uint8Array,
@@ -334,6 +337,8 @@ export interface DownConvertOptions {
  * - Batches already of magic ≤ `magic` are copied as they are.
  * @throws DecodeError when a whole batch in `buf` is malformed (log data is CRC-checked on
  *   append, so this is a storage bug)
+ * @example
+ * const messageSet = downConvertBatches(read.records, fetchVersion <= 1 ? 0 : 1, { ...codecs, firstOffset });
  */
 export function downConvertBatches(buf: Uint8Array, magic: 0 | 1, options: DownConvertOptions): Uint8Array {
   const parts: Part[] = [];

@@ -158,6 +158,8 @@ export function decodeRecords(payload: Uint8Array, count: number): KafkaRecord[]
  * @param buf bytes holding the whole batch
  * @param at where the batch starts
  * @throws DecodeError when the batch is incomplete or malformed
+ * @example
+ * for (const r of batchRecords(buf, 0, { decompress }).records) console.log(r.offset, r.value);
  */
 export function batchRecords(
   buf: Uint8Array,
@@ -220,27 +222,28 @@ function sizeOfVarint(v: number): number {
   return n;
 }
 
-/** Zig-zag encoding of a 64-bit value as a number when it is exact (< 2^53), else -1. */
+/** Zig-zag encoding of a 64-bit value as a number when it is exact (|v| < 2^51), else -1. */
 function zigzagNumber(v: bigint): number {
-  if (v >= -(2n ** 51n) && v < 2n ** 51n) {
-    const n = Number(v);
-    return n >= 0 ? n * 2 : -n * 2 - 1;
-  }
+  const n = Number(v);
+  if (n < 2251799813685248 && n > -2251799813685248) return n >= 0 ? n * 2 : -n * 2 - 1;
   return -1;
 }
 
-function sizeOfVarlong(v: bigint): number {
-  let u = zigzagNumber(v);
+function zigzagBig(v: bigint): bigint {
+  return BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+}
+
+/** Encoded size of a zig-zag varlong given as its number encoding `u`, or -1 for `big`. */
+function sizeOfVarlong(u: number, big: bigint): number {
+  let n = 1;
   if (u >= 0) {
-    let n = 1;
     while (u >= 128) {
       u = Math.floor(u / 128);
       n++;
     }
     return n;
   }
-  let b = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
-  let n = 1;
+  let b = zigzagBig(big);
   while (b >= 0x80n) {
     b >>= 7n;
     n++;
@@ -258,8 +261,7 @@ function writeVarint(out: Uint8Array, at: number, v: number): number {
   return at;
 }
 
-function writeVarlong(out: Uint8Array, at: number, v: bigint): number {
-  let u = zigzagNumber(v);
+function writeVarlong(out: Uint8Array, at: number, u: number, big: bigint): number {
   if (u >= 0) {
     while (u >= 128) {
       out[at++] = (u % 128) | 0x80;
@@ -268,7 +270,7 @@ function writeVarlong(out: Uint8Array, at: number, v: bigint): number {
     out[at++] = u;
     return at;
   }
-  let b = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+  let b = zigzagBig(big);
   while (b >= 0x80n) {
     out[at++] = Number(b & 0x7fn) | 0x80;
     b >>= 7n;
@@ -281,6 +283,8 @@ function writeVarlong(out: Uint8Array, at: number, v: bigint): number {
 interface Planned {
   bodySize: number;
   timestampDelta: bigint;
+  /** Zig-zag encoding of timestampDelta, or -1 when it needs BigInt. */
+  timestampZigzag: number;
   key: Uint8Array | null;
   value: Uint8Array | null;
   headerKeys: Uint8Array[];
@@ -310,7 +314,8 @@ function encodeRecords(records: RecordInput[], now: () => bigint): {
     const key = r.key ?? null;
     const value = r.value ?? null;
     const headers = r.headers ?? [];
-    let body = 1 + sizeOfVarlong(timestampDelta) + sizeOfVarint(i);
+    const timestampZigzag = zigzagNumber(timestampDelta);
+    let body = 1 + sizeOfVarlong(timestampZigzag, timestampDelta) + sizeOfVarint(i);
     body += key === null ? 1 : sizeOfVarint(key.length) + key.length;
     body += value === null ? 1 : sizeOfVarint(value.length) + value.length;
     body += sizeOfVarint(headers.length);
@@ -321,7 +326,7 @@ function encodeRecords(records: RecordInput[], now: () => bigint): {
       body += sizeOfVarint(k.length) + k.length;
       body += h.value === null ? 1 : sizeOfVarint(h.value.length) + h.value.length;
     }
-    planned.push({ bodySize: body, timestampDelta, key, value, headerKeys, headers });
+    planned.push({ bodySize: body, timestampDelta, timestampZigzag, key, value, headerKeys, headers });
     total += sizeOfVarint(body) + body;
   }
   const out = new Uint8Array(total);
@@ -330,7 +335,7 @@ function encodeRecords(records: RecordInput[], now: () => bigint): {
     const r = planned[i]!;
     p = writeVarint(out, p, r.bodySize);
     out[p++] = 0;
-    p = writeVarlong(out, p, r.timestampDelta);
+    p = writeVarlong(out, p, r.timestampZigzag, r.timestampDelta);
     p = writeVarint(out, p, i);
     p = writeBytes(out, p, r.key);
     p = writeBytes(out, p, r.value);

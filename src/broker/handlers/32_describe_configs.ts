@@ -1,0 +1,124 @@
+/**
+ * DescribeConfigs (key 32), v1–v4.
+ *
+ * TOPIC: every topic config with its effective value and source — the topic's override
+ * (DYNAMIC_TOPIC_CONFIG), else the first broker synonym set in the broker's configuration
+ * (STATIC_BROKER_CONFIG), else Kafka's default (DEFAULT_CONFIG); topic configs are never
+ * read-only. BROKER with this node's id: every broker config, read-only unless Kafka can
+ * change it dynamically, sensitive (password) values sent as null; with an empty name only
+ * dynamic cluster defaults, of which kbin has none. `configuration_keys` filters; synonyms
+ * (v1+) and config types (v3+) are filled; documentation is null.
+ *
+ * Left out: v0 (removed in Kafka 4.0); BROKER_LOGGER, CLIENT_METRICS and GROUP resources
+ * (INVALID_REQUEST until those features exist).
+ *
+ * @module
+ */
+
+import { BROKER_CONFIGS, ConfigResourceType, ConfigType } from "../../protocol/generated/configs.ts";
+import {
+  DESCRIBE_CONFIGS_API,
+  type DescribeConfigsResourceResult,
+  type DescribeConfigsResult,
+} from "../../protocol/generated/32_describe_configs.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import type { Input } from "../../protocol/types.ts";
+import type { Broker } from "../broker.ts";
+import { defineHandler } from "../registry.ts";
+import { ConfigSource, effectiveTopicConfigs } from "../topic_rules.ts";
+
+const TYPE_CODES: Record<string, number> = {
+  boolean: ConfigType.BOOLEAN,
+  string: ConfigType.STRING,
+  int: ConfigType.INT,
+  short: ConfigType.SHORT,
+  long: ConfigType.LONG,
+  double: ConfigType.DOUBLE,
+  list: ConfigType.LIST,
+  class: ConfigType.CLASS,
+  password: ConfigType.PASSWORD,
+};
+
+type Entry = Input<DescribeConfigsResourceResult>;
+
+function brokerConfigs(broker: Broker): Entry[] {
+  return BROKER_CONFIGS.map((def) => {
+    const set = broker.config.isSet(def.name);
+    const value = def.sensitive ? null : broker.config.get(def.name);
+    const source = set ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
+    return {
+      name: def.name,
+      value,
+      readOnly: !def.dynamic,
+      isDefault: !set,
+      configSource: source,
+      isSensitive: def.sensitive,
+      synonyms: [{ name: def.name, value, source }],
+      configType: TYPE_CODES[def.type] ?? ConfigType.UNKNOWN,
+      documentation: null,
+    };
+  });
+}
+
+export default defineHandler(DESCRIBE_CONFIGS_API, {
+  minVersion: 1,
+  maxVersion: 4,
+  handle(request, ctx) {
+    const { broker } = ctx;
+    const results: Input<DescribeConfigsResult>[] = [];
+    for (const res of request.resources) {
+      const base = { resourceType: res.resourceType, resourceName: res.resourceName };
+      let configs: Entry[];
+      if (res.resourceType === ConfigResourceType.TOPIC) {
+        const topic = broker.store.getTopic(res.resourceName);
+        if (!topic.ok) {
+          results.push({
+            ...base,
+            errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            errorMessage: `Topic ${res.resourceName} does not exist.`,
+            configs: [],
+          });
+          continue;
+        }
+        configs = effectiveTopicConfigs(topic.value.configs, broker.config).map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: false,
+          isDefault: c.configSource === ConfigSource.DEFAULT_CONFIG,
+          configSource: c.configSource,
+          isSensitive: false,
+          synonyms: c.synonyms,
+          configType: TYPE_CODES[c.type] ?? ConfigType.UNKNOWN,
+          documentation: null,
+        }));
+      } else if (res.resourceType === ConfigResourceType.BROKER) {
+        if (res.resourceName === "") configs = [];
+        else if (res.resourceName === String(broker.nodeId)) configs = brokerConfigs(broker);
+        else {
+          results.push({
+            ...base,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `Unexpected broker id, expected ${broker.nodeId} but received ${res.resourceName}`,
+            configs: [],
+          });
+          continue;
+        }
+      } else {
+        results.push({
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `Config resource type ${res.resourceType} is not supported by this broker`,
+          configs: [],
+        });
+        continue;
+      }
+      if (res.configurationKeys !== null && res.configurationKeys.length > 0) {
+        const keys = new Set(res.configurationKeys);
+        configs = configs.filter((c) => keys.has(c.name!));
+      }
+      if (!request.includeSynonyms) configs = configs.map((c) => ({ ...c, synonyms: [] }));
+      results.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs });
+    }
+    return { throttleTimeMs: 0, results };
+  },
+});

@@ -1,0 +1,55 @@
+/**
+ * AlterConfigs (key 33), v0–v2: the legacy, whole-set form. The given configs replace all of
+ * a topic's overrides (configs left out return to their defaults), as in Kafka.
+ *
+ * Left out: BROKER and other resources (INVALID_REQUEST, as for IncrementalAlterConfigs).
+ *
+ * @module
+ */
+
+import { ConfigResourceType } from "../../protocol/generated/configs.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { ALTER_CONFIGS_API, type AlterConfigsResourceResponse } from "../../protocol/generated/33_alter_configs.ts";
+import type { Input } from "../../protocol/types.ts";
+import { replaceTopicConfigs } from "../alter_topic_configs.ts";
+import { defineHandler } from "../registry.ts";
+
+export default defineHandler(ALTER_CONFIGS_API, {
+  minVersion: 0,
+  maxVersion: 2,
+  handle(request, ctx) {
+    const responses: Input<AlterConfigsResourceResponse>[] = [];
+    for (const res of request.resources) {
+      const base = { resourceType: res.resourceType, resourceName: res.resourceName };
+      if (res.resourceType !== ConfigResourceType.TOPIC) {
+        responses.push({
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `Altering config resource type ${res.resourceType} is not supported by this broker`,
+        });
+        continue;
+      }
+      const next: Record<string, string> = {};
+      let nullName: string | null = null;
+      for (const c of res.configs) {
+        if (c.value === null) nullName = c.name;
+        else next[c.name] = c.value;
+      }
+      if (nullName !== null) {
+        responses.push({
+          ...base,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `Null value not supported for : ${nullName}`,
+        });
+        continue;
+      }
+      const applied = replaceTopicConfigs(ctx.broker, res.resourceName, next, request.validateOnly);
+      responses.push({
+        ...base,
+        errorCode: applied.ok ? ErrorCode.NONE : applied.code,
+        errorMessage: applied.ok ? null : (applied.message ?? null),
+      });
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});
