@@ -18,8 +18,9 @@
  * once they are on stable storage (group commit: one datasync covers every batch written
  * before it began).
  *
- * Timestamp bounds are checked on the batch's base and max timestamps (Kafka checks every
- * record; a batch's records lie between them for every producer we know of).
+ * Validation walks the records once (decompressing when needed): it yields the CRC and
+ * structure verdict and the records' min and max timestamps, which are checked against the
+ * bounds and written as the batch's max timestamp for CreateTime, as Kafka's LogValidator does.
  *
  * Left out: Produce v12 (not in this snapshot of the specs); transactional batches are stored
  * but transaction semantics arrive with the transaction coordinator.
@@ -34,7 +35,13 @@ import {
   PRODUCE_API,
   type TopicProduceResponse,
 } from "../../protocol/generated/00_produce.ts";
-import { recompressBatch, setLogAppendTime, upConvertMessageSet, validateBatch } from "../../protocol/records/mod.ts";
+import {
+  inspectBatch,
+  recompressBatch,
+  setLogAppendTime,
+  setMaxTimestamp,
+  upConvertMessageSet,
+} from "../../protocol/records/mod.ts";
 import type { Input } from "../../protocol/types.ts";
 import { StorageError } from "../../storage/log/partition_log.ts";
 import { F, int64, view } from "../../storage/log/batch_fields.ts";
@@ -85,6 +92,10 @@ async function producePartition(
     }
     const converted = upConvertMessageSet(records, { compress, decompress, now: () => BigInt(now) });
     if (!converted.ok) return failed(index, converted.code, converted.message);
+    // No whole message: Kafka trims the partial tail and appends nothing, successfully.
+    if (converted.recordCount === 0) {
+      return { index, errorCode: ErrorCode.NONE, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n };
+    }
     batch = converted.batch;
   } else if (magic !== 2) {
     return failed(index, ErrorCode.CORRUPT_MESSAGE, `Unknown record batch magic ${magic}`);
@@ -105,19 +116,23 @@ async function producePartition(
       `The request included a message larger than the max message size the server will accept (${size} > ${policy.maxMessageBytes}).`,
     );
   }
-  const invalid = validateBatch(batch, 0, size, { decompress });
-  if (invalid) return failed(index, invalid.code, invalid.message);
+  const inspected = inspectBatch(batch, 0, size, { decompress });
+  if (!inspected.ok) return failed(index, inspected.code, inspected.message);
   if (policy.logAppendTime) {
     setLogAppendTime(batch, 0, BigInt(now));
   } else {
-    const base = int64(v, F.BASE_TIMESTAMP);
-    const max = int64(v, F.MAX_TIMESTAMP);
-    if (base >= 0 && now - base > policy.timestampBeforeMaxMs || max - now > policy.timestampAfterMaxMs) {
+    // Records without a timestamp (-1) are exempt, as in Kafka's LogValidator.
+    const min = Number(inspected.minTimestamp);
+    const max = Number(inspected.maxTimestamp);
+    if ((min >= 0 && now - min > policy.timestampBeforeMaxMs) || (max >= 0 && max - now > policy.timestampAfterMaxMs)) {
       return failed(
         index,
         ErrorCode.INVALID_TIMESTAMP,
-        `Timestamp of a record in the batch is out of range: base ${base}, max ${max}, broker time ${now}`,
+        `Timestamp of a record in the batch is out of range: min ${min}, max ${max}, broker time ${now}`,
       );
+    }
+    if (BigInt(int64(v, F.MAX_TIMESTAMP)) !== inspected.maxTimestamp) {
+      setMaxTimestamp(batch, 0, inspected.maxTimestamp, "create");
     }
   }
   if (policy.compressionType !== "producer") {

@@ -30,6 +30,7 @@ import {
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import { downConvertBatches } from "../../protocol/records/mod.ts";
 import type { Input } from "../../protocol/types.ts";
+import { batchSizeAt, F, view } from "../../storage/log/batch_fields.ts";
 import type { PartitionLog } from "../../storage/log/partition_log.ts";
 import type { Topic } from "../../storage/metadata_store.ts";
 import type { Broker } from "../broker.ts";
@@ -103,10 +104,16 @@ async function readAll(
       continue;
     }
     let records = read.value.records;
+    if (version < 10 && hasZstd(records)) {
+      // Clients older than Fetch v10 cannot read zstd (KIP-110), as Kafka answers.
+      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE), bytes: 0, log });
+      continue;
+    }
     if (version <= 3 && records.length > 0) {
       records = downConvertBatches(records, version <= 1 ? 0 : 1, {
         compress: (c, d) => broker.codecs.compress(c, d),
         decompress: (c, d) => broker.codecs.decompress(c, d),
+        firstOffset: w.fetchOffset,
       });
     }
     const hw = BigInt(read.value.highWatermark);
@@ -129,6 +136,15 @@ async function readAll(
     });
   }
   return outcomes;
+}
+
+/** Whether any batch in `records` is zstd-compressed (header walk only). */
+function hasZstd(records: Uint8Array): boolean {
+  const v = view(records);
+  for (let at = 0; at + F.HEADER_END <= records.length; at += batchSizeAt(v, at)) {
+    if ((v.getInt16(at + F.ATTRIBUTES) & 0x07) === 4) return true;
+  }
+  return false;
 }
 
 /** Waits until any of the logs gets new data, or the deadline passes. */

@@ -9,6 +9,7 @@ import produce from "./00_produce.ts";
 import fetch from "./01_fetch.ts";
 import listOffsets from "./02_list_offsets.ts";
 import metadata from "./03_metadata.ts";
+import findCoordinator from "./10_find_coordinator.ts";
 import apiVersions from "./18_api_versions.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
@@ -27,6 +28,7 @@ export const ALL_HANDLERS: readonly Handler[] = [
   fetch,
   listOffsets,
   metadata,
+  findCoordinator,
   apiVersions,
   createTopics,
   deleteTopics,

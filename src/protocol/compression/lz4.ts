@@ -254,11 +254,19 @@ export function lz4CompressFrame(data: Uint8Array, options: Lz4FrameOptions = {}
   }
   out[op] = (xxhash32(out, options.brokenHeaderChecksum ? 0 : 4, op) >>> 8) & 0xff;
   op++;
-  const base = reserveBase(n);
   for (let start = 0; start < n; start += blockSize) {
     const end = Math.min(start + blockSize, n);
     const dataStart = op + 4;
-    const compressedEnd = compressBlock(data, start, end, out, dataStart, dataStart + (end - start) - 1, base);
+    const base = reserveBase(end - start);
+    const compressedEnd = compressBlock(
+      data.subarray(start, end),
+      0,
+      end - start,
+      out,
+      dataStart,
+      dataStart + (end - start) - 1,
+      base,
+    );
     let dataEnd: number;
     if (compressedEnd < 0) {
       out.set(data.subarray(start, end), dataStart);
@@ -410,7 +418,7 @@ export function lz4DecompressFrame(data: Uint8Array, maxOutputBytes: number = DE
         d += size;
       } else {
         const dEnd = Math.min(d + f.maxBlockSize, capacity);
-        const end = decompressBlock(data, p, p + size, out, d, dEnd, f.independent ? d : frameStart);
+        const end = decompressBlock(data.subarray(p, p + size), 0, size, out, d, dEnd, f.independent ? d : frameStart);
         if (end > dEnd) {
           if (dEnd === d + f.maxBlockSize) fail(`block decodes past the frame's maximum of ${f.maxBlockSize} bytes`);
           overflow(capacity === maxOutputBytes, maxOutputBytes);

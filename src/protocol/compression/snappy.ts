@@ -342,7 +342,10 @@ export function snappyDecompress(data: Uint8Array, maxOutputBytes: number = DEFA
   let d = 0;
   for (let i = 0; i < chunks.length; i += 3) {
     const length = chunks[i + 2]!;
-    decompressElements(data, chunks[i]!, chunks[i + 1]!, out.subarray(d, d + length), 0, length);
+    const start = chunks[i]!;
+    const end = chunks[i + 1]!;
+    // Zero-based views: both JITs run the decode loop about twice as fast as with offsets.
+    decompressElements(data.subarray(start, end), 0, end - start, out.subarray(d, d + length), 0, length);
     d += length;
   }
   return out;
