@@ -14,6 +14,7 @@ import type { MetadataStore, Topic } from "../storage/metadata_store.ts";
 import type { BrokerConfig } from "./config.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { FetchSessionCache } from "./fetch_sessions.ts";
+import type { GroupCoordinator } from "./group/coordinator.ts";
 import { ALL_HANDLERS } from "./handlers/mod.ts";
 import { HandlerRegistry } from "./registry.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
@@ -25,6 +26,7 @@ export interface BrokerOptions {
   logs: LogManager;
   codecs: Codecs;
   policies: TopicPolicies;
+  groups: GroupCoordinator;
   logger: Logger;
   clock: Clock;
 }
@@ -64,6 +66,7 @@ export class Broker {
   readonly policies: TopicPolicies;
   readonly producerIds: ProducerIds;
   readonly fetchSessions: FetchSessionCache;
+  readonly groups: GroupCoordinator;
   /** Address clients are told to connect to (set once the listener is bound). */
   advertised: { host: string; port: number } = { host: "localhost", port: 9092 };
 
@@ -77,6 +80,7 @@ export class Broker {
     this.nodeId = options.config.number("node.id");
     this.clusterId = options.store.clusterId();
     this.policies = options.policies;
+    this.groups = options.groups;
     this.producerIds = new ProducerIds(options.store);
     this.fetchSessions = new FetchSessionCache({
       maxSessions: options.config.number("max.incremental.fetch.session.cache.slots"),

@@ -6,7 +6,9 @@
  */
 
 import { Broker } from "../broker/broker.ts";
+import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
+import { GroupStore } from "../storage/group_store.ts";
 import { DEFAULT_LOG_CONFIG } from "../storage/log/partition_log.ts";
 import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
 import type { Logger, Runtime } from "../ports.ts";
@@ -55,6 +57,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   const db = runtime.openDatabase(dbPath);
   const store = openMetadataStore(db, { clock: runtime.clock });
   let logs: LogManager | null = null;
+  let coordinator: GroupCoordinator | null = null;
   try {
     const node = store.ensureNode(config.number("node.id"));
     if (!node.ok) {
@@ -78,7 +81,18 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         Array.from({ length: t.partitions }, (_, partition) => ({ topicName: t.name, topicId: t.id, partition }))
       ),
     );
-    const broker = new Broker({ config, store, logs, codecs, policies, logger, clock: runtime.clock });
+    const groups = new GroupCoordinator({
+      store: new GroupStore(db, { clock: runtime.clock }),
+      config,
+      clock: runtime.clock,
+      logger,
+      partitionsOf: (name) => {
+        const t = store.getTopic(name);
+        return t.ok ? t.value.partitions : null;
+      },
+    });
+    coordinator = groups;
+    const broker = new Broker({ config, store, logs, codecs, policies, groups, logger, clock: runtime.clock });
     const server = await startServer({
       listen: runtime.listen,
       host: listen.host,
@@ -103,6 +117,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       close() {
         closed ??= (async () => {
           await server.close();
+          coordinator?.close();
           await logs!.close();
           store.close();
         })();
@@ -110,6 +125,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       },
     };
   } catch (err) {
+    coordinator?.close();
     await logs?.close();
     store.close();
     throw err;

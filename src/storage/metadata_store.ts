@@ -139,6 +139,26 @@ export const MIGRATIONS: readonly MigrationStep[] = [
       );
       INSERT INTO producer_ids (singleton, next_id) VALUES (1, 0);
     `),
+  // 3: consumer groups: committed offsets and group state (see group_store.ts).
+  (db) =>
+    db.exec(`
+      CREATE TABLE group_offsets (
+        group_id TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        partition_index INTEGER NOT NULL,
+        committed_offset INTEGER NOT NULL,
+        leader_epoch INTEGER NOT NULL,
+        metadata TEXT,
+        commit_ms INTEGER NOT NULL,
+        PRIMARY KEY (group_id, topic, partition_index)
+      ) WITHOUT ROWID;
+      CREATE TABLE consumer_groups (
+        group_id TEXT PRIMARY KEY,
+        group_type TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `),
 ];
 
 /** The schema version this build writes. */

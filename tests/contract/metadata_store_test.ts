@@ -269,7 +269,15 @@ describe(`MetadataStore on ${runtimeName} SQLite`, () => {
         const tables = db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) =>
           r["name"]
         );
-        assert.deepEqual(tables, ["cluster", "partitions", "producer_ids", "topic_configs", "topics"]);
+        assert.deepEqual(tables, [
+          "cluster",
+          "consumer_groups",
+          "group_offsets",
+          "partitions",
+          "producer_ids",
+          "topic_configs",
+          "topics",
+        ]);
       } finally {
         db.close();
       }

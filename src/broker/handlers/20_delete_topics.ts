@@ -58,6 +58,7 @@ export default defineHandler(DELETE_TOPICS_API, {
         continue;
       }
       await broker.logs.deleteTopic(found.value.name, found.value.partitions);
+      broker.groups.onTopicDeleted(found.value.name);
       broker.logger.info("Deleted topic", { topic: found.value.name, id: found.value.id });
       responses.push({
         name: found.value.name,

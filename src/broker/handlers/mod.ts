@@ -11,6 +11,16 @@ import listOffsets from "./02_list_offsets.ts";
 import metadata from "./03_metadata.ts";
 import findCoordinator from "./10_find_coordinator.ts";
 import apiVersions from "./18_api_versions.ts";
+import offsetCommit from "./08_offset_commit.ts";
+import offsetFetch from "./09_offset_fetch.ts";
+import joinGroup from "./11_join_group.ts";
+import heartbeat from "./12_heartbeat.ts";
+import leaveGroup from "./13_leave_group.ts";
+import syncGroup from "./14_sync_group.ts";
+import describeGroups from "./15_describe_groups.ts";
+import listGroups from "./16_list_groups.ts";
+import deleteGroups from "./42_delete_groups.ts";
+import offsetDelete from "./47_offset_delete.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
 import initProducerId from "./22_init_producer_id.ts";
@@ -28,7 +38,15 @@ export const ALL_HANDLERS: readonly Handler[] = [
   fetch,
   listOffsets,
   metadata,
+  offsetCommit,
+  offsetFetch,
   findCoordinator,
+  joinGroup,
+  heartbeat,
+  leaveGroup,
+  syncGroup,
+  describeGroups,
+  listGroups,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -37,7 +55,9 @@ export const ALL_HANDLERS: readonly Handler[] = [
   describeConfigs,
   alterConfigs,
   createPartitions,
+  deleteGroups,
   incrementalAlterConfigs,
+  offsetDelete,
   describeCluster,
   describeTopicPartitions,
 ] as Handler[];

@@ -1,0 +1,398 @@
+/**
+ * The group coordinator of this node: every group, classic or KIP-848, with its committed
+ * offsets. A single node coordinates every group (FindCoordinator always answers itself).
+ *
+ * Offsets: generation and member checks as Kafka's coordinator does (ILLEGAL_GENERATION,
+ * UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID; simple commits from group-less
+ * consumers when the group has no members), `offset.metadata.max.bytes`, durable before the
+ * answer. Offsets of a group expire `offsets.retention.minutes` after it became empty (KIP-211),
+ * or after their commit for groups that never had members; a deleted topic's offsets go with it.
+ * Groups themselves survive restarts: a classic group is saved when a rebalance completes.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import type { Clock, Logger } from "../../ports.ts";
+import type { CommittedOffset, GroupStore } from "../../storage/group_store.ts";
+import type { BrokerConfig } from "../config.ts";
+import { ClassicGroup, type JoinRequest, type JoinResult, type SyncResult } from "./classic_group.ts";
+
+/** A group of either protocol. */
+export type AnyGroup = { kind: "classic"; group: ClassicGroup };
+
+/** One partition's offset to commit. */
+export interface OffsetToCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+}
+
+/** Options for {@link GroupCoordinator}. */
+export interface GroupCoordinatorOptions {
+  store: GroupStore;
+  config: BrokerConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Partition count of a topic, or null when it does not exist. */
+  partitionsOf: (topic: string) => number | null;
+}
+
+/** Coordinates every group on this node. */
+export class GroupCoordinator {
+  readonly #o: GroupCoordinatorOptions;
+  readonly #classic = new Map<string, ClassicGroup>();
+  #expiryTimer: ReturnType<typeof setInterval> | null = null;
+  #retentionTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(o: GroupCoordinatorOptions) {
+    this.#o = o;
+    for (const saved of o.store.savedGroups()) {
+      if (saved.type !== "classic") continue;
+      try {
+        const g = this.#newClassic(saved.groupId);
+        g.restore(JSON.parse(saved.state));
+        this.#classic.set(saved.groupId, g);
+      } catch (err) {
+        o.logger.warn("Could not restore a saved group; it starts empty", { group: saved.groupId, error: String(err) });
+      }
+    }
+    this.#expiryTimer = setInterval(() => this.expireMembers(), 200);
+    (this.#expiryTimer as { unref?: () => void }).unref?.();
+    const every = Math.max(1000, o.config.number("offsets.retention.check.interval.ms"));
+    this.#retentionTimer = setInterval(() => this.expireOffsets(), every);
+    (this.#retentionTimer as { unref?: () => void }).unref?.();
+  }
+
+  #newClassic(groupId: string): ClassicGroup {
+    const c = this.#o.config;
+    return new ClassicGroup(groupId, {
+      now: () => this.#o.clock.now(),
+      settings: {
+        initialRebalanceDelayMs: c.number("group.initial.rebalance.delay.ms"),
+        maxSize: c.number("group.max.size"),
+        newMemberJoinTimeoutMs: 5 * 60 * 1000,
+      },
+      persist: (g) => this.#o.store.saveGroup(g.groupId, "classic", g.toJSON()),
+      newMemberId: (clientId) => `${clientId}-${crypto.randomUUID()}`,
+    });
+  }
+
+  /** The classic group, optionally created (empty) when missing. */
+  classic(groupId: string, create = false): ClassicGroup | undefined {
+    let g = this.#classic.get(groupId);
+    if (!g && create) {
+      g = this.#newClassic(groupId);
+      this.#classic.set(groupId, g);
+    }
+    return g;
+  }
+
+  /** JoinGroup: validates the request, then joins (the answer may wait for the rebalance). */
+  join(groupId: string, req: JoinRequest): Promise<JoinResult> {
+    const c = this.#o.config;
+    const reject = (errorCode: number): Promise<JoinResult> =>
+      Promise.resolve({
+        errorCode,
+        generationId: -1,
+        protocolType: null,
+        protocolName: null,
+        leader: "",
+        skipAssignment: false,
+        memberId: req.memberId,
+        members: [],
+      });
+    if (groupId === "") return reject(ErrorCode.INVALID_GROUP_ID);
+    if (
+      req.sessionTimeoutMs < c.number("group.min.session.timeout.ms") ||
+      req.sessionTimeoutMs > c.number("group.max.session.timeout.ms")
+    ) {
+      return reject(ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
+    const group = this.classic(groupId, req.memberId === "");
+    if (!group) return reject(ErrorCode.UNKNOWN_MEMBER_ID);
+    return new Promise((resolve) => group.join(req, resolve));
+  }
+
+  /** SyncGroup: followers' answers wait for the leader's assignment. */
+  sync(groupId: string, req: Parameters<ClassicGroup["sync"]>[0]): Promise<SyncResult> {
+    const group = this.#classic.get(groupId);
+    if (!group) {
+      return Promise.resolve({
+        errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+        protocolType: null,
+        protocolName: null,
+        assignment: new Uint8Array(0),
+      });
+    }
+    return new Promise((resolve) => group.sync(req, resolve));
+  }
+
+  heartbeat(groupId: string, req: Parameters<ClassicGroup["heartbeat"]>[0]): number {
+    const group = this.#classic.get(groupId);
+    if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return group.heartbeat(req);
+  }
+
+  /** LeaveGroup for each member; the top-level error is set only when the group is unknown. */
+  leave(
+    groupId: string,
+    members: { memberId: string; groupInstanceId: string | null }[],
+  ): { errorCode: number; members: { memberId: string; groupInstanceId: string | null; errorCode: number }[] } {
+    const group = this.#classic.get(groupId);
+    if (!group) {
+      return {
+        errorCode: ErrorCode.UNKNOWN_MEMBER_ID,
+        members: members.map((m) => ({ ...m, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })),
+      };
+    }
+    const results = members.map((m) => ({ ...m, errorCode: group.leave(m.memberId, m.groupInstanceId) }));
+    if (results.length > 0) this.#o.logger.debug("Members left group", { group: groupId, count: results.length });
+    return { errorCode: ErrorCode.NONE, members: results };
+  }
+
+  /**
+   * OffsetCommit: one error code per partition (the group-level checks apply to every one).
+   * `generationId` -1 with an empty member id is a simple commit from a group-less consumer.
+   */
+  commitOffsets(
+    groupId: string,
+    member: { memberId: string; groupInstanceId: string | null; generationId: number },
+    offsets: readonly OffsetToCommit[],
+  ): number[] {
+    if (groupId === "") return offsets.map(() => ErrorCode.INVALID_GROUP_ID);
+    let groupError: number = ErrorCode.NONE;
+    const group = this.#classic.get(groupId);
+    if (!group) {
+      // Kafka accepts commits for an unknown group only from consumers without a generation.
+      if (member.generationId >= 0) groupError = ErrorCode.ILLEGAL_GENERATION;
+      else this.classic(groupId, true);
+    } else {
+      groupError = group.validateCommit(member.memberId, member.groupInstanceId, member.generationId);
+    }
+    const maxMetadata = this.#o.config.number("offset.metadata.max.bytes");
+    const now = this.#o.clock.now();
+    const codes: number[] = [];
+    const accepted: CommittedOffset[] = [];
+    for (const o of offsets) {
+      if (groupError !== ErrorCode.NONE) {
+        codes.push(groupError);
+        continue;
+      }
+      const partitions = this.#o.partitionsOf(o.topic);
+      if (partitions === null || o.partition < 0 || o.partition >= partitions) {
+        codes.push(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        continue;
+      }
+      if (o.metadata !== null && new TextEncoder().encode(o.metadata).length > maxMetadata) {
+        codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
+        continue;
+      }
+      accepted.push({ ...o, commitMs: now });
+      codes.push(ErrorCode.NONE);
+    }
+    this.#o.store.commit(groupId, accepted);
+    return codes;
+  }
+
+  /** OffsetFetch: committed offsets of the named partitions (or all, when `topics` is null). */
+  fetchOffsets(
+    groupId: string,
+    topics: { name: string; partitionIndexes: number[] }[] | null,
+  ): {
+    errorCode: number;
+    topics: {
+      name: string;
+      partitions: {
+        partitionIndex: number;
+        committedOffset: number;
+        committedLeaderEpoch: number;
+        metadata: string | null;
+        errorCode: number;
+      }[];
+    }[];
+  } {
+    const store = this.#o.store;
+    if (topics === null) {
+      const byTopic = new Map<
+        string,
+        {
+          partitionIndex: number;
+          committedOffset: number;
+          committedLeaderEpoch: number;
+          metadata: string | null;
+          errorCode: number;
+        }[]
+      >();
+      for (const o of store.offsets(groupId)) {
+        let list = byTopic.get(o.topic);
+        if (!list) byTopic.set(o.topic, list = []);
+        list.push({
+          partitionIndex: o.partition,
+          committedOffset: o.offset,
+          committedLeaderEpoch: o.leaderEpoch,
+          metadata: o.metadata,
+          errorCode: 0,
+        });
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: [...byTopic.entries()].map(([name, partitions]) => ({
+          name,
+          partitions: partitions.sort((a, b) => a.partitionIndex - b.partitionIndex),
+        })),
+      };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => {
+          const o = store.offset(groupId, t.name, p);
+          return {
+            partitionIndex: p,
+            committedOffset: o?.offset ?? -1,
+            committedLeaderEpoch: o?.leaderEpoch ?? -1,
+            metadata: o ? o.metadata : "",
+            errorCode: ErrorCode.NONE,
+          };
+        }),
+      })),
+    };
+  }
+
+  /**
+   * OffsetDelete: removes offsets of partitions the group no longer consumes; a topic the
+   * group's members subscribe to gets GROUP_SUBSCRIBED_TO_TOPIC for each of its partitions.
+   */
+  deleteOffsets(
+    groupId: string,
+    topics: { name: string; partitions: number[] }[],
+  ): { errorCode: number; codes: number[][] } {
+    const group = this.#classic.get(groupId);
+    if (!group && !this.#o.store.groupIds().includes(groupId)) {
+      return {
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        codes: topics.map((t) => t.partitions.map(() => ErrorCode.NONE)),
+      };
+    }
+    const subscribed = group && !group.isEmpty() ? group.subscribedTopics() : new Set<string>();
+    const codes = topics.map((t) => {
+      if (subscribed.has(t.name)) return t.partitions.map(() => ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
+      if (this.#o.partitionsOf(t.name) === null) return t.partitions.map(() => ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      this.#o.store.deleteOffsets(groupId, t.name, t.partitions);
+      return t.partitions.map(() => ErrorCode.NONE);
+    });
+    return { errorCode: ErrorCode.NONE, codes };
+  }
+
+  /** Describes a group for DescribeGroups (Kafka answers an unknown group as Dead). */
+  describe(groupId: string): {
+    state: string;
+    protocolType: string;
+    protocolData: string;
+    members: {
+      memberId: string;
+      groupInstanceId: string | null;
+      clientId: string;
+      clientHost: string;
+      memberMetadata: Uint8Array;
+      memberAssignment: Uint8Array;
+    }[];
+  } {
+    const g = this.#classic.get(groupId);
+    if (!g) {
+      const known = this.#o.store.groupIds().includes(groupId);
+      return { state: known ? "Empty" : "Dead", protocolType: known ? "consumer" : "", protocolData: "", members: [] };
+    }
+    const stable = g.state === "Stable";
+    return {
+      state: g.state,
+      protocolType: g.protocolType ?? "",
+      protocolData: stable ? (g.protocolName ?? "") : "",
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: stable
+          ? (m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? new Uint8Array(0))
+          : new Uint8Array(0),
+        memberAssignment: stable ? m.assignment : new Uint8Array(0),
+      })),
+    };
+  }
+
+  /** Groups for ListGroups: id, protocol type, state and group type. */
+  list(): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {
+    return this.groupIds().map((groupId) => {
+      const g = this.#classic.get(groupId);
+      return {
+        groupId,
+        protocolType: g?.protocolType ?? "",
+        groupState: g?.state ?? "Empty",
+        groupType: "classic",
+      };
+    });
+  }
+
+  /** Every group id known here (groups with members, saved state or offsets). */
+  groupIds(): string[] {
+    return [...new Set([...this.#classic.keys(), ...this.#o.store.groupIds()])].sort();
+  }
+
+  /** Deletes a group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP or NONE. */
+  deleteGroup(groupId: string): number {
+    const group = this.#classic.get(groupId);
+    const known = group !== undefined || this.#o.store.groupIds().includes(groupId);
+    if (!known) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group && !group.isEmpty()) return ErrorCode.NON_EMPTY_GROUP;
+    group?.markDead();
+    this.#classic.delete(groupId);
+    this.#o.store.deleteGroup(groupId);
+    this.#o.logger.info("Deleted group", { group: groupId });
+    return ErrorCode.NONE;
+  }
+
+  /** Session expiry sweep (runs every 200 ms). */
+  expireMembers(): void {
+    for (const g of this.#classic.values()) {
+      const gone = g.expire();
+      if (gone.length > 0) {
+        this.#o.logger.info("Removed members after their session expired", { group: g.groupId, members: gone.length });
+      }
+    }
+  }
+
+  /** Offset retention sweep (KIP-211): only groups without members lose offsets. */
+  expireOffsets(): void {
+    const retentionMs = this.#o.config.number("offsets.retention.minutes") * 60_000;
+    const now = this.#o.clock.now();
+    for (const groupId of this.#o.store.groupIds()) {
+      const g = this.#classic.get(groupId);
+      if (g && !g.isEmpty()) continue;
+      const emptySince = g && g.protocolType !== null ? g.stateSinceMs : null;
+      const stale = this.#o.store.offsets(groupId).filter((o) => now - (emptySince ?? o.commitMs) >= retentionMs);
+      for (const o of stale) this.#o.store.deleteOffsets(groupId, o.topic, [o.partition]);
+      if (stale.length > 0) {
+        this.#o.logger.info("Expired committed offsets", { group: groupId, partitions: stale.length });
+      }
+      if (!this.#o.store.hasOffsets(groupId) && g && g.isEmpty() && g.state === "Empty") {
+        this.#classic.delete(groupId);
+        this.#o.store.deleteGroup(groupId);
+      }
+    }
+  }
+
+  /** A deleted topic's offsets are removed from every group. */
+  onTopicDeleted(topic: string): void {
+    this.#o.store.deleteTopic(topic);
+  }
+
+  close(): void {
+    if (this.#expiryTimer) clearInterval(this.#expiryTimer);
+    if (this.#retentionTimer) clearInterval(this.#retentionTimer);
+  }
+}

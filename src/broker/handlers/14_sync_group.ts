@@ -1,0 +1,28 @@
+/**
+ * SyncGroup (key 14), v0–v5: the leader hands out assignments; followers wait for them.
+ *
+ * Errors as Kafka: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID (v3+ static
+ * members), REBALANCE_IN_PROGRESS while the group is preparing a rebalance, and
+ * INCONSISTENT_GROUP_PROTOCOL when v5's protocol type or name does not match the group's.
+ *
+ * @module
+ */
+
+import { SYNC_GROUP_API } from "../../protocol/generated/14_sync_group.ts";
+import { defineHandler } from "../registry.ts";
+
+export default defineHandler(SYNC_GROUP_API, {
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(request, ctx) {
+    const result = await ctx.broker.groups.sync(request.groupId, {
+      memberId: request.memberId,
+      groupInstanceId: request.groupInstanceId,
+      generationId: request.generationId,
+      protocolType: request.protocolType,
+      protocolName: request.protocolName,
+      assignments: request.assignments.map((a) => ({ memberId: a.memberId, assignment: a.assignment.slice() })),
+    });
+    return { throttleTimeMs: 0, ...result };
+  },
+});

@@ -1,0 +1,37 @@
+/**
+ * DescribeGroups (key 15), v0–v5: state, protocol, members with their metadata and
+ * assignment (both only in the Stable state, as Kafka reports them). An unknown group is
+ * answered as Dead with no error, as Kafka does before v6.
+ *
+ * @module
+ */
+
+import { DESCRIBE_GROUPS_API } from "../../protocol/generated/15_describe_groups.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
+import { defineHandler } from "../registry.ts";
+
+/** READ, DESCRIBE and DELETE on a group (KIP-430 bit field). */
+const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
+
+export default defineHandler(DESCRIBE_GROUPS_API, {
+  minVersion: 0,
+  maxVersion: 5,
+  handle(request, ctx) {
+    return {
+      throttleTimeMs: 0,
+      groups: request.groups.map((groupId) => {
+        const d = ctx.broker.groups.describe(groupId);
+        return {
+          errorCode: groupId === "" ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE,
+          groupId,
+          groupState: d.state,
+          protocolType: d.protocolType,
+          protocolData: d.protocolData,
+          members: d.members,
+          authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+        };
+      }),
+    };
+  },
+});

@@ -1,0 +1,20 @@
+/**
+ * DeleteGroups (key 42), v0–v2: deletes groups with no members, and their offsets.
+ * NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND for an unknown group.
+ *
+ * @module
+ */
+
+import { DELETE_GROUPS_API } from "../../protocol/generated/42_delete_groups.ts";
+import { defineHandler } from "../registry.ts";
+
+export default defineHandler(DELETE_GROUPS_API, {
+  minVersion: 0,
+  maxVersion: 2,
+  handle(request, ctx) {
+    return {
+      throttleTimeMs: 0,
+      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: ctx.broker.groups.deleteGroup(groupId) })),
+    };
+  },
+});

@@ -1,0 +1,27 @@
+/**
+ * OffsetDelete (key 47), v0 (KIP-496): removes committed offsets of partitions the group no
+ * longer consumes. GROUP_ID_NOT_FOUND for an unknown group; GROUP_SUBSCRIBED_TO_TOPIC for
+ * partitions of a topic the group's active members subscribe to.
+ *
+ * @module
+ */
+
+import { OFFSET_DELETE_API } from "../../protocol/generated/47_offset_delete.ts";
+import { defineHandler } from "../registry.ts";
+
+export default defineHandler(OFFSET_DELETE_API, {
+  minVersion: 0,
+  maxVersion: 0,
+  handle(request, ctx) {
+    const topics = request.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) }));
+    const r = ctx.broker.groups.deleteOffsets(request.groupId, topics);
+    return {
+      throttleTimeMs: 0,
+      errorCode: r.errorCode,
+      topics: topics.map((t, i) => ({
+        name: t.name,
+        partitions: t.partitions.map((p, j) => ({ partitionIndex: p, errorCode: r.codes[i]![j]! })),
+      })),
+    };
+  },
+});
