@@ -422,7 +422,6 @@ export class ClassicGroup {
       this.#joinTimer = null;
       this.#onJoinTimeout();
     }, Math.max(0, atMs - this.#now()));
-    (this.#joinTimer as { unref?: () => void }).unref?.();
   }
 
   #allJoined(): boolean {

@@ -391,7 +391,11 @@ export class GroupCoordinator {
     this.#o.store.deleteTopic(topic);
   }
 
+  /** Stops timers; members still waiting for a rebalance are told to find the coordinator again. */
   close(): void {
+    for (const g of this.#classic.values()) {
+      if (g.state === "PreparingRebalance" || g.state === "CompletingRebalance") g.markDead();
+    }
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
   }
