@@ -90,6 +90,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         const t = store.getTopic(name);
         return t.ok ? t.value.partitions : null;
       },
+      topics: () => store.listTopics().map((t) => ({ topicId: t.id, name: t.name, partitions: t.partitions })),
     });
     coordinator = groups;
     const broker = new Broker({ config, store, logs, codecs, policies, groups, logger, clock: runtime.clock });

@@ -16,10 +16,19 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Clock, Logger } from "../../ports.ts";
 import type { CommittedOffset, GroupStore } from "../../storage/group_store.ts";
 import type { BrokerConfig } from "../config.ts";
+import { encodeConsumerProtocolAssignment } from "../../protocol/generated/data_consumer_protocol_assignment.ts";
+import { encodeConsumerProtocolSubscription } from "../../protocol/generated/data_consumer_protocol_subscription.ts";
+import { Writer } from "../../protocol/writer.ts";
+import { SERVER_ASSIGNORS } from "./assignors.ts";
 import { ClassicGroup, type JoinRequest, type JoinResult, type SyncResult } from "./classic_group.ts";
-
-/** A group of either protocol. */
-export type AnyGroup = { kind: "classic"; group: ClassicGroup };
+import {
+  ConsumerGroup,
+  type ConsumerGroupOptions,
+  type HeartbeatInput,
+  type HeartbeatOutput,
+  type TopicInfo,
+  validateHeartbeatRequest,
+} from "./consumer_group.ts";
 
 /** One partition's offset to commit. */
 export interface OffsetToCommit {
@@ -38,20 +47,26 @@ export interface GroupCoordinatorOptions {
   logger: Logger;
   /** Partition count of a topic, or null when it does not exist. */
   partitionsOf: (topic: string) => number | null;
+  /** Every topic (for KIP-848 subscriptions by name, id and regex). */
+  topics: () => readonly TopicInfo[];
 }
 
 /** Coordinates every group on this node. */
 export class GroupCoordinator {
   readonly #o: GroupCoordinatorOptions;
   readonly #classic = new Map<string, ClassicGroup>();
+  readonly #consumer = new Map<string, ConsumerGroup>();
   #expiryTimer: ReturnType<typeof setInterval> | null = null;
   #retentionTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(o: GroupCoordinatorOptions) {
     this.#o = o;
     for (const saved of o.store.savedGroups()) {
-      if (saved.type !== "classic") continue;
       try {
+        if (saved.type === "consumer") {
+          this.#consumer.set(saved.groupId, ConsumerGroup.fromJSON(JSON.parse(saved.state), this.#consumerOptions()));
+          continue;
+        }
         const g = this.#newClassic(saved.groupId);
         g.restore(JSON.parse(saved.state));
         this.#classic.set(saved.groupId, g);
@@ -78,6 +93,73 @@ export class GroupCoordinator {
       persist: (g) => this.#o.store.saveGroup(g.groupId, "classic", g.toJSON()),
       newMemberId: (clientId) => `${clientId}-${crypto.randomUUID()}`,
     });
+  }
+
+  #consumerOptions(): ConsumerGroupOptions {
+    const c = this.#o.config;
+    const topics = () => this.#o.topics().filter((t) => !t.name.startsWith("__"));
+    return {
+      clock: this.#o.clock,
+      sessionTimeoutMs: c.number("group.consumer.session.timeout.ms"),
+      heartbeatIntervalMs: c.number("group.consumer.heartbeat.interval.ms"),
+      maxSize: c.number("group.consumer.max.size"),
+      assignors: SERVER_ASSIGNORS,
+      defaultAssignor: SERVER_ASSIGNORS.keys().next().value!,
+      topics: {
+        byName: (name) => topics().find((t) => t.name === name) ?? null,
+        byId: (id) => topics().find((t) => t.topicId === id) ?? null,
+        all: topics,
+      },
+      newMemberId: () => crypto.randomUUID(),
+    };
+  }
+
+  #saveConsumer(g: ConsumerGroup): void {
+    this.#o.store.saveGroup(g.groupId, "consumer", g.toJSON());
+  }
+
+  /**
+   * ConsumerGroupHeartbeat (KIP-848). A group keeps one protocol: a heartbeat for a classic
+   * group with members is GROUP_ID_NOT_FOUND ("not a consumer group"), while an empty classic
+   * group is taken over, as Kafka allows; offsets are kept either way.
+   */
+  consumerHeartbeat(input: HeartbeatInput): HeartbeatOutput {
+    const fail = (errorCode: number, errorMessage: string): HeartbeatOutput => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: -1,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    const invalid = validateHeartbeatRequest(input, { assignors: SERVER_ASSIGNORS });
+    if (invalid) return fail(invalid.errorCode, invalid.errorMessage ?? "");
+    let group = this.#consumer.get(input.groupId);
+    if (!group) {
+      const classic = this.#classic.get(input.groupId);
+      if (classic && !classic.isEmpty()) {
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${input.groupId} is not a consumer group.`);
+      }
+      if (input.memberEpoch !== 0) return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${input.groupId} not found.`);
+      if (classic) {
+        classic.markDead();
+        this.#classic.delete(input.groupId);
+        this.#o.logger.info("Converted an empty classic group to a consumer group", { group: input.groupId });
+      }
+      group = new ConsumerGroup(input.groupId, this.#consumerOptions());
+      this.#consumer.set(input.groupId, group);
+    }
+    const epoch = group.groupEpoch;
+    const out = group.heartbeat(input);
+    if (group.groupEpoch !== epoch || out.memberEpoch !== input.memberEpoch || out.assignment !== null) {
+      this.#saveConsumer(group);
+    }
+    return out;
+  }
+
+  /** A KIP-848 group, if there is one with this id. */
+  consumer(groupId: string): ConsumerGroup | undefined {
+    return this.#consumer.get(groupId);
   }
 
   /** The classic group, optionally created (empty) when missing. */
@@ -110,6 +192,12 @@ export class GroupCoordinator {
       req.sessionTimeoutMs > c.number("group.max.session.timeout.ms")
     ) {
       return reject(ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
+    const consumer = this.#consumer.get(groupId);
+    if (consumer) {
+      if (!consumer.isEmpty()) return reject(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      consumer.markDead();
+      this.#consumer.delete(groupId);
     }
     const group = this.classic(groupId, req.memberId === "");
     if (!group) return reject(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -159,13 +247,17 @@ export class GroupCoordinator {
    */
   commitOffsets(
     groupId: string,
-    member: { memberId: string; groupInstanceId: string | null; generationId: number },
+    member: { memberId: string; groupInstanceId: string | null; generationId: number; apiVersion?: number },
     offsets: readonly OffsetToCommit[],
   ): number[] {
     if (groupId === "") return offsets.map(() => ErrorCode.INVALID_GROUP_ID);
     let groupError: number = ErrorCode.NONE;
     const group = this.#classic.get(groupId);
-    if (!group) {
+    const consumer = this.#consumer.get(groupId);
+    if (consumer) {
+      const opts = member.apiVersion === undefined ? {} : { apiVersion: member.apiVersion };
+      groupError = consumer.validateOffsetCommit(member.memberId, member.generationId, false, opts);
+    } else if (!group) {
       // Kafka accepts commits for an unknown group only from consumers without a generation.
       if (member.generationId >= 0) groupError = ErrorCode.ILLEGAL_GENERATION;
       else this.classic(groupId, true);
@@ -201,6 +293,7 @@ export class GroupCoordinator {
   fetchOffsets(
     groupId: string,
     topics: { name: string; partitionIndexes: number[] }[] | null,
+    member?: { memberId: string | null; memberEpoch: number },
   ): {
     errorCode: number;
     topics: {
@@ -215,6 +308,11 @@ export class GroupCoordinator {
     }[];
   } {
     const store = this.#o.store;
+    const consumer = this.#consumer.get(groupId);
+    if (consumer && member) {
+      const errorCode = consumer.validateOffsetFetch(member.memberId, member.memberEpoch);
+      if (errorCode !== ErrorCode.NONE) return { errorCode, topics: [] };
+    }
     if (topics === null) {
       const byTopic = new Map<
         string,
@@ -272,13 +370,18 @@ export class GroupCoordinator {
     topics: { name: string; partitions: number[] }[],
   ): { errorCode: number; codes: number[][] } {
     const group = this.#classic.get(groupId);
-    if (!group && !this.#o.store.groupIds().includes(groupId)) {
+    const consumer = this.#consumer.get(groupId);
+    if (!group && !consumer && !this.#o.store.groupIds().includes(groupId)) {
       return {
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
         codes: topics.map((t) => t.partitions.map(() => ErrorCode.NONE)),
       };
     }
-    const subscribed = group && !group.isEmpty() ? group.subscribedTopics() : new Set<string>();
+    const subscribed = consumer && !consumer.isEmpty()
+      ? consumer.subscribedTopicNames()
+      : group && !group.isEmpty()
+      ? group.subscribedTopics()
+      : new Set<string>();
     const codes = topics.map((t) => {
       if (subscribed.has(t.name)) return t.partitions.map(() => ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
       if (this.#o.partitionsOf(t.name) === null) return t.partitions.map(() => ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -302,6 +405,8 @@ export class GroupCoordinator {
       memberAssignment: Uint8Array;
     }[];
   } {
+    const cg = this.#consumer.get(groupId);
+    if (cg) return this.#describeConsumer(cg);
     const g = this.#classic.get(groupId);
     if (!g) {
       const known = this.#o.store.groupIds().includes(groupId);
@@ -325,9 +430,46 @@ export class GroupCoordinator {
     };
   }
 
+  /**
+   * A KIP-848 group seen through DescribeGroups, as Kafka's ConsumerGroup.asDescribedGroup
+   * shows it to classic tools: protocol type "consumer", the assignor as protocol data, and
+   * members' subscriptions and assignments in the consumer protocol's encoding.
+   */
+  #describeConsumer(cg: ConsumerGroup): ReturnType<GroupCoordinator["describe"]> {
+    const d = cg.describe();
+    const names = new Map(this.#o.topics().map((t) => [t.topicId, t.name]));
+    return {
+      state: d.state,
+      protocolType: "consumer",
+      protocolData: d.assignorName,
+      members: d.members.map((m) => {
+        const sub = new Writer();
+        sub.int16(3);
+        encodeConsumerProtocolSubscription(sub, 3, { topics: m.subscribedTopicNames, rackId: m.rackId });
+        const asg = new Writer();
+        asg.int16(3);
+        encodeConsumerProtocolAssignment(asg, 3, {
+          assignedPartitions: [...m.assignment.entries()]
+            .filter(([id]) => names.has(id))
+            .map(([id, partitions]) => ({ topic: names.get(id)!, partitions })),
+        });
+        return {
+          memberId: m.memberId,
+          groupInstanceId: m.instanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: sub.toBytes(),
+          memberAssignment: asg.toBytes(),
+        };
+      }),
+    };
+  }
+
   /** Groups for ListGroups: id, protocol type, state and group type. */
   list(): { groupId: string; protocolType: string; groupState: string; groupType: string }[] {
     return this.groupIds().map((groupId) => {
+      const cg = this.#consumer.get(groupId);
+      if (cg) return { groupId, protocolType: "consumer", groupState: cg.describe().state, groupType: "consumer" };
       const g = this.#classic.get(groupId);
       return {
         groupId,
@@ -340,17 +482,20 @@ export class GroupCoordinator {
 
   /** Every group id known here (groups with members, saved state or offsets). */
   groupIds(): string[] {
-    return [...new Set([...this.#classic.keys(), ...this.#o.store.groupIds()])].sort();
+    return [...new Set([...this.#classic.keys(), ...this.#consumer.keys(), ...this.#o.store.groupIds()])].sort();
   }
 
   /** Deletes a group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP or NONE. */
   deleteGroup(groupId: string): number {
     const group = this.#classic.get(groupId);
-    const known = group !== undefined || this.#o.store.groupIds().includes(groupId);
+    const consumer = this.#consumer.get(groupId);
+    const known = group !== undefined || consumer !== undefined || this.#o.store.groupIds().includes(groupId);
     if (!known) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (group && !group.isEmpty()) return ErrorCode.NON_EMPTY_GROUP;
+    if ((group && !group.isEmpty()) || (consumer && !consumer.isEmpty())) return ErrorCode.NON_EMPTY_GROUP;
     group?.markDead();
+    consumer?.markDead();
     this.#classic.delete(groupId);
+    this.#consumer.delete(groupId);
     this.#o.store.deleteGroup(groupId);
     this.#o.logger.info("Deleted group", { group: groupId });
     return ErrorCode.NONE;
@@ -358,6 +503,16 @@ export class GroupCoordinator {
 
   /** Session expiry sweep (runs every 200 ms). */
   expireMembers(): void {
+    for (const g of this.#consumer.values()) {
+      const gone = g.expireMembers();
+      if (gone.length > 0) {
+        this.#o.logger.info("Removed consumer group members after their session or rebalance timeout", {
+          group: g.groupId,
+          members: gone.length,
+        });
+        this.#saveConsumer(g);
+      }
+    }
     for (const g of this.#classic.values()) {
       const gone = g.expire();
       if (gone.length > 0) {
@@ -373,6 +528,7 @@ export class GroupCoordinator {
     for (const groupId of this.#o.store.groupIds()) {
       const g = this.#classic.get(groupId);
       if (g && !g.isEmpty()) continue;
+      if (this.#consumer.get(groupId)?.isEmpty() === false) continue;
       const emptySince = g && g.protocolType !== null ? g.stateSinceMs : null;
       const stale = this.#o.store.offsets(groupId).filter((o) => now - (emptySince ?? o.commitMs) >= retentionMs);
       for (const o of stale) this.#o.store.deleteOffsets(groupId, o.topic, [o.partition]);
@@ -393,6 +549,7 @@ export class GroupCoordinator {
 
   /** Stops timers; members still waiting for a rebalance are told to find the coordinator again. */
   close(): void {
+    for (const g of this.#consumer.values()) g.markDead();
     for (const g of this.#classic.values()) {
       if (g.state === "PreparingRebalance" || g.state === "CompletingRebalance") g.markDead();
     }

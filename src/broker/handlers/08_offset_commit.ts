@@ -33,6 +33,7 @@ export default defineHandler(OFFSET_COMMIT_API, {
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,
       generationId: request.generationIdOrMemberEpoch,
+      apiVersion: ctx.version,
     }, flat);
     let i = 0;
     return {

@@ -27,7 +27,8 @@ export default defineHandler(OFFSET_FETCH_API, {
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((g) => {
-          const r = groups.fetchOffsets(g.groupId, g.topics);
+          const member = ctx.version >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined;
+          const r = groups.fetchOffsets(g.groupId, g.topics, member);
           return { groupId: g.groupId, errorCode: r.errorCode, topics: toWire(r) };
         }),
       };

@@ -30,6 +30,8 @@ import alterConfigs from "./33_alter_configs.ts";
 import createPartitions from "./37_create_partitions.ts";
 import incrementalAlterConfigs from "./44_incremental_alter_configs.ts";
 import describeCluster from "./60_describe_cluster.ts";
+import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
+import consumerGroupDescribe from "./69_consumer_group_describe.ts";
 import describeTopicPartitions from "./75_describe_topic_partitions.ts";
 
 /** All handlers, registered by every broker. */
@@ -59,5 +61,7 @@ export const ALL_HANDLERS: readonly Handler[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
   describeTopicPartitions,
 ] as Handler[];

@@ -1,0 +1,38 @@
+/**
+ * ConsumerGroupHeartbeat (key 68), v0–v1: the KIP-848 consumer group protocol, where the broker
+ * assigns partitions (server-side `uniform` and `range` assignors). Joining (epoch 0), steady
+ * heartbeats, leaving (-1) and static leaving (-2), member epochs with revocation before
+ * reassignment, subscriptions by topic names or (v1) a regular expression, session and
+ * rebalance timeouts. See `src/broker/group/consumer_group.ts` for the algorithm.
+ *
+ * v1 is advertised although this snapshot of the specs marks it unstable: released Kafka 4.0
+ * serves it, and librdkafka 2.12 uses it for regex subscriptions.
+ *
+ * @module
+ */
+
+import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/68_consumer_group_heartbeat.ts";
+import { defineHandler } from "../registry.ts";
+
+export default defineHandler(CONSUMER_GROUP_HEARTBEAT_API, {
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, ctx) {
+    const out = ctx.broker.groups.consumerHeartbeat({
+      groupId: request.groupId,
+      memberId: request.memberId,
+      memberEpoch: request.memberEpoch,
+      instanceId: request.instanceId,
+      rackId: request.rackId,
+      rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+      subscribedTopicNames: request.subscribedTopicNames,
+      subscribedTopicRegex: ctx.version >= 1 ? request.subscribedTopicRegex : null,
+      serverAssignor: request.serverAssignor,
+      topicPartitions: request.topicPartitions,
+      clientId: ctx.header.clientId ?? "",
+      clientHost: `/${ctx.conn.remote.replace(/:\d+$/, "")}`,
+      apiVersion: ctx.version,
+    });
+    return { throttleTimeMs: 0, ...out };
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * ConsumerGroupDescribe (key 69), v0: KIP-848 groups with their epochs, assignor, and each
+ * member's subscription, current and target assignment (topics by id and name; deleted topics
+ * are left out, as Kafka does). A classic or unknown group is GROUP_ID_NOT_FOUND.
+ *
+ * @module
+ */
+
+import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/69_consumer_group_describe.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
+import { defineHandler } from "../registry.ts";
+
+const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
+
+export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
+  minVersion: 0,
+  maxVersion: 0,
+  handle(request, ctx) {
+    const { broker } = ctx;
+    const assignment = (m: Map<string, number[]>) => ({
+      topicPartitions: [...m.entries()].flatMap(([topicId, partitions]) => {
+        const t = broker.store.getTopicById(topicId);
+        return t.ok ? [{ topicId, topicName: t.value.name, partitions }] : [];
+      }),
+    });
+    return {
+      throttleTimeMs: 0,
+      groups: request.groupIds.map((groupId) => {
+        const g = broker.groups.consumer(groupId);
+        if (!g) {
+          const classic = broker.groups.classic(groupId);
+          return {
+            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+            errorMessage: classic ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
+            groupId,
+            groupState: "Dead",
+          };
+        }
+        const d = g.describe();
+        return {
+          errorCode: ErrorCode.NONE,
+          groupId,
+          groupState: d.state,
+          groupEpoch: d.groupEpoch,
+          assignmentEpoch: d.assignmentEpoch,
+          assignorName: d.assignorName,
+          members: d.members.map((m) => ({
+            memberId: m.memberId,
+            instanceId: m.instanceId,
+            rackId: m.rackId,
+            memberEpoch: m.memberEpoch,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            subscribedTopicNames: m.subscribedTopicNames,
+            subscribedTopicRegex: m.subscribedTopicRegex,
+            assignment: assignment(m.assignment),
+            targetAssignment: assignment(m.targetAssignment),
+          })),
+          authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+        };
+      }),
+    };
+  },
+});
