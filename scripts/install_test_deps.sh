@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond npm packages: real Kafka clients from Debian.
-# Idempotent: does nothing when everything is present. Needs root (or sudo) to install.
+# Installs what the test suite needs beyond npm packages: real Kafka clients and reference
+# codec tools from Debian. Idempotent: does nothing when everything is present. Needs root (or
+# sudo) to install.
 set -euo pipefail
 
-APT_PACKAGES=(kcat python3-confluent-kafka python3-kafka)
+# Debian package | command that succeeds when it is usable
+CHECKS=(
+  "kcat|command -v kcat"
+  "python3-confluent-kafka|/usr/bin/python3 -c 'import confluent_kafka'"
+  "python3-kafka|/usr/bin/python3 -c 'import kafka'"
+  "python3-lz4|/usr/bin/python3 -c 'import lz4.frame'"
+  "python3-snappy|/usr/bin/python3 -c 'import snappy'"
+  "python3-zstandard|/usr/bin/python3 -c 'import zstandard'"
+  "python3-xxhash|/usr/bin/python3 -c 'import xxhash'"
+  "lz4|command -v lz4"
+  "zstd|command -v zstd"
+  "golang-go|command -v go"
+  "golang-github-shopify-sarama-dev|test -d /usr/share/gocode/src/github.com/Shopify/sarama"
+)
 
 missing=()
-command -v kcat >/dev/null 2>&1 || missing+=(kcat)
-/usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
-/usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || missing+=(python3-kafka)
+for entry in "${CHECKS[@]}"; do
+  pkg=${entry%%|*}
+  check=${entry#*|}
+  bash -c "$check" >/dev/null 2>&1 || missing+=("$pkg")
+done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "test dependencies: all present (${APT_PACKAGES[*]})"
+  echo "test dependencies: all ${#CHECKS[@]} present"
   exit 0
 fi
 

@@ -5,6 +5,7 @@
  * concatenated members too, so the reader does. fflate's stream decoder checks neither the
  * CRC-32 nor the length in each member's trailer, and stops quietly on a truncated stream, so
  * this module checks both itself: a corrupt or cut payload is an error, never short output.
+ * Bytes after the last member are an error here (zlib skips zero padding, Java any garbage).
  *
  * @module
  */
@@ -123,13 +124,8 @@ export function gzipDecompress(data: Uint8Array, maxOutputBytes: number = DEFAUL
   for (let m = 0; m < members.length - 1; m++) {
     if (!trailerAt(data, starts[m + 1]!, trailerOf(members[m]!))) fail(`member ${m + 1} has a bad CRC-32 or length`);
   }
-  // The last member ends the input, unless zero padding follows it (gzip(1) and zlib skip it).
-  const last = trailerOf(members[members.length - 1]!);
-  let end = n;
-  while (!trailerAt(data, end, last)) {
-    if (end <= starts[starts.length - 1]! + 18 || data[end - 1] !== 0) fail("bad CRC-32 or length, or truncated");
-    end--;
-  }
+  // The last member ends the input: unlike zlib, no padding after it is skipped.
+  if (!trailerAt(data, n, trailerOf(members[members.length - 1]!))) fail("bad CRC-32 or length, or truncated");
   const out = new Uint8Array(total);
   let d = 0;
   for (const member of members) {

@@ -381,7 +381,7 @@ export function lz4DecompressFrame(data: Uint8Array, maxOutputBytes: number = DE
   let bound = 0;
   let pos = 0;
   while (pos < n) {
-    if (n - pos < 4) fail("truncated frame magic");
+    if (n - pos < 4) fail(pos === 0 ? "truncated frame magic" : `unexpected bytes after frame at ${pos}`);
     const magic = u32le(data, pos);
     if (((magic & 0xfffffff0) >>> 0) === SKIPPABLE_MAGIC) {
       if (n - pos < 8) fail("truncated skippable frame");

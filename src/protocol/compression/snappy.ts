@@ -175,11 +175,14 @@ export function snappyCompressBlock(data: Uint8Array): Uint8Array {
 
 /**
  * Compresses with snappy-java's stream framing, as Kafka's Java client does.
+ * Empty input becomes the one-byte raw block `00`: snappy-java writes nothing at all for it,
+ * and kafka-python cannot read a header with no chunk, while every reader takes `00`.
  * @param data the bytes to compress
  * @returns header + chunks
  */
 export function snappyCompress(data: Uint8Array): Uint8Array {
   const n = data.length;
+  if (n === 0) return new Uint8Array(1);
   const chunks = Math.ceil(n / XERIAL_CHUNK_BYTES);
   const out = new Uint8Array(XERIAL_HEADER_BYTES + chunks * (4 + maxBlockBytes(XERIAL_CHUNK_BYTES)));
   out.set(XERIAL_MAGIC);

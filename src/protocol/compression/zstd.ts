@@ -37,8 +37,8 @@ export interface ZstdLayout {
   contentSize: number | null;
   /** Most bytes the payload can decode to (exact when `contentSize` is known). */
   boundBytes: number;
-  /** Number of zstd frames (skippable frames not counted). */
-  frames: number;
+  /** Start and end offsets of each zstd frame, in pairs (skippable frames left out). */
+  spans: number[];
 }
 
 /**
@@ -55,9 +55,9 @@ export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MA
   let pos = 0;
   let declared: number | null = 0;
   let bound = 0;
-  let frames = 0;
+  const spans: number[] = [];
   while (pos < n) {
-    if (n - pos < 4) fail("truncated frame magic");
+    if (n - pos < 4) fail(pos === 0 ? "truncated frame magic" : `unexpected bytes after frame at ${pos}`);
     const magic = u32le(data, pos);
     if (((magic & 0xfffffff0) >>> 0) === SKIPPABLE_MAGIC) {
       if (n - pos < 8) fail("truncated skippable frame");
@@ -95,7 +95,7 @@ export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MA
       for (let i = 0; i < fcsBytes; i++) contentSize += data[p + i]! * 2 ** (8 * i);
       if (fcsBytes === 2) contentSize += 256;
       if (contentSize > maxOutputBytes) {
-        fail(`frame declares ${contentSize} bytes, over the limit of ${maxOutputBytes} bytes`);
+        fail(`declared content of ${contentSize} bytes exceeds the limit of ${maxOutputBytes} bytes`);
       }
     }
     p += fcsBytes;
@@ -129,11 +129,11 @@ export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MA
     }
     bound += contentSize ?? frameBound;
     declared = declared === null || contentSize === null ? null : declared + contentSize;
-    frames++;
+    spans.push(pos, p);
     pos = p;
   }
-  if (frames === 0) fail("no zstd frame");
-  return { contentSize: declared, boundBytes: bound, frames };
+  if (spans.length === 0) fail("no zstd frame");
+  return { contentSize: declared, boundBytes: bound, spans };
 }
 
 /** Compares decoded length with what the frames declared. */
@@ -142,6 +142,46 @@ export function checkZstdOutput(layout: ZstdLayout, length: number, maxOutputByt
   if (layout.contentSize !== null && layout.contentSize !== length) {
     fail(`frames declare ${layout.contentSize} bytes but decode to ${length}`);
   }
+}
+
+/**
+ * Decodes a payload frame by frame with a native one-frame decoder, then checks the total.
+ * For decoders that stop after the first frame or at a skippable frame, as `node:zlib`'s
+ * `zstdDecompressSync` does on Deno.
+ * @param data the compressed payload
+ * @param layout what `zstdLayout()` returned for it
+ * @param maxOutputBytes the output cap
+ * @param decodeFrame decodes one frame, producing at most `maxBytes` bytes
+ * @returns the decompressed bytes
+ */
+export function zstdDecodeFrames(
+  data: Uint8Array,
+  layout: ZstdLayout,
+  maxOutputBytes: number,
+  decodeFrame: (frame: Uint8Array, maxBytes: number) => Uint8Array,
+): Uint8Array {
+  const { spans } = layout;
+  let out: Uint8Array;
+  if (spans.length === 2) {
+    out = decodeFrame(data.subarray(spans[0]!, spans[1]!), maxOutputBytes);
+  } else {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let i = 0; i < spans.length; i += 2) {
+      const part = decodeFrame(data.subarray(spans[i]!, spans[i + 1]!), maxOutputBytes - total);
+      total += part.length;
+      checkZstdOutput({ contentSize: null, boundBytes: 0, spans: [] }, total, maxOutputBytes);
+      parts.push(part);
+    }
+    out = new Uint8Array(total);
+    let d = 0;
+    for (const part of parts) {
+      out.set(part, d);
+      d += part.length;
+    }
+  }
+  checkZstdOutput(layout, out.length, maxOutputBytes);
+  return out;
 }
 
 /**

@@ -2,8 +2,9 @@
  * Native codecs on Deno: gzip and zstd from `node:zlib` (zlib and libzstd in Deno's binary).
  * Snappy and lz4 stay pure TypeScript: Deno has no native snappy or lz4.
  *
- * `node:zlib`'s zstd decoder returns short output for a truncated frame instead of failing,
- * so zstd input goes through the core's frame walker first.
+ * `node:zlib`'s zstd decoder returns short output for a truncated frame instead of failing, and
+ * stops after the first frame (or at a skippable frame), so zstd input goes through the core's
+ * frame walker first and is decoded frame by frame.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { kMaxLength } from "node:buffer";
 import { constants, gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { Codec, type CodecImpl, CompressionError, DEFAULT_MAX_OUTPUT_BYTES } from "../../protocol/compression/mod.ts";
 import { GZIP_DEFAULT_LEVEL } from "../../protocol/compression/gzip.ts";
-import { checkZstdOutput, ZSTD_DEFAULT_LEVEL, zstdLayout } from "../../protocol/compression/zstd.ts";
+import { ZSTD_DEFAULT_LEVEL, zstdDecodeFrames, zstdLayout } from "../../protocol/compression/zstd.ts";
 
 /** A plain Uint8Array over a Buffer's bytes, so `slice()` copies as callers expect. */
 function plain(b: Uint8Array): Uint8Array {
@@ -53,14 +54,14 @@ const zstd: CodecImpl = {
     plain(zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel]: level } })),
   decompress(data, maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES) {
     const layout = zstdLayout(data, maxOutputBytes);
-    let out: Uint8Array;
     try {
-      out = zstdDecompressSync(data, { maxOutputLength: zlibCap(maxOutputBytes) });
+      return zstdDecodeFrames(data, layout, maxOutputBytes, (frame, maxBytes) => {
+        if (maxBytes <= 0) rethrow({ code: "ERR_BUFFER_TOO_LARGE" }, "zstd", maxOutputBytes);
+        return plain(zstdDecompressSync(frame, { maxOutputLength: zlibCap(maxBytes) }));
+      });
     } catch (e) {
       rethrow(e, "zstd", maxOutputBytes);
     }
-    checkZstdOutput(layout, out.length, maxOutputBytes);
-    return plain(out);
   },
 };
 
