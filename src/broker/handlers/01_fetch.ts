@@ -147,8 +147,17 @@ function hasZstd(records: Uint8Array): boolean {
   return false;
 }
 
-/** Waits until any of the logs gets new data, or the deadline passes. */
-function waitForData(logs: PartitionLog[], deadlineMs: number, now: number): Promise<void> {
+/**
+ * Waits until any of the logs gets new data, or the deadline passes. A log whose high
+ * watermark already moved past what the last read saw (an append that landed between the
+ * read and this wait) ends the wait at once, so no wake-up is lost.
+ */
+function waitForData(
+  watched: { log: PartitionLog; seenHighWatermark: number }[],
+  deadlineMs: number,
+  now: number,
+): Promise<void> {
+  if (watched.some((w) => w.log.highWatermark !== w.seenHighWatermark || w.log.failure)) return Promise.resolve();
   return new Promise((resolve) => {
     const cancels: (() => void)[] = [];
     const done = () => {
@@ -157,7 +166,7 @@ function waitForData(logs: PartitionLog[], deadlineMs: number, now: number): Pro
       resolve();
     };
     const timer = setTimeout(done, Math.max(0, deadlineMs - now));
-    for (const l of logs) cancels.push(l.onData(done));
+    for (const w of watched) cancels.push(w.log.onData(done));
   });
 }
 
@@ -311,9 +320,11 @@ async function handleFetch(request: FetchRequest, ctx: RequestContext): Promise<
     const anyError = outcomes.some((o) => (o.data.errorCode ?? 0) !== 0);
     const now = broker.clock.now();
     if (bytes >= request.minBytes || anyError || now >= deadline) break;
-    const logs = outcomes.map((o) => o.log).filter((l): l is PartitionLog => l !== null);
-    if (logs.length === 0) break;
-    await waitForData(logs, deadline, now);
+    const watched = outcomes.flatMap((o) =>
+      o.log === null ? [] : [{ log: o.log, seenHighWatermark: Number(o.data.highWatermark ?? -1n) }]
+    );
+    if (watched.length === 0) break;
+    await waitForData(watched, deadline, now);
     outcomes = await readAll(broker, wants, request, version, byId);
   }
   if (session) {
