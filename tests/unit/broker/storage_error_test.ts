@@ -1,0 +1,111 @@
+/**
+ * A disk that fails under the log: the partition answers KAFKA_STORAGE_ERROR, nothing crashes,
+ * and everything else keeps being served. The broker runs in-process on an in-memory file
+ * system that fails on demand; a real client (kcat) sees the error.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { BrokerConfig } from "../../../src/broker/config.ts";
+import { silentLogger } from "../../../src/broker/logger.ts";
+import { KafkaConnection } from "../../../src/client/connection.ts";
+import { PRODUCE_API } from "../../../src/protocol/generated/00_produce.ts";
+import { CREATE_TOPICS_API } from "../../../src/protocol/generated/19_create_topics.ts";
+import { ErrorCode } from "../../../src/protocol/generated/errors.ts";
+import { buildBatch } from "../../../src/protocol/records/records.ts";
+import type { Runtime } from "../../../src/ports.ts";
+import { type RunningBroker, startKafkaBroker } from "../../../src/server/start.ts";
+import { memoryFs } from "../../../src/storage/memory/memory_fs.ts";
+import { run } from "../../support/broker_process.ts";
+import { connect, openDatabase } from "../../support/runtime.ts";
+
+const enc = new TextEncoder();
+
+describe("a failing disk", () => {
+  const fs = memoryFs();
+  let running: RunningBroker;
+  let conn: KafkaConnection;
+
+  before(async () => {
+    const g = globalThis as { Bun?: unknown };
+    const dir = g.Bun !== undefined ? "bun" : "deno";
+    const net = await import([`../../../src/runtime`, dir, "net.ts"].join("/")) as Pick<Runtime, "listen">;
+    const runtime: Runtime = {
+      name: dir as "bun",
+      listen: net.listen,
+      connect,
+      // Metadata lives in SQLite in memory; only the log goes through the failing file system.
+      openDatabase: () => openDatabase(":memory:"),
+      fs,
+      clock: { now: () => Date.now() },
+      codecs: {},
+    };
+    running = await startKafkaBroker({
+      runtime,
+      config: new BrokerConfig([["listeners", "PLAINTEXT://127.0.0.1:0"]]),
+      logger: silentLogger,
+      dataDir: "/data",
+    });
+    conn = await KafkaConnection.open("127.0.0.1", running.server.port, { connect });
+    const created = await conn.request(CREATE_TOPICS_API, 5, {
+      topics: [{ name: "d", numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+    });
+    assert.equal(created.topics[0]!.errorCode, 0);
+  });
+  after(async () => {
+    conn.close();
+    await running.close();
+  });
+
+  const produce = async (partition: number) => {
+    const res = await conn.request(PRODUCE_API, 9, {
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{
+        name: "d",
+        partitionData: [{ index: partition, records: buildBatch([{ value: enc.encode("v") }]) }],
+      }],
+    });
+    return res.responses[0]!.partitionResponses[0]!;
+  };
+
+  test("a failed write answers KAFKA_STORAGE_ERROR for that partition and the broker keeps serving", async () => {
+    assert.equal((await produce(0)).errorCode, ErrorCode.NONE);
+    assert.equal((await produce(1)).errorCode, ErrorCode.NONE);
+    fs.failNextWrite();
+    const failed = await produce(0);
+    assert.equal(failed.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    assert.match(failed.errorMessage ?? "", /failed during write/);
+    assert.equal((await produce(0)).errorCode, ErrorCode.KAFKA_STORAGE_ERROR, "the log stays offline");
+    assert.equal((await produce(1)).errorCode, ErrorCode.NONE, "other partitions are unaffected");
+  });
+
+  test(
+    "kcat sees the storage error on the failed partition and succeeds on the other",
+    { timeout: 60_000 },
+    async () => {
+      const bootstrap = `127.0.0.1:${running.server.port}`;
+      const bad = await run("kcat", [
+        "-P",
+        "-b",
+        bootstrap,
+        "-t",
+        "d",
+        "-p",
+        "0",
+        "-X",
+        "acks=all",
+        "-X",
+        "message.send.max.retries=0",
+        "-X",
+        "message.timeout.ms=5000",
+      ], { input: "x\n", timeoutMs: 30_000 });
+      assert.match(bad.stderr, /KAFKA_STORAGE_ERROR|storage error|Disk error/i, bad.stderr);
+      const good = await run("kcat", ["-P", "-b", bootstrap, "-t", "d", "-p", "1", "-X", "acks=all"], {
+        input: "y\n",
+        timeoutMs: 30_000,
+      });
+      assert.equal(good.code, 0, good.stderr);
+    },
+  );
+});
