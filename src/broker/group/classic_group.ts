@@ -219,6 +219,21 @@ export class ClassicGroup {
     };
   }
 
+  /**
+   * Kafka's ClassicGroup.validateMember: a static member is checked by its instance id first,
+   * so a replaced instance learns it was fenced (FENCED_INSTANCE_ID, fatal for the client)
+   * instead of rejoining and displacing its successor.
+   */
+  #validateMember(memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const current = this.staticMembers.get(groupInstanceId);
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (current !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+      return ErrorCode.NONE;
+    }
+    return this.members.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+
   /** Handles a JoinGroup; `respond` may be called later, when the rebalance completes. */
   join(req: JoinRequest, respond: (r: JoinResult) => void): void {
     if (this.state === "Dead") return respond(ClassicGroup.#error(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
@@ -234,7 +249,8 @@ export class ClassicGroup {
     if (existingStatic === undefined && this.members.size + this.pendingMembers.size >= this.#settings.maxSize) {
       return respond(ClassicGroup.#error("", ErrorCode.GROUP_MAX_SIZE_REACHED));
     }
-    const memberId = this.#newMemberId(req.clientId);
+    // Kafka names static members after their instance id, dynamic ones after their client id.
+    const memberId = this.#newMemberId(req.groupInstanceId ?? req.clientId);
     if (req.groupInstanceId !== null) return this.#staticMemberJoin(req, memberId, existingStatic, respond);
     if (req.requireKnownMemberId) {
       // KIP-394: hand out the id first; the member must rejoin with it within the session timeout.
@@ -313,11 +329,9 @@ export class ClassicGroup {
       this.pendingMembers.delete(req.memberId);
       return this.#addMemberAndRebalance(req, req.memberId, respond);
     }
-    const member = this.members.get(req.memberId);
-    if (!member) return respond(ClassicGroup.#error(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
-    if (member.groupInstanceId !== req.groupInstanceId) {
-      return respond(ClassicGroup.#error(req.memberId, ErrorCode.FENCED_INSTANCE_ID));
-    }
+    const invalid = this.#validateMember(req.memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return respond(ClassicGroup.#error(req.memberId, invalid));
+    const member = this.members.get(req.memberId)!;
     const changed = !sameProtocols(member.protocols, req.protocols);
     member.lastHeartbeatMs = this.#now();
     switch (this.state) {
@@ -514,9 +528,9 @@ export class ClassicGroup {
     const fail = (errorCode: number) =>
       respond({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
     if (this.state === "Dead") return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const member = this.members.get(req.memberId);
-    if (!member) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
-    if (member.groupInstanceId !== req.groupInstanceId) return fail(ErrorCode.FENCED_INSTANCE_ID);
+    const invalid = this.#validateMember(req.memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return fail(invalid);
+    const member = this.members.get(req.memberId)!;
     if (req.generationId !== this.generationId) return fail(ErrorCode.ILLEGAL_GENERATION);
     if (
       (req.protocolType !== null && req.protocolType !== this.protocolType) ||
@@ -569,9 +583,9 @@ export class ClassicGroup {
   heartbeat(req: { memberId: string; groupInstanceId: string | null; generationId: number }): number {
     if (this.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (this.state === "Empty") return ErrorCode.UNKNOWN_MEMBER_ID;
-    const member = this.members.get(req.memberId);
-    if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (member.groupInstanceId !== req.groupInstanceId) return ErrorCode.FENCED_INSTANCE_ID;
+    const invalid = this.#validateMember(req.memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return invalid;
+    const member = this.members.get(req.memberId)!;
     if (req.generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
     member.lastHeartbeatMs = this.#now();
     return this.state === "PreparingRebalance" ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;

@@ -189,8 +189,11 @@ describe("ClassicGroup", () => {
     assert.deepEqual(s.assignment, enc.encode(a.memberId), "gets its old assignment back");
     assert.equal(
       group.heartbeat({ memberId: a.memberId, groupInstanceId: "i-a", generationId: stableGen }),
-      ErrorCode.UNKNOWN_MEMBER_ID,
+      ErrorCode.FENCED_INSTANCE_ID,
+      "the replaced instance learns it was fenced (Kafka's validateMember), so it stops instead of rejoining",
     );
+    assert.equal((await sync(group, a.memberId, stableGen, [], "i-a")).errorCode, ErrorCode.FENCED_INSTANCE_ID);
+    assert.ok(restarted.memberId.startsWith("i-a-"), "static member ids start with the instance id");
     assert.equal(group.validateCommit(a.memberId, "i-a", stableGen), ErrorCode.FENCED_INSTANCE_ID);
   });
 
