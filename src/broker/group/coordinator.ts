@@ -410,7 +410,7 @@ export class GroupCoordinator {
     const g = this.#classic.get(groupId);
     if (!g) {
       const known = this.#o.store.groupIds().includes(groupId);
-      return { state: known ? "Empty" : "Dead", protocolType: known ? "consumer" : "", protocolData: "", members: [] };
+      return { state: known ? "Empty" : "Dead", protocolType: "", protocolData: "", members: [] };
     }
     const stable = g.state === "Stable";
     return {

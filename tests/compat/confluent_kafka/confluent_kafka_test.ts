@@ -167,9 +167,7 @@ describe("confluent-kafka AdminClient", { skip: MISSING }, () => {
     assertError(report.same_count, "ck-compacted", 37, "INVALID_PARTITIONS");
   });
 
-  test("create_partitions() errors carry the messages of Kafka's KRaft controller", {
-    skip: "kbin words these errors as ZooKeeper-era Kafka did and names missing topics (FINDINGS.md)",
-  }, () => {
+  test("create_partitions() errors carry the messages of Kafka's KRaft controller", () => {
     // ReplicationControlManager.createPartitions() (Kafka 3.x KRaft and 4.x); a missing topic gets a
     // null message, which librdkafka replaces with its own text.
     const msg = (o: Outcomes) => (o["ck-compacted"] ?? o["ck-missing"]) as KError;
@@ -197,7 +195,6 @@ describe("confluent-kafka AdminClient", { skip: MISSING }, () => {
 
   test(
     "describe_configs() reports the overrides given at creation",
-    { skip: "kbin does not serve DescribeConfigs (key 32) yet: librdkafka fails it with _UNSUPPORTED_FEATURE" },
     () => {
       const configs = report.describe_configs;
       assert.ok(!("code" in configs), `describe_configs failed: ${JSON.stringify(configs)}`);
