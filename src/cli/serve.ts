@@ -77,6 +77,11 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length > 0) throw new CliError(`serve: unexpected argument "${positionals[0]}"`, 2);
   const started = performance.now();
+  // Listen for signals before anything starts, so a SIGTERM that arrives right after the
+  // ready line (or during start-up) still shuts down gracefully.
+  let onSignal: ((signal: string) => void) | null = null;
+  const signalled = new Promise<string>((resolve) => (onSignal = resolve));
+  const off = io.onShutdownSignal((signal) => onSignal?.(signal));
   let config: BrokerConfig;
   try {
     config = new BrokerConfig(await settingsFrom(io, values));
@@ -106,16 +111,14 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     `kbin ${VERSION} ready on ${running.server.host}:${running.server.port} ` +
       `(advertised ${running.bootstrap}, node ${running.broker.nodeId}, cluster ${running.broker.clusterId}, data ${dataDir}, ${ms} ms)\n`,
   );
-  await new Promise<void>((resolve) => {
-    const off = io.onShutdownSignal((signal) => {
-      off();
-      logger.info("Shutting down", { signal });
-      running.close().then(resolve, (err) => {
-        logger.error("Shutdown failed", { error: String(err) });
-        resolve();
-      });
-    });
-  });
+  const signal = await signalled;
+  off();
+  logger.info("Shutting down", { signal });
+  try {
+    await running.close();
+  } catch (err) {
+    logger.error("Shutdown failed", { error: String(err) });
+  }
   logger.info("Stopped");
   return 0;
 }

@@ -116,6 +116,14 @@ async function producePartition(
       `The request included a message larger than the max message size the server will accept (${size} > ${policy.maxMessageBytes}).`,
     );
   }
+  if (version < 7 && (v.getInt16(F.ATTRIBUTES) & 0x07) === Codec.ZSTD) {
+    // KIP-110: zstd needs Produce v7, so that old consumers never meet it.
+    return failed(
+      index,
+      ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      "Produce requests with ZStandard compression need version 7 or later",
+    );
+  }
   const inspected = inspectBatch(batch, 0, size, { decompress });
   if (!inspected.ok) return failed(index, inspected.code, inspected.message);
   if (policy.logAppendTime) {

@@ -58,8 +58,16 @@ interface Outcome {
 
 const READ_COMMITTED = 1;
 
+/** An error answer; records are empty, never null (librdkafka rejects a -1 MessageSetSize, as Kafka never sends one). */
 function errorData(partitionIndex: number, errorCode: number): Input<PartitionData> {
-  return { partitionIndex, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null };
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    records: new Uint8Array(0),
+  };
 }
 
 /** Resolves the wanted partitions' topics; unknown ones are reported with their error. */
