@@ -103,6 +103,20 @@ function sameProtocols(a: readonly MemberProtocol[], b: readonly MemberProtocol[
   return true;
 }
 
+/** A JoinGroup answer that carries only an error. */
+export function joinError(memberId: string, errorCode: number): JoinResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: "",
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
 /** A classic group and its rebalance state machine. */
 export class ClassicGroup {
   readonly groupId: string;
@@ -207,16 +221,7 @@ export class ClassicGroup {
   }
 
   static #error(memberId: string, errorCode: number): JoinResult {
-    return {
-      errorCode,
-      generationId: -1,
-      protocolType: null,
-      protocolName: null,
-      leader: "",
-      skipAssignment: false,
-      memberId,
-      members: [],
-    };
+    return joinError(memberId, errorCode);
   }
 
   /**

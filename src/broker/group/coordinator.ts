@@ -20,7 +20,7 @@ import { encodeConsumerProtocolAssignment } from "../../protocol/generated/data_
 import { encodeConsumerProtocolSubscription } from "../../protocol/generated/data_consumer_protocol_subscription.ts";
 import { Writer } from "../../protocol/writer.ts";
 import { SERVER_ASSIGNORS } from "./assignors.ts";
-import { ClassicGroup, type JoinRequest, type JoinResult, type SyncResult } from "./classic_group.ts";
+import { ClassicGroup, joinError, type JoinRequest, type JoinResult, type SyncResult } from "./classic_group.ts";
 import {
   ConsumerGroup,
   type ConsumerGroupOptions,
@@ -175,17 +175,7 @@ export class GroupCoordinator {
   /** JoinGroup: validates the request, then joins (the answer may wait for the rebalance). */
   join(groupId: string, req: JoinRequest): Promise<JoinResult> {
     const c = this.#o.config;
-    const reject = (errorCode: number): Promise<JoinResult> =>
-      Promise.resolve({
-        errorCode,
-        generationId: -1,
-        protocolType: null,
-        protocolName: null,
-        leader: "",
-        skipAssignment: false,
-        memberId: req.memberId,
-        members: [],
-      });
+    const reject = (errorCode: number) => Promise.resolve(joinError(req.memberId, errorCode));
     if (groupId === "") return reject(ErrorCode.INVALID_GROUP_ID);
     if (
       req.sessionTimeoutMs < c.number("group.min.session.timeout.ms") ||

@@ -217,17 +217,7 @@ function applyIncremental(session: FetchSession, request: FetchRequest, wants: W
       c.partitionMaxBytes = w.maxBytes;
       c.currentLeaderEpoch = w.currentLeaderEpoch;
     } else {
-      session.partitions.set(w.key, {
-        topicName: w.topicName,
-        topicId: w.topicId,
-        partition: w.partition,
-        fetchOffset: w.fetchOffset,
-        partitionMaxBytes: w.maxBytes,
-        currentLeaderEpoch: w.currentLeaderEpoch,
-        sentHighWatermark: -1n,
-        sentLogStartOffset: -1n,
-        sentLastStableOffset: -1n,
-      });
+      session.partitions.set(w.key, cachedPartition(w));
     }
   }
   return [...session.partitions.entries()].map(([key, c]) => ({
@@ -242,20 +232,23 @@ function applyIncremental(session: FetchSession, request: FetchRequest, wants: W
   }));
 }
 
+/** A session's record of a newly named partition; nothing has been sent about it yet. */
+function cachedPartition(w: Want): SessionPartition {
+  return {
+    topicName: w.topicName,
+    topicId: w.topicId,
+    partition: w.partition,
+    fetchOffset: w.fetchOffset,
+    partitionMaxBytes: w.maxBytes,
+    currentLeaderEpoch: w.currentLeaderEpoch,
+    sentHighWatermark: -1n,
+    sentLogStartOffset: -1n,
+    sentLastStableOffset: -1n,
+  };
+}
+
 function remember(session: FetchSession, wants: Want[]): void {
-  for (const w of wants) {
-    session.partitions.set(w.key, {
-      topicName: w.topicName,
-      topicId: w.topicId,
-      partition: w.partition,
-      fetchOffset: w.fetchOffset,
-      partitionMaxBytes: w.maxBytes,
-      currentLeaderEpoch: w.currentLeaderEpoch,
-      sentHighWatermark: -1n,
-      sentLogStartOffset: -1n,
-      sentLastStableOffset: -1n,
-    });
-  }
+  for (const w of wants) session.partitions.set(w.key, cachedPartition(w));
 }
 
 /** Whether an incremental response must carry this partition, updating what was last sent. */
