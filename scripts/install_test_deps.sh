@@ -17,6 +17,7 @@ CHECKS=(
   "zstd|command -v zstd"
   "golang-go|command -v go"
   "golang-github-shopify-sarama-dev|test -d /usr/share/gocode/src/github.com/Shopify/sarama"
+  "golang-github-segmentio-kafka-go-dev|test -d /usr/share/gocode/src/github.com/segmentio/kafka-go"
 )
 
 missing=()

@@ -67,8 +67,11 @@ describe("confluent-kafka Producer and Consumer against the log", { skip: MISSIN
   before(async () => {
     broker = await startBrokerProcess();
     const ops: [string, Record<string, unknown>][] = [];
+    await Promise.all([
+      ...CODECS.map((codec) => createTopic(broker, `ck-${codec}`, { partitions: 3 })),
+      createTopic(broker, "ck-small", { partitions: 1, configs: { "max.message.bytes": "1000" } }),
+    ]);
     for (const codec of CODECS) {
-      await createTopic(broker, `ck-${codec}`, { partitions: 3 });
       ops.push([`produce ${codec}`, {
         op: "produce",
         topic: `ck-${codec}`,
@@ -94,7 +97,6 @@ describe("confluent-kafka Producer and Consumer against the log", { skip: MISSIN
     ops.push(["consume from end", { op: "consume", topic: "ck-none", partitions: [0], start: "end" }]);
     ops.push(["consume from 300", { op: "consume", topic: "ck-none", partitions: [1], start: 300 }]);
 
-    await createTopic(broker, "ck-small", { partitions: 1, configs: { "max.message.bytes": "1000" } });
     const big = { p: 0, k: null, v: Buffer.alloc(3000, 7).toString("base64"), h: [] };
     const small = { p: 0, k: null, v: Buffer.from("small").toString("base64"), h: [] };
     const tooLargeConfig = { "message.max.bytes": 1_000_000, "compression.type": "none", "message.timeout.ms": 10_000 };

@@ -73,6 +73,7 @@ def consume(bootstrap, op):
         "enable.partition.eof": True,
         "enable.auto.commit": False,
         "group.id": "unused-assign-only",
+        "fetch.wait.max.ms": 10,  # EOF comes with the first empty fetch: do not wait 500 ms for it
     }
     conf.update(op.get("config", {}))
     consumer = Consumer(conf)

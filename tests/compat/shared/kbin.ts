@@ -1,0 +1,159 @@
+/**
+ * Small helpers the real-client suites share: creating topics with kbin's CLI, running a driver
+ * program that speaks JSON, and waiting on a condition with a deadline.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrokerProcess, BUN, MAIN } from "../../support/broker_process.ts";
+
+/** What {@link run} resolves with. */
+export interface RunResult {
+  code: number | null;
+  /** The signal that ended the process, if one did. */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to completion. Unlike `tests/support/broker_process.ts`'s `run`, output is
+ * decoded once at the end, so a multi-byte UTF-8 character split across two pipe reads stays whole,
+ * and a timeout fails with the output's tail only.
+ */
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: string | Uint8Array; env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...options.env },
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      const tail = (b: Buffer[]) => Buffer.concat(b).toString("utf8").slice(-1500);
+      reject(new Error(`${cmd} ${args.join(" ")} timed out after ${timeoutMs} ms\n${tail(out)}\n${tail(err)}`));
+    }, timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      });
+    });
+    child.stdin.on("error", () => {}); // the child may exit without reading everything
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Creates a topic with `kbin topic create NAME -p N [-c k=v]…`; fails the test if the CLI fails. */
+export async function createTopic(
+  broker: BrokerProcess,
+  name: string,
+  options: { partitions?: number; configs?: Record<string, string> } = {},
+): Promise<void> {
+  const args = [MAIN, "topic", "create", name, "-p", String(options.partitions ?? 3), "-b", broker.bootstrap];
+  for (const [k, v] of Object.entries(options.configs ?? {})) args.push("-c", `${k}=${v}`);
+  const r = await run(BUN, args);
+  assert.equal(r.code, 0, `kbin topic create ${name} exited with ${r.code}:\n${r.stderr}`);
+}
+
+/**
+ * Runs a driver that reads one JSON document on stdin and prints one JSON document on stdout.
+ * Fails with the driver's stderr (and the broker's log tail) when it exits non-zero or prints no JSON.
+ * `KBIN_COMPAT_VERBOSE=1` prints the driver's stderr (its per-operation timings) every time.
+ */
+export async function runJsonDriver<T>(
+  cmd: string,
+  args: string[],
+  input: unknown,
+  options: { broker?: BrokerProcess; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<T> {
+  const r = await run(cmd, args, {
+    input: JSON.stringify(input),
+    timeoutMs: options.timeoutMs ?? 60_000,
+    ...(options.env ? { env: options.env } : {}),
+  });
+  if (process.env.KBIN_COMPAT_VERBOSE) console.error(`${cmd} ${args.join(" ")}:\n${r.stderr}`);
+  const brokerTail = options.broker ? `\nbroker log (tail):\n${options.broker.log().slice(-3000)}` : "";
+  assert.equal(r.code, 0, `${cmd} ${args.join(" ")} exited with ${r.code}:\n${r.stderr.slice(-6000)}${brokerTail}`);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    assert.fail(`${cmd} printed no JSON:\n${r.stdout.slice(0, 2000)}\n${r.stderr.slice(-4000)}${brokerTail}`);
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Where Debian puts Go library sources (golang-*-dev packages). */
+export const DEBIAN_GOPATH = "/usr/share/gocode";
+
+/** Why Go drivers cannot run here, or false: `go` missing, or the library's sources missing. */
+export function goMissing(library: string, debianPackage: string): string | false {
+  if (spawnSync("go", ["version"]).error) {
+    return "go is not installed (scripts/install_test_deps.sh installs golang-go)";
+  }
+  if (!existsSync(join(DEBIAN_GOPATH, "src", library))) {
+    return `${library} is not in ${DEBIAN_GOPATH} (scripts/install_test_deps.sh installs ${debianPackage})`;
+  }
+  return false;
+}
+
+/**
+ * Builds the Go program in `dir` (GOPATH mode against Debian's sources, GOPROXY=off so it never
+ * reaches the network) once per version of its sources and of Go, and returns the binary's path.
+ * Binaries and Go's build cache live under the temp dir, so later runs skip the build.
+ */
+export async function buildGoDriver(dir: string, name: string): Promise<string> {
+  const hash = createHash("sha256").update(spawnSync("go", ["version"]).stdout);
+  for (const f of readdirSync(dir).filter((f) => f.endsWith(".go")).sort()) {
+    hash.update(f).update(readFileSync(join(dir, f)));
+  }
+  const cache = join(tmpdir(), "kbin-compat-cache");
+  const bin = join(cache, `${name}-${hash.digest("hex").slice(0, 16)}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(cache, { recursive: true });
+  const partial = `${bin}.${process.pid}.partial`;
+  const r = await run("go", ["build", "-o", partial, "."], {
+    cwd: dir,
+    timeoutMs: 180_000,
+    env: { GOPATH: DEBIAN_GOPATH, GO111MODULE: "off", GOFLAGS: "", GOPROXY: "off", GOCACHE: join(cache, "go-build") },
+  });
+  assert.equal(r.code, 0, `go build of ${dir} failed:\n${r.stderr}`);
+  renameSync(partial, bin);
+  return bin;
+}
