@@ -111,14 +111,18 @@ export function run(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...options.env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Decode once at the end: a multi-byte character may be split across two pipe reads.
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(
-        new Error(`${cmd} ${args.join(" ")} timed out after ${options.timeoutMs ?? 60000} ms\n${stdout}\n${stderr}`),
+        new Error(
+          `${cmd} ${args.join(" ")} timed out after ${options.timeoutMs ?? 60000} ms\n${text(out)}\n${text(err)}`,
+        ),
       );
     }, options.timeoutMs ?? 60000);
     child.on("error", (err) => {
@@ -127,7 +131,7 @@ export function run(
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout: text(out), stderr: text(err) });
     });
     child.stdin.end(options.input ?? "");
   });
