@@ -16,6 +16,12 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   /** Calls `handler` on SIGINT or SIGTERM; returns a function that removes it. */
   onShutdownSignal(handler: (signal: string) => void): () => void;
+  /** Standard input as a byte stream (`kbin produce`). */
+  stdin?: () => ReadableStream<Uint8Array>;
+  /** Writes bytes to standard output as they are; a returned promise means "wait before writing more". */
+  stdoutBytes?: (bytes: Uint8Array) => void | Promise<void>;
+  /** Whether a standard stream is a terminal (progress lines). */
+  isTerminal?: (stream: "stdin" | "stdout" | "stderr") => boolean;
 }
 
 /** A failure the CLI reports as one line (exit status 1), with the Kafka error name if any. */

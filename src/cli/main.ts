@@ -6,7 +6,10 @@
  */
 
 import { VERSION } from "../version.ts";
+import { consumeCommand } from "./consume.ts";
+import { groupCommand } from "./group.ts";
 import { CliError, type CliIo } from "./io.ts";
+import { produceCommand } from "./produce.ts";
 import { serveCommand } from "./serve.ts";
 import { topicCommand } from "./topic.ts";
 
@@ -17,6 +20,9 @@ Usage: kbin <command> [options]
 Commands:
   serve                 Run a broker (kbin serve --help)
   topic <command>       Create, list, describe, delete topics, add partitions (kbin topic --help)
+  group <command>       List, describe, delete consumer groups, reset offsets (kbin group --help)
+  produce TOPIC         Send lines from stdin or a file as records (kbin produce --help)
+  consume TOPIC         Print records, from the end or from anywhere (kbin consume --help)
 
 Options:
   --version             Print the version
@@ -30,6 +36,9 @@ and work against any Kafka cluster.
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
   serve: serveCommand,
   topic: topicCommand,
+  group: groupCommand,
+  produce: produceCommand,
+  consume: consumeCommand,
 };
 
 /**

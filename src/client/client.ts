@@ -53,7 +53,10 @@ export class KafkaClient {
   }
 
   /** A connection to any reachable bootstrap broker. */
-  any(): Promise<KafkaConnection> {
+  async any(): Promise<KafkaConnection> {
+    // A connection the broker closed is dropped, so the next call connects again.
+    const current = this.#bootstrap;
+    if (current && (await current.catch(() => null))?.closed && this.#bootstrap === current) this.#bootstrap = null;
     if (!this.#bootstrap) {
       this.#bootstrap = (async () => {
         const errors: string[] = [];
@@ -75,6 +78,10 @@ export class KafkaClient {
   /** A connection to the broker with this node id (from the last metadata). */
   async node(nodeId: number): Promise<KafkaConnection> {
     let p = this.#byNode.get(nodeId);
+    if (p && (await p.catch(() => null))?.closed) {
+      if (this.#byNode.get(nodeId) === p) this.#byNode.delete(nodeId);
+      p = undefined;
+    }
     if (!p) {
       const b = this.#brokers.get(nodeId);
       if (!b) {

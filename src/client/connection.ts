@@ -104,6 +104,11 @@ export class KafkaConnection {
     return v >= Math.max(theirs.min, minVersion) ? v : null;
   }
 
+  /** True once the socket failed or was closed: every request is rejected from then on. */
+  get closed(): boolean {
+    return this.#closed !== null;
+  }
+
   /** Sends one request and resolves with the decoded response body. */
   request<Req, Res>(api: ApiDescriptor<Req, Res>, version: number, body: Input<Req>): Promise<Res> {
     if (this.#closed) return Promise.reject(this.#closed);

@@ -7,11 +7,19 @@
 import { runCli } from "../../cli/main.ts";
 import { bunRuntime } from "./runtime.ts";
 
+// Write errors (EPIPE when the reader goes away) reach stdoutBytes' callback; without a
+// listener the stream would also throw them as uncaught.
+process.stdout.on("error", () => {});
+
 const code = await runCli(process.argv.slice(2), {
   runtime: bunRuntime,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  stdin: () => Bun.stdin.stream(),
+  stdoutBytes: (bytes) =>
+    new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve()))),
+  isTerminal: (stream) => Boolean(process[stream].isTTY),
   onShutdownSignal(handler) {
     const onInt = () => handler("SIGINT");
     const onTerm = () => handler("SIGTERM");
