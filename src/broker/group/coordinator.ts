@@ -16,9 +16,6 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Clock, Logger } from "../../ports.ts";
 import type { CommittedOffset, GroupStore } from "../../storage/group_store.ts";
 import type { BrokerConfig } from "../config.ts";
-import { encodeConsumerProtocolAssignment } from "../../protocol/generated/data_consumer_protocol_assignment.ts";
-import { encodeConsumerProtocolSubscription } from "../../protocol/generated/data_consumer_protocol_subscription.ts";
-import { Writer } from "../../protocol/writer.ts";
 import { SERVER_ASSIGNORS } from "./assignors.ts";
 import { ClassicGroup, joinError, type JoinRequest, type JoinResult, type SyncResult } from "./classic_group.ts";
 import {
@@ -395,8 +392,9 @@ export class GroupCoordinator {
       memberAssignment: Uint8Array;
     }[];
   } {
-    const cg = this.#consumer.get(groupId);
-    if (cg) return this.#describeConsumer(cg);
+    // Kafka's DescribeGroups only describes classic groups: a KIP-848 group is answered as Dead
+    // (GroupMetadataManager.describeGroups); ConsumerGroupDescribe describes it.
+    if (this.#consumer.has(groupId)) return { state: "Dead", protocolType: "", protocolData: "", members: [] };
     const g = this.#classic.get(groupId);
     if (!g) {
       const known = this.#o.store.groupIds().includes(groupId);
@@ -417,41 +415,6 @@ export class GroupCoordinator {
           : new Uint8Array(0),
         memberAssignment: stable ? m.assignment : new Uint8Array(0),
       })),
-    };
-  }
-
-  /**
-   * A KIP-848 group seen through DescribeGroups, as Kafka's ConsumerGroup.asDescribedGroup
-   * shows it to classic tools: protocol type "consumer", the assignor as protocol data, and
-   * members' subscriptions and assignments in the consumer protocol's encoding.
-   */
-  #describeConsumer(cg: ConsumerGroup): ReturnType<GroupCoordinator["describe"]> {
-    const d = cg.describe();
-    const names = new Map(this.#o.topics().map((t) => [t.topicId, t.name]));
-    return {
-      state: d.state,
-      protocolType: "consumer",
-      protocolData: d.assignorName,
-      members: d.members.map((m) => {
-        const sub = new Writer();
-        sub.int16(3);
-        encodeConsumerProtocolSubscription(sub, 3, { topics: m.subscribedTopicNames, rackId: m.rackId });
-        const asg = new Writer();
-        asg.int16(3);
-        encodeConsumerProtocolAssignment(asg, 3, {
-          assignedPartitions: [...m.assignment.entries()]
-            .filter(([id]) => names.has(id))
-            .map(([id, partitions]) => ({ topic: names.get(id)!, partitions })),
-        });
-        return {
-          memberId: m.memberId,
-          groupInstanceId: m.instanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          memberMetadata: sub.toBytes(),
-          memberAssignment: asg.toBytes(),
-        };
-      }),
     };
   }
 
