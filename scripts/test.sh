@@ -12,6 +12,8 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ]; then
   npm install --no-fund --no-audit
 fi
 bash scripts/install_test_deps.sh || exit 1
+# librdkafka 2.12 for the KIP-848 tests: built once into ~/.cache (minutes the first time).
+bash scripts/install_node_rdkafka.sh >/dev/null || exit 1
 
 passed=0
 failed=0
