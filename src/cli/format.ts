@@ -1,7 +1,7 @@
 /**
  * Bytes in and out for `kbin produce` and `kbin consume`: the `--format` template, a batching
- * output buffer, line splitting for input, and the optional stream capabilities a runtime may
- * offer beyond {@link CliIo} (stdin as a stream, raw stdout bytes, terminal detection).
+ * output buffer, line splitting for input, and fallbacks for the optional stream capabilities of
+ * {@link CliIo} (stdin as a stream, raw stdout bytes, terminal detection).
  *
  * @module
  */
@@ -9,21 +9,8 @@
 import type { AbsoluteRecord } from "../protocol/records/mod.ts";
 import { CliError, type CliIo } from "./io.ts";
 
-/**
- * Capabilities beyond {@link CliIo} that produce and consume use when the runtime supplies
- * them, with fallbacks otherwise (stdin read whole, stdout through UTF-8 text, no progress).
- */
-export interface StreamIo {
-  /** Standard input as a byte stream. */
-  stdin?: () => ReadableStream<Uint8Array>;
-  /** Writes bytes to standard output as they are; a promise means "wait before writing more". */
-  stdoutBytes?: (bytes: Uint8Array) => void | Promise<void>;
-  /** Whether the stream is a terminal. */
-  isTerminal?: (stream: "stdin" | "stdout" | "stderr") => boolean;
-}
-
-/** The CLI's io with whatever stream capabilities the runtime has. */
-export type CommandIo = CliIo & StreamIo;
+/** The CLI's io; its optional stream capabilities (stdin, raw stdout, terminals) have fallbacks here. */
+export type CommandIo = CliIo;
 
 /** One piece of a parsed `--format`. */
 export type FormatPart =

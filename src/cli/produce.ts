@@ -268,7 +268,7 @@ function linesText(tags: readonly number[]): string {
 
 /** Runs `kbin produce`. */
 export async function produceCommand(args: string[], cliIo: CliIo): Promise<number> {
-  const io = cliIo as CommandIo;
+  const io: CommandIo = cliIo;
   const { values, positionals } = parseCommandArgs(CMD, joinNegativeValues(args, ["--partition"]), OPTIONS);
   if (values.help) {
     io.stdout(PRODUCE_HELP);
