@@ -13,10 +13,11 @@
  */
 
 import { ASSIGNORS, DEFAULT_ASSIGNORS, type TopicPartition } from "../client/assignors.ts";
+import type { KafkaClient } from "../client/client.ts";
 import { Fetcher, type NoticeLevel, OffsetSpec, type ResetPolicy } from "../client/fetcher.ts";
 import { KafkaClientError } from "../client/errors.ts";
 import { GroupMember } from "../client/group_member.ts";
-import { errorName } from "../protocol/generated/errors.ts";
+import { ErrorCode, errorName } from "../protocol/generated/errors.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { CLIENT_OPTIONS, intOption, parseCommandArgs } from "./args.ts";
 import { withClient } from "./client_env.ts";
@@ -250,7 +251,7 @@ export class GroupSession {
   /** Set when committing must stop (stdout went away: what was "printed" may be lost). */
   noCommit = false;
 
-  constructor(client: ConstructorParameters<typeof GroupMember>[0], fetcher: Fetcher, options: GroupSessionOptions) {
+  constructor(client: KafkaClient, fetcher: Fetcher, options: GroupSessionOptions) {
     this.#fetcher = fetcher;
     this.#options = options;
     this.member = new GroupMember(client, {
@@ -360,7 +361,7 @@ export class GroupSession {
       this.#fetcher.unassign(p);
     }
     if (commit) await this.#commit(partitions);
-    else if (partitions.length > 0) {
+    else if (partitions.length > 0 && this.member.failure === null) {
       this.#options.onNotice(`partitions ${partitions.join(", ")} were lost with the membership`, "warning");
     }
     for (const p of partitions) {
@@ -383,12 +384,15 @@ export class GroupSession {
     await this.#options.flush();
     try {
       const results = await this.member.commit(offsets);
+      // A fenced member reports that itself, once.
+      if (this.member.failure !== null) return;
       results.forEach((r, i) => {
         if (r.errorCode === 0) this.#committed.set(r.partition, offsets[i]!.offset);
         else {
+          // In a rebalance the next commit (at the revoke at the latest) covers it.
           this.#options.onNotice(
             `Cannot commit offset ${offsets[i]!.offset} of partition ${r.partition}: ${errorName(r.errorCode)}`,
-            "warning",
+            r.errorCode === ErrorCode.REBALANCE_IN_PROGRESS ? "info" : "warning",
           );
         }
       });
@@ -502,6 +506,7 @@ export async function consumeCommand(args: string[], cliIo: CliIo): Promise<numb
 
     const controller = new AbortController();
     const removeSignal = io.onShutdownSignal(() => controller.abort());
+    let session: GroupSession | null = null;
     // A reader that went away (`| head`) ends the command quietly, as SIGPIPE would.
     let pipeClosed = false;
     const write = stdoutWriter(io);
@@ -521,7 +526,6 @@ export async function consumeCommand(args: string[], cliIo: CliIo): Promise<numb
       }
     });
 
-    let session: GroupSession | null = null;
     const startMs = Date.now();
     let printed = 0;
     try {

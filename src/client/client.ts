@@ -44,12 +44,28 @@ export class KafkaClient {
   }
 
   #open(host: string, port: number): Promise<KafkaConnection> {
+    return this.connectTo(host, port);
+  }
+
+  /**
+   * A new connection of the caller's own to a broker, outside the shared pool; the caller closes
+   * it. A group member keeps its coordinator requests here: a broker answers one request per
+   * connection at a time, so a JoinGroup that waits for a rebalance must not hold up fetches.
+   * @param options.requestTimeoutMs this connection's request timeout (default the client's)
+   */
+  connectTo(host: string, port: number, options: { requestTimeoutMs?: number } = {}): Promise<KafkaConnection> {
     const opts: { connect: ConnectFn; clientId?: string; requestTimeoutMs?: number } = {
       connect: this.#options.connect,
     };
     if (this.#options.clientId !== undefined) opts.clientId = this.#options.clientId;
-    if (this.#options.requestTimeoutMs !== undefined) opts.requestTimeoutMs = this.#options.requestTimeoutMs;
+    const timeoutMs = options.requestTimeoutMs ?? this.#options.requestTimeoutMs;
+    if (timeoutMs !== undefined) opts.requestTimeoutMs = timeoutMs;
     return KafkaConnection.open(host, port, opts);
+  }
+
+  /** The request timeout of this client's connections. */
+  get requestTimeoutMs(): number {
+    return this.#options.requestTimeoutMs ?? 30000;
   }
 
   /** A connection to any reachable bootstrap broker. */

@@ -69,6 +69,8 @@ export interface FetchedPartition {
   lastStableOffset: bigint;
   /** Where the next fetch of this partition starts. */
   nextOffset: bigint;
+  /** The partition leader epoch of the batch holding the last record, -1 without records. */
+  leaderEpoch: number;
 }
 
 interface PartitionState {
@@ -484,6 +486,7 @@ export class Fetcher {
       aborted = [...data.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1));
     }
     let nextOffset = raw.fetchOffset;
+    let leaderEpoch = -1;
     if (buf !== null) {
       for (const { at } of raw.batches) {
         const h = readBatchHeader(buf, at);
@@ -507,7 +510,9 @@ export class Fetcher {
         if (transactional && abortedProducers.has(h.producerId)) continue;
         if (lastOffset < raw.fetchOffset) continue;
         const { records: rs } = batchRecords(buf, at, { decompress: this.#options.decompress });
+        const before = records.length;
         for (const r of rs) if (r.offset >= raw.fetchOffset) records.push(r);
+        if (records.length > before) leaderEpoch = h.partitionLeaderEpoch;
       }
     }
     return {
@@ -516,6 +521,7 @@ export class Fetcher {
       highWatermark: data.highWatermark,
       lastStableOffset: data.lastStableOffset,
       nextOffset: nextOffset > raw.fetchOffset ? nextOffset : raw.fetchOffset,
+      leaderEpoch,
     };
   }
 

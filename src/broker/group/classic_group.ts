@@ -281,7 +281,7 @@ export class ClassicGroup {
       protocolName: null,
       assignment: EMPTY,
     });
-    const protocolsChanged = !sameProtocols(old.protocols, req.protocols);
+
     const member: ClassicMember = {
       ...old,
       memberId,
@@ -300,7 +300,9 @@ export class ClassicGroup {
     if (this.leaderId === oldMemberId) this.leaderId = memberId;
     switch (this.state) {
       case "Stable":
-        if (protocolsChanged) {
+        // Kafka rebalances only if the protocol the group would now select changes; new
+        // subscription bytes alone (a client's generation in its user data) do not count.
+        if (this.#selectProtocol() !== this.protocolName) {
           member.awaitingJoin = respond;
           this.#prepareRebalance();
         } else {

@@ -115,6 +115,20 @@ describe("Fetcher", () => {
     assert.deepEqual(got.get(2), ["p2-0", "p2-1", "p2-2", "p2-3"]);
   });
 
+  test("Fetcher.fetch() reports the leader epoch of the last record's batch, for commits", async () => {
+    const topic = await createTopic(1);
+    await append(topic, 0, values("e", 2));
+    const f = fetcherFor(topic);
+    await f.connect();
+    f.assign(new Map([[0, 0n]]));
+    for await (const parts of f.fetch()) {
+      const part = parts.find((p) => p.partition === 0)!;
+      if (part.records.length === 0) continue;
+      assert.equal(part.leaderEpoch, 0);
+      f.unassign(0);
+    }
+  });
+
   test("Fetcher.fetch() starting inside a compressed batch skips the records before the position", async () => {
     const topic = await createTopic(1);
     await append(topic, 0, values("r", 10), 3);
