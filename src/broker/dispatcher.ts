@@ -25,7 +25,7 @@ export class Dispatcher {
     this.#broker = broker;
   }
 
-  async handle(frame: Uint8Array, conn: ConnState): Promise<Uint8Array[] | null> {
+  async handle(frame: Uint8Array, conn: ConnState, release: () => void = () => {}): Promise<Uint8Array[] | null> {
     const broker = this.#broker;
     if (frame.length < 8) throw new CloseConnection(`request of ${frame.length} bytes is shorter than a header`);
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
@@ -70,7 +70,7 @@ export class Dispatcher {
     }
     let response;
     try {
-      response = await handler.handle(request, { broker, header, version, conn });
+      response = await handler.handle(request, { broker, header, version, conn, release });
     } catch (err) {
       if (err instanceof CloseConnection) throw err;
       broker.logger.error("Request failed with an internal error", {

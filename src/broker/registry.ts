@@ -17,6 +17,11 @@ export interface RequestContext {
   readonly header: RequestHeader;
   readonly version: number;
   readonly conn: ConnState;
+  /**
+   * Lets the connection process its next request while this one finishes; call it once the
+   * request's order-sensitive effects are done (Produce: every batch has its offsets).
+   */
+  readonly release: () => void;
 }
 
 /** A handler for one API key. `handle` returns null for "send no response" (acks=0). */

@@ -1,8 +1,11 @@
 /**
  * The connection loop: reads size-prefixed frames from a {@link Conn}, hands each to the
  * dispatcher in arrival order and writes the responses back in the same order. Requests on one
- * connection are processed one at a time, as Kafka does (it mutes a channel until the response
- * is sent), which keeps per-partition ordering of pipelined produce requests.
+ * connection take effect one at a time, as in Kafka (it mutes a channel until the response is
+ * sent), which keeps per-partition ordering of pipelined produce requests. A handler may
+ * `release` the connection early, once its order-sensitive work is done (Produce: its batches
+ * have offsets), so the next request is processed while it waits for durability; responses
+ * still go out in request order. At most {@link MAX_IN_FLIGHT} requests wait like this.
  *
  * A framing error or a request the dispatcher refuses closes only this connection.
  *
@@ -20,8 +23,11 @@ export interface FrameHandler {
    * Resolves to the response chunks without the size prefix, `null` for no response
    * (acks=0), or rejects with {@link CloseConnection} to drop the connection.
    */
-  handle(frame: Uint8Array, conn: ConnState): Promise<Uint8Array[] | null>;
+  handle(frame: Uint8Array, conn: ConnState, release: () => void): Promise<Uint8Array[] | null>;
 }
+
+/** Requests of one connection that may be past their ordered part and awaiting their answer. */
+export const MAX_IN_FLIGHT = 8;
 
 /** Options for {@link serveConnection}. */
 export interface ServeConnectionOptions {
@@ -46,6 +52,9 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
   const reader = conn.readable.getReader();
   const writer = conn.writable.getWriter();
   let closing = false;
+  let previous: Promise<void> = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown = null;
   options.closing?.then(() => {
     closing = true;
     reader.cancel().catch(() => {});
@@ -60,17 +69,28 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
           logger.warn("Closing connection: malformed frame", { remote: conn.remote, reason: event.error });
           return;
         }
-        const response = await handler.handle(event.frame, state);
-        if (response === null) continue;
-        let size = 0;
-        for (const c of response) size += c.length;
-        const prefix = new Uint8Array(4);
-        new DataView(prefix.buffer).setInt32(0, size);
-        writer.write(prefix).catch(() => {});
-        for (const c of response) writer.write(c).catch(() => {});
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        const response = handler.handle(event.frame, state, release);
+        response.catch(() => {}); // observed through `answered`; this only marks it handled
+        // Answers leave in request order, each after the one before it.
+        const answered = previous.then(() => response).then((chunks) => {
+          if (chunks !== null) writeFrame(writer, chunks);
+        });
+        previous = answered;
+        inFlight.add(answered);
+        answered.then(() => inFlight.delete(answered), (err) => {
+          failure ??= err;
+          inFlight.delete(answered);
+        });
+        // The next request waits until this one is released or done (a failure closes us).
+        await Promise.race([released, answered.catch(() => {})]);
+        while (inFlight.size >= MAX_IN_FLIGHT && failure === null) await Promise.race(inFlight).catch(() => {});
+        if (failure !== null) throw failure;
         await writer.ready;
       }
     }
+    await previous;
   } catch (err) {
     if (err instanceof CloseConnection) {
       logger.warn("Closing connection", { remote: conn.remote, reason: err.message });
@@ -78,6 +98,8 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
       logger.error("Closing connection after unexpected error", { remote: conn.remote, error: String(err) });
     }
   } finally {
+    // Answer what was already accepted before closing (graceful shutdown finishes in-flight requests).
+    await previous.catch(() => {});
     reader.releaseLock();
     try {
       await writer.close();
@@ -86,6 +108,16 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
     }
     conn.close();
   }
+}
+
+/** Writes one size-prefixed response frame. */
+function writeFrame(writer: WritableStreamDefaultWriter<Uint8Array>, chunks: Uint8Array[]): void {
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const prefix = new Uint8Array(4);
+  new DataView(prefix.buffer).setInt32(0, size);
+  writer.write(prefix).catch(() => {});
+  for (const c of chunks) writer.write(c).catch(() => {});
 }
 
 /** Errors that only mean the peer (or shutdown) closed the socket under us. */

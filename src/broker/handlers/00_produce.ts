@@ -52,6 +52,17 @@ import { defineHandler } from "../registry.ts";
 
 type PartitionResult = Input<PartitionProduceResponse>;
 
+/** `fn`, callable many times but run at most once. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) {
+      done = true;
+      fn();
+    }
+  };
+}
+
 function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResult {
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
 }
@@ -64,6 +75,24 @@ async function producePartition(
   records: Uint8Array | null,
   acks: number,
   version: number,
+  appended: () => void,
+): Promise<PartitionResult> {
+  try {
+    return await appendPartition(broker, topic, index, records, acks, version, appended);
+  } finally {
+    appended(); // refusals never reach the log; they release at once
+  }
+}
+
+/** The body of {@link producePartition}; calls `appended` once the batch has its offsets. */
+async function appendPartition(
+  broker: Broker,
+  topic: Topic,
+  index: number,
+  records: Uint8Array | null,
+  acks: number,
+  version: number,
+  appended: () => void,
 ): Promise<PartitionResult> {
   if (index < 0 || index >= topic.partitions) {
     return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
@@ -152,6 +181,7 @@ async function producePartition(
   try {
     const log = await broker.partitionLog(topic, index);
     const outcome = await log.append(batch);
+    appended();
     if (outcome.kind === "error") return failed(index, outcome.code, outcome.message);
     const logAppendTimeMs = policy.logAppendTime
       ? BigInt(outcome.kind === "duplicate" ? outcome.maxTimestamp : now)
@@ -187,14 +217,25 @@ export default defineHandler(PRODUCE_API, {
       }));
       return { responses, throttleTimeMs: 0 };
     }
+    // Once every partition's batch has its offsets, the connection may take its next request
+    // while this one waits for durability (ordering is already fixed by then).
+    let waiting = request.topicData.reduce((n, t) => n + t.partitionData.length, 0);
+    const appended = () => {
+      if (--waiting === 0) ctx.release();
+    };
+    if (waiting === 0) ctx.release();
     const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
       const found = broker.store.getTopic(t.name);
       const partitionResponses = await Promise.all(
-        t.partitionData.map((p) =>
-          found.ok
-            ? producePartition(broker, found.value, p.index, p.records, acks, version)
-            : failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.")
-        ),
+        t.partitionData.map((p) => {
+          if (found.ok) return producePartition(broker, found.value, p.index, p.records, acks, version, once(appended));
+          appended();
+          return failed(
+            p.index,
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            "This server does not host this topic-partition.",
+          );
+        }),
       );
       return { name: t.name, partitionResponses };
     });
