@@ -73,6 +73,7 @@ version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$root/package.json" | h
 # Minify syntax and whitespace only: --minify-identifiers renames classes, and in Bun 1.4.5
 # --keep-names does not undo that under --compile, so error names would read "o".
 # --sourcemap embeds a source map, so --verbose stacks point at src/ lines.
+# --bytecode (with ESM output) ships pre-parsed bytecode: start-up drops from ~64 to ~39 ms here.
 # --no-compile-autoload-*: a broker binary must not pick up the .env or bunfig.toml of whatever
 # directory it happens to be started in.
 flags=(
@@ -82,6 +83,8 @@ flags=(
   --minify-syntax
   --minify-whitespace
   --sourcemap
+  --bytecode
+  --format=esm
   --no-compile-autoload-dotenv
   --no-compile-autoload-bunfig
   --outfile="$out"
