@@ -17,6 +17,20 @@ import { Writer } from "../protocol/writer.ts";
 import { CloseConnection, type ConnState } from "./conn_state.ts";
 import type { Broker } from "./broker.ts";
 
+/** A writer with room for the size prefix, so a small answer goes out in one socket write. */
+function frameWriter(): Writer {
+  return new Writer(512).int32(0);
+}
+
+/** Fills in the size prefix (written last, once the length is known) and returns the chunks. */
+function finishFrame(w: Writer): Uint8Array[] {
+  const size = w.length - 4;
+  const chunks = w.chunks();
+  const first = chunks[0]!;
+  new DataView(first.buffer, first.byteOffset, 4).setInt32(0, size);
+  return chunks;
+}
+
 /** The broker's {@link FrameHandler}. */
 export class Dispatcher {
   readonly #broker: Broker;
@@ -44,13 +58,13 @@ export class Dispatcher {
           remote: conn.remote,
           version,
         });
-        const w = new Writer();
+        const w = frameWriter();
         encodeResponseHeader(w, 0, { correlationId });
         API_VERSIONS_API.encodeResponse(w, 0, {
           errorCode: ErrorCode.UNSUPPORTED_VERSION,
           apiKeys: broker.handlers.versions(),
         });
-        return w.chunks();
+        return finishFrame(w);
       }
       throw new CloseConnection(
         `unsupported version ${version} of ${api.name} (key ${apiKey}); supported ${handler.minVersion}-${handler.maxVersion}`,
@@ -83,9 +97,9 @@ export class Dispatcher {
       throw new CloseConnection(`internal error in ${api.name} v${version}`);
     }
     if (response === null) return null;
-    const w = new Writer();
+    const w = frameWriter();
     encodeResponseHeader(w, api.responseHeaderVersion(version), { correlationId });
     api.encodeResponse(w, version, response);
-    return w.chunks();
+    return finishFrame(w);
   }
 }

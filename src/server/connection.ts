@@ -20,7 +20,7 @@ import { FrameSplitter } from "../protocol/frames.ts";
 export interface FrameHandler {
   /**
    * Handles one request frame (header + body, without the size prefix).
-   * Resolves to the response chunks without the size prefix, `null` for no response
+   * Resolves to the response frame's chunks, size prefix included, `null` for no response
    * (acks=0), or rejects with {@link CloseConnection} to drop the connection.
    */
   handle(frame: Uint8Array, conn: ConnState, release: () => void): Promise<Uint8Array[] | null>;
@@ -110,13 +110,8 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
   }
 }
 
-/** Writes one size-prefixed response frame. */
+/** Writes one response frame (its chunks already start with the size prefix). */
 function writeFrame(writer: WritableStreamDefaultWriter<Uint8Array>, chunks: Uint8Array[]): void {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const prefix = new Uint8Array(4);
-  new DataView(prefix.buffer).setInt32(0, size);
-  writer.write(prefix).catch(() => {});
   for (const c of chunks) writer.write(c).catch(() => {});
 }
 
