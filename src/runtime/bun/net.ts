@@ -30,16 +30,31 @@ function flush(socket: BunSocket): void {
   }
 }
 
+/** Unread bytes a connection may queue before its socket is paused. */
+const READ_QUEUE_BYTES = 4 * 1024 * 1024;
+
+function enqueue(socket: BunSocket, chunk: Uint8Array): void {
+  const controller = socket.data.controller;
+  if (!controller) return;
+  controller.enqueue(chunk);
+  if ((controller.desiredSize ?? 1) <= 0) socket.pause();
+}
+
 function toConn(socket: BunSocket, remote?: string): Conn {
   const state = socket.data;
+  // Read backpressure: once this much is queued unread, the socket stops reading (TCP pushes
+  // back on the client) until the connection loop catches up, as Kafka mutes a busy channel.
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
       state.controller = controller;
     },
+    pull() {
+      socket.resume();
+    },
     cancel() {
       state.controller = null;
     },
-  }, { highWaterMark: 0 });
+  }, new ByteLengthQueuingStrategy({ highWaterMark: READ_QUEUE_BYTES }));
   const writable = new WritableStream<Uint8Array>({
     write(chunk) {
       if (state.closed) return Promise.reject(Object.assign(new Error("socket closed"), { code: "EPIPE" }));
@@ -97,7 +112,7 @@ export const listen: ListenFn = (options, onConn) => {
       },
       data(socket, chunk) {
         // Bun hands us a fresh buffer per callback, so it can be queued without a copy.
-        socket.data.controller?.enqueue(chunk);
+        enqueue(socket, chunk);
       },
       drain(socket) {
         flush(socket);
@@ -123,7 +138,7 @@ export const listen: ListenFn = (options, onConn) => {
 
 const clientHandlers = {
   data(socket: BunSocket, chunk: Uint8Array) {
-    socket.data.controller?.enqueue(chunk);
+    enqueue(socket, chunk);
   },
   drain(socket: BunSocket) {
     flush(socket);
