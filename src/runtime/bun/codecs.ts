@@ -12,61 +12,29 @@
  * @module
  */
 
-import { kMaxLength } from "node:buffer";
-import { constants, gunzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
-import { Codec, type CodecImpl, CompressionError, DEFAULT_MAX_OUTPUT_BYTES } from "../../protocol/compression/mod.ts";
+import { Codec, type CodecImpl, DEFAULT_MAX_OUTPUT_BYTES } from "../../protocol/compression/mod.ts";
 import { GZIP_DEFAULT_LEVEL } from "../../protocol/compression/gzip.ts";
 import { ZSTD_DEFAULT_LEVEL, zstdDecodeFrames, zstdLayout } from "../../protocol/compression/zstd.ts";
-
-/** A plain Uint8Array over a Buffer's bytes, so `slice()` copies as callers expect. */
-function plain(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** Turns native errors into CompressionError; ERR_BUFFER_TOO_LARGE means the cap was hit. */
-function rethrow(e: unknown, codec: string, maxOutputBytes: number): never {
-  if (e instanceof CompressionError) throw e;
-  const err = e as { code?: string; message?: string };
-  const detail = err.code === "ERR_BUFFER_TOO_LARGE"
-    ? `output exceeds the limit of ${maxOutputBytes} bytes`
-    : (err.message ?? String(e));
-  throw new CompressionError(`Cannot decompress ${codec} data: ${detail}`, { cause: e });
-}
-
-/** zlib wants 1..kMaxLength; a cap of 0 still has to fail on any output. */
-function zlibCap(maxOutputBytes: number): number {
-  return Math.max(1, Math.min(maxOutputBytes, kMaxLength));
-}
+import { plain, rethrow, zlibGzip, zlibZstdCompress, zlibZstdDecompressFrames } from "../shared/zlib_codecs.ts";
 
 type LibdeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12;
 
 const gzip: CodecImpl = {
   compress: (data, level = GZIP_DEFAULT_LEVEL) =>
     Bun.gzipSync(data as Uint8Array<ArrayBuffer>, { level: level as LibdeflateLevel, library: "libdeflate" }),
-  decompress(data, maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES) {
-    let out: Uint8Array;
-    try {
-      out = gunzipSync(data, { maxOutputLength: zlibCap(maxOutputBytes) });
-    } catch (e) {
-      rethrow(e, "gzip", maxOutputBytes);
-    }
-    if (out.length > maxOutputBytes) rethrow({ code: "ERR_BUFFER_TOO_LARGE" }, "gzip", maxOutputBytes);
-    return plain(out);
-  },
+  // Not Bun.gunzipSync: it returns only the first member of multi-member gzip.
+  decompress: zlibGzip.decompress,
 };
 
 const zstd: CodecImpl = {
   // Bun.zstdCompressSync takes levels 1..22 only; Kafka also allows zstd's negative (fast) levels.
   compress: (data, level = ZSTD_DEFAULT_LEVEL) =>
-    plain(
-      level >= 1
-        ? Bun.zstdCompressSync(data, { level })
-        : zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel]: level } }),
-    ),
+    level >= 1 ? plain(Bun.zstdCompressSync(data, { level })) : zlibZstdCompress(data, level),
   decompress(data, maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES) {
     const layout = zstdLayout(data, maxOutputBytes);
     try {
       if (layout.boundBytes <= maxOutputBytes) {
+        // The output provably fits the cap: decode every frame in one native call.
         return zstdDecodeFrames(
           data,
           { ...layout, spans: [0, data.length] },
@@ -74,10 +42,7 @@ const zstd: CodecImpl = {
           (all) => plain(Bun.zstdDecompressSync(all)),
         );
       }
-      return zstdDecodeFrames(data, layout, maxOutputBytes, (frame, maxBytes) => {
-        if (maxBytes <= 0) rethrow({ code: "ERR_BUFFER_TOO_LARGE" }, "zstd", maxOutputBytes);
-        return plain(zstdDecompressSync(frame, { maxOutputLength: zlibCap(maxBytes) }));
-      });
+      return zlibZstdDecompressFrames(data, layout, maxOutputBytes);
     } catch (e) {
       rethrow(e, "zstd", maxOutputBytes);
     }
