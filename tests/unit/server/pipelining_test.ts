@@ -16,7 +16,7 @@ import { connect } from "../../support/runtime.ts";
 
 const enc = new TextEncoder();
 
-test("pipelined acks=all produce requests get consecutive offsets in request order, and a pipelined fetch sees them", async () => {
+test("pipelined acks=all produce requests get consecutive offsets in request order, and a pipelined fetch sees an in-order prefix", async () => {
   await using broker = await startBroker({ logLevel: "silent" });
   const conn = await KafkaConnection.open("127.0.0.1", broker.port, { connect });
   try {
@@ -51,8 +51,11 @@ test("pipelined acks=all produce requests get consecutive offsets in request ord
     assert.deepEqual(offsets, offsets.map((_, i) => i * 2), "each request's batch follows the previous one");
     const f = (await fetched).responses[0]!.partitions[0]!;
     assert.equal(f.errorCode, ErrorCode.NONE);
-    assert.equal(f.highWatermark, 40n, "the fetch sent after all produces sees all of them");
-    assert.equal(scanBatches(f.records!).batches.length, 20);
+    // Answers and effects are ordered; visibility is not promised before a produce is answered,
+    // so the fetch sees a whole-batch prefix of the log (usually all of it).
+    const hw = Number(f.highWatermark);
+    assert.ok(hw % 2 === 0 && hw <= 40, `high watermark ${hw}`);
+    assert.equal(scanBatches(f.records!).batches.length, hw / 2);
   } finally {
     conn.close();
   }
