@@ -13,6 +13,7 @@
 import { type CodecImpl, DEFAULT_MAX_OUTPUT_BYTES } from "./codec.ts";
 import { CompressionError } from "./errors.ts";
 import { xxhash32 } from "./xxhash32.ts";
+import { MatchTable } from "./match_table.ts";
 
 const FRAME_MAGIC = 0x184d2204;
 const SKIPPABLE_MAGIC = 0x184d2a50; // low 4 bits are free
@@ -56,21 +57,9 @@ function putU32le(b: Uint8Array, i: number, v: number): void {
   b[i + 3] = v >>> 24;
 }
 
-// One match-finder table for every call: entries hold `base + position`, and each call takes a
-// fresh base above all earlier entries, so stale entries read as "before the block" and the
-// table never needs clearing between calls.
-const TABLE = new Int32Array(1 << HASH_LOG);
-let nextBase = 1;
-
-function reserveBase(length: number): number {
-  if (nextBase + length + 1 > 0x7fff0000) {
-    TABLE.fill(0);
-    nextBase = 1;
-  }
-  const base = nextBase;
-  nextBase += length + 1;
-  return base;
-}
+/** One match-finder table for every call (see match_table.ts). */
+const MATCHES = new MatchTable(HASH_LOG);
+const TABLE = MATCHES.slots;
 
 /**
  * Compresses `src[start, end)` into one raw LZ4 block at `dst[op]` (greedy, hash-table match
@@ -257,7 +246,7 @@ export function lz4CompressFrame(data: Uint8Array, options: Lz4FrameOptions = {}
   for (let start = 0; start < n; start += blockSize) {
     const end = Math.min(start + blockSize, n);
     const dataStart = op + 4;
-    const base = reserveBase(end - start);
+    const base = MATCHES.reserve(end - start);
     const compressedEnd = compressBlock(
       data.subarray(start, end),
       0,

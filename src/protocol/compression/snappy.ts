@@ -15,6 +15,7 @@
 
 import { type CodecImpl, DEFAULT_MAX_OUTPUT_BYTES } from "./codec.ts";
 import { CompressionError } from "./errors.ts";
+import { MatchTable } from "./match_table.ts";
 
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00] as const;
 const XERIAL_MAGIC_HEAD = 0x82534e41; // the first four magic bytes as a big-endian INT32
@@ -27,19 +28,9 @@ function fail(message: string): never {
   throw new CompressionError(`Cannot decompress snappy data: ${message}`);
 }
 
-// Same table scheme as lz4.ts: entries are `base + position`, a fresh base per call.
-const TABLE = new Int32Array(1 << HASH_LOG);
-let nextBase = 1;
-
-function reserveBase(length: number): number {
-  if (nextBase + length + 1 > 0x7fff0000) {
-    TABLE.fill(0);
-    nextBase = 1;
-  }
-  const base = nextBase;
-  nextBase += length + 1;
-  return base;
-}
+/** One match-finder table for every call (see match_table.ts). */
+const MATCHES = new MatchTable(HASH_LOG);
+const TABLE = MATCHES.slots;
 
 /** Worst-case size of one raw block for `n` input bytes (as snappy's MaxCompressedLength). */
 function maxBlockBytes(n: number): number {
@@ -156,7 +147,7 @@ function compressBlockInto(src: Uint8Array, start: number, end: number, dst: Uin
     v >>>= 7;
   }
   dst[op++] = v;
-  const base = reserveBase(end); // table entries hold absolute positions in `src`
+  const base = MATCHES.reserve(end); // table entries hold absolute positions in `src`
   for (let f = start; f < end; f += FRAGMENT_BYTES) {
     op = compressFragment(src, f, Math.min(f + FRAGMENT_BYTES, end), dst, op, base);
   }
