@@ -22,7 +22,6 @@ import { createCodecs } from "../protocol/compression/mod.ts";
 import { CLIENT_OPTIONS, intOption, parseCommandArgs } from "./args.ts";
 import { withClient } from "./client_env.ts";
 import {
-  type CommandIo,
   FORMAT_HELP,
   formatRecord,
   joinNegativeValues,
@@ -423,8 +422,7 @@ export class GroupSession {
 }
 
 /** Runs `kbin consume`. */
-export async function consumeCommand(args: string[], cliIo: CliIo): Promise<number> {
-  const io: CommandIo = cliIo;
+export async function consumeCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     CMD,
     joinNegativeValues(args, ["--offset", "--partition", "-n", "--count", "--timestamp"]),

@@ -9,9 +9,6 @@
 import type { AbsoluteRecord } from "../protocol/records/mod.ts";
 import { CliError, type CliIo } from "./io.ts";
 
-/** The CLI's io; its optional stream capabilities (stdin, raw stdout, terminals) have fallbacks here. */
-export type CommandIo = CliIo;
-
 /** One piece of a parsed `--format`. */
 export type FormatPart =
   | { kind: "literal"; bytes: Uint8Array }
@@ -289,7 +286,7 @@ export function humanBytes(n: number): string {
 }
 
 /** Writes a chunk to stdout as bytes when the runtime can, else as UTF-8 text (decoded across chunks). */
-export function stdoutWriter(io: CommandIo): (bytes: Uint8Array) => void | Promise<void> {
+export function stdoutWriter(io: CliIo): (bytes: Uint8Array) => void | Promise<void> {
   if (io.stdoutBytes) return io.stdoutBytes;
   const decoder = new TextDecoder("utf-8", { fatal: false });
   return (bytes) => {

@@ -14,15 +14,7 @@ import { codecFromName, createCodecs } from "../protocol/compression/mod.ts";
 import type { RecordHeader } from "../protocol/records/mod.ts";
 import { CLIENT_OPTIONS, intOption, keyValues, parseCommandArgs } from "./args.ts";
 import { withClient } from "./client_env.ts";
-import {
-  type CommandIo,
-  humanBytes,
-  indexOfBytes,
-  joinNegativeValues,
-  LineSplitter,
-  noticePrinter,
-  records,
-} from "./format.ts";
+import { humanBytes, indexOfBytes, joinNegativeValues, LineSplitter, noticePrinter, records } from "./format.ts";
 import { CliError, type CliIo } from "./io.ts";
 
 export const PRODUCE_HELP = `Usage: kbin produce TOPIC [options]
@@ -163,7 +155,7 @@ function wholeInput(data: Uint8Array): Input {
   };
 }
 
-async function openStdin(io: CommandIo): Promise<Input> {
+async function openStdin(io: CliIo): Promise<Input> {
   if (io.stdin) {
     const reader = io.stdin().getReader();
     return {
@@ -267,8 +259,7 @@ function linesText(tags: readonly number[]): string {
 }
 
 /** Runs `kbin produce`. */
-export async function produceCommand(args: string[], cliIo: CliIo): Promise<number> {
-  const io: CommandIo = cliIo;
+export async function produceCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(CMD, joinNegativeValues(args, ["--partition"]), OPTIONS);
   if (values.help) {
     io.stdout(PRODUCE_HELP);

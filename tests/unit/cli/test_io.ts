@@ -1,10 +1,10 @@
 /**
- * An in-process {@link CommandIo} for CLI tests: stdin from bytes (or a stream the test
+ * An in-process {@link CliIo} for CLI tests: stdin from bytes (or a stream the test
  * controls), stdout and stderr captured, and a Ctrl-C the test can press.
  *
  * @module
  */
-import type { CommandIo } from "../../../src/cli/format.ts";
+import type { CliIo } from "../../../src/cli/io.ts";
 import { runCli } from "../../../src/cli/main.ts";
 import type { Runtime } from "../../../src/ports.ts";
 import { connect, openFileSystem, runtimeName } from "../../support/runtime.ts";
@@ -19,7 +19,7 @@ export interface CliRun {
 
 /** A test io; `interrupt()` delivers SIGINT to whatever the command registered. */
 export interface TestIo {
-  io: CommandIo;
+  io: CliIo;
   interrupt(): void;
   stderr(): string;
   stdout(): string;
@@ -62,7 +62,7 @@ export function testIo(
     }
   };
   const stdin = options.stdin;
-  const io: CommandIo = {
+  const io: CliIo = {
     runtime,
     stdout: (t) => {
       out += t;
