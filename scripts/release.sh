@@ -78,6 +78,34 @@ fi
 rm -rf "$out_dir"
 mkdir -p "$out_dir"
 
+# The hardware CRC-32C addon (@node-rs/crc32) ships one package per platform and npm installs
+# only the host's. Unpack the other targets' packages so each binary embeds its own; a target
+# whose package cannot be fetched (no network) still works, with the JavaScript CRC-32C.
+crc_version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$root/node_modules/@node-rs/crc32/package.json" | head -1)"
+crc_package() {
+  case "$1" in
+    linux-x64) echo crc32-linux-x64-gnu ;;
+    linux-arm64) echo crc32-linux-arm64-gnu ;;
+    darwin-x64) echo crc32-darwin-x64 ;;
+    darwin-arm64) echo crc32-darwin-arm64 ;;
+    windows-x64) echo crc32-win32-x64-msvc ;;
+    windows-arm64) echo crc32-win32-arm64-msvc ;;
+  esac
+}
+for t in "${targets[@]}"; do
+  pkg="$(crc_package "$t")"
+  dest="$root/node_modules/@node-rs/$pkg"
+  [[ -z "$crc_version" || -f "$dest/package.json" ]] && continue
+  tmp="$(mktemp -d)"
+  if (cd "$tmp" && npm pack --silent "@node-rs/$pkg@$crc_version" >/dev/null 2>&1) && mkdir -p "$dest" &&
+    tar -xzf "$tmp"/*.tgz -C "$dest" --strip-components=1; then
+    echo "release: unpacked @node-rs/$pkg@$crc_version for $t" >&2
+  else
+    echo "release: warning: cannot fetch @node-rs/$pkg@$crc_version; kbin-$t uses the JavaScript CRC-32C" >&2
+  fi
+  rm -rf "$tmp"
+done
+
 for t in "${targets[@]}"; do
   if ! KBIN_TARGET="bun-$t" KBIN_OUT_DIR="$out_dir" bash "$root/scripts/build.sh"; then
     fail "Cannot build release asset for \"$t\" (bun target \"bun-$t\"); no SHA256SUMS written"

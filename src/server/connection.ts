@@ -15,6 +15,8 @@
 import type { Conn, Logger } from "../ports.ts";
 import { CloseConnection, type ConnState } from "../broker/conn_state.ts";
 import { FrameSplitter } from "../protocol/frames.ts";
+import { PRODUCE_API } from "../protocol/generated/00_produce.ts";
+import type { FramePool } from "./frame_pool.ts";
 
 /** What the connection loop needs from the broker. */
 export interface FrameHandler {
@@ -22,6 +24,10 @@ export interface FrameHandler {
    * Handles one request frame (header + body, without the size prefix).
    * Resolves to the response frame's chunks, size prefix included, `null` for no response
    * (acks=0), or rejects with {@link CloseConnection} to drop the connection.
+   *
+   * A Produce frame may be a pooled buffer that is reused as soon as this promise settles, so
+   * nothing may keep a view of a Produce request's bytes past that (the log's writes of its
+   * batches included: the handler waits for them, whatever `acks` says).
    */
   handle(frame: Uint8Array, conn: ConnState, release: () => void): Promise<Uint8Array[] | null>;
 }
@@ -37,6 +43,8 @@ export interface ServeConnectionOptions {
   maxRequestBytes: number;
   /** Resolves when the server wants the connection to finish its current request and close. */
   closing?: Promise<void>;
+  /** Buffers for large Produce frames that span socket reads (default: a new buffer each). */
+  framePool?: FramePool;
 }
 
 let nextConnId = 1;
@@ -48,7 +56,11 @@ let nextConnId = 1;
 export async function serveConnection(conn: Conn, options: ServeConnectionOptions): Promise<void> {
   const { handler, logger } = options;
   const state: ConnState = { remote: conn.remote, id: nextConnId++, principal: "ANONYMOUS", data: new Map() };
-  const splitter = new FrameSplitter(options.maxRequestBytes);
+  const pool = options.framePool;
+  const splitter = new FrameSplitter(
+    options.maxRequestBytes,
+    pool ? { allocate: (size, apiKey) => (apiKey === PRODUCE_API.apiKey ? pool.take(size) : undefined) } : {},
+  );
   const reader = conn.readable.getReader();
   const writer = conn.writable.getWriter();
   let closing = false;
@@ -71,8 +83,11 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
         }
         let release!: () => void;
         const released = new Promise<void>((resolve) => (release = resolve));
-        const response = handler.handle(event.frame, state, release);
-        response.catch(() => {}); // observed through `answered`; this only marks it handled
+        const frame = event.frame;
+        const response = handler.handle(frame, state, release);
+        // Observed through `answered`; this marks it handled and returns a pooled frame.
+        if (pool) response.then(() => pool.give(frame), () => pool.give(frame));
+        else response.catch(() => {});
         // Answers leave in request order, each after the one before it.
         const answered = previous.then(() => response).then((chunks) => {
           if (chunks !== null) writeFrame(writer, chunks);

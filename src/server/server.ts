@@ -7,6 +7,7 @@
 
 import type { Conn, Listener, ListenFn, Logger } from "../ports.ts";
 import { type FrameHandler, serveConnection } from "./connection.ts";
+import { FramePool } from "./frame_pool.ts";
 
 /** A running Kafka protocol server. */
 export interface Server {
@@ -34,6 +35,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   const conns = new Set<Conn>();
   let signalClosing: () => void = () => {};
   const closing = new Promise<void>((resolve) => (signalClosing = resolve));
+  const framePool = new FramePool();
   const listener: Listener = await options.listen({ host: options.host, port: options.port }, (conn) => {
     conns.add(conn);
     const done = serveConnection(conn, {
@@ -41,6 +43,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
       logger: options.logger,
       maxRequestBytes: options.maxRequestBytes,
       closing,
+      framePool,
     }).finally(() => {
       conns.delete(conn);
       active.delete(done);

@@ -187,8 +187,10 @@ async function appendPartition(
       ? BigInt(outcome.kind === "duplicate" ? outcome.maxTimestamp : now)
       : -1n;
     if (outcome.kind === "appended") {
+      // Awaited whatever acks says (acks=0 only has no one to tell): the request's bytes may be a
+      // pooled buffer, reused once this handler settles, so the log must be done reading them.
+      await outcome.written;
       if (acks === -1) await log.waitDurable(outcome.lastOffset + 1);
-      else if (acks === 1) await outcome.written;
     }
     return {
       index,
@@ -202,6 +204,17 @@ async function appendPartition(
     if (err instanceof StorageError) return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
     throw err;
   }
+}
+
+/**
+ * `Promise.all` that settles only once every promise has: a failed partition must not end the
+ * request while another partition's write still reads the request's bytes.
+ */
+async function allSettled<T>(promises: (T | Promise<T>)[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failure = results.find((r) => r.status === "rejected");
+  if (failure) throw failure.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 export default defineHandler(PRODUCE_API, {
@@ -226,7 +239,7 @@ export default defineHandler(PRODUCE_API, {
     if (waiting === 0) ctx.release();
     const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
       const found = broker.store.getTopic(t.name);
-      const partitionResponses = await Promise.all(
+      const partitionResponses = await allSettled(
         t.partitionData.map((p) => {
           if (found.ok) return producePartition(broker, found.value, p.index, p.records, acks, version, once(appended));
           appended();
@@ -239,7 +252,7 @@ export default defineHandler(PRODUCE_API, {
       );
       return { name: t.name, partitionResponses };
     });
-    const responses = await Promise.all(pending);
+    const responses = await allSettled(pending);
     if (acks === 0) {
       const error = responses.flatMap((t) => t.partitionResponses ?? []).find((p) => (p.errorCode ?? 0) !== 0);
       if (error) {

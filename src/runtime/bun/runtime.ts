@@ -9,6 +9,11 @@ import { nativeCodecs } from "./codecs.ts";
 import { openFileSystem } from "./fs.ts";
 import { connect, listen } from "./net.ts";
 import { openDatabase } from "./sqlite.ts";
+import { installAddonCrc32c } from "../shared/native_crc32c.ts";
+
+// Hardware CRC-32C for batch checks, loaded at the first large batch. A literal require, so
+// `bun build --compile` embeds the addon.
+installAddonCrc32c(() => require("@node-rs/crc32"));
 
 /** Capabilities backed by Bun. */
 export const bunRuntime: Runtime = {

@@ -9,6 +9,15 @@ import { nativeCodecs } from "./codecs.ts";
 import { openFileSystem } from "./fs.ts";
 import { connect, listen } from "./net.ts";
 import { openDatabase } from "./sqlite.ts";
+import { installAddonCrc32c } from "../shared/native_crc32c.ts";
+import { createRequire } from "node:module";
+
+// Hardware CRC-32C for batch checks, loaded at the first large batch, when N-API addons may load
+// (--allow-ffi; asking would prompt on a terminal). The table loop otherwise.
+if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
+  const require = createRequire(import.meta.url);
+  installAddonCrc32c(() => require("@node-rs/crc32"));
+}
 
 /** Capabilities backed by Deno. */
 export const denoRuntime: Runtime = {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { crc32c } from "../../../src/protocol/crc32c.ts";
+import { describe, test } from "node:test";
+import {
+  crc32c,
+  installNativeCrc32c,
+  NATIVE_CRC32C_MIN_BYTES,
+  nativeCrc32cReady,
+} from "../../../src/protocol/crc32c.ts";
 import { crc32 } from "../../../src/protocol/crc32.ts";
 
 const CHECK = new TextEncoder().encode("123456789");
@@ -80,4 +85,65 @@ test("crc32c() throughput (logged, not asserted)", () => {
       `crc32: ${(((rounds / 4) * data.length) / 1e6 / (ms32 / 1000)).toFixed(0)} MB/s (1 MiB buffers)`,
   );
   assert.equal(typeof sink, "number");
+});
+
+describe("installNativeCrc32c()", () => {
+  const tables = (data: Uint8Array) => reference(0x82f63b78, data);
+  const big = pseudoRandom(70_000, 11);
+
+  test("a native function that agrees is used for large inputs only, loaded at the first one", () => {
+    let loads = 0;
+    let calls = 0;
+    installNativeCrc32c(() => {
+      loads++;
+      return (data) => {
+        calls++;
+        return tables(data);
+      };
+    });
+    try {
+      assert.equal(crc32c(CHECK), 0xe3069283);
+      assert.equal(loads, 0, "small inputs do not load it");
+      assert.equal(crc32c(big, 5, 60_005), reference(0x82f63b78, big.subarray(5, 60_005)));
+      assert.equal(loads, 1);
+      const before = calls;
+      assert.equal(crc32c(big, 100, 100 + NATIVE_CRC32C_MIN_BYTES), reference(0x82f63b78, big.subarray(100, 612)));
+      assert.equal(calls, before + 1, "inputs of the threshold size go native");
+      crc32c(big, 0, NATIVE_CRC32C_MIN_BYTES - 1);
+      assert.equal(calls, before + 1, "smaller inputs stay on the tables");
+      assert.equal(nativeCrc32cReady(), true);
+      assert.equal(loads, 1);
+    } finally {
+      installNativeCrc32c(null);
+    }
+  });
+
+  test("a native function that disagrees, throws on load or is missing is refused; the tables answer", () => {
+    const loaders: (() => ((data: Uint8Array) => number) | null)[] = [
+      () => (data) => tables(data) ^ 1,
+      () => (data) => (data.length > 1000 ? 0 : tables(data)),
+      () => {
+        throw new Error("no addon for this platform");
+      },
+      () => null,
+    ];
+    for (const load of loaders) {
+      installNativeCrc32c(load);
+      try {
+        assert.equal(crc32c(big), reference(0x82f63b78, big));
+        assert.equal(nativeCrc32cReady(), false);
+      } finally {
+        installNativeCrc32c(null);
+      }
+    }
+  });
+
+  test("a range outside the buffer is still refused with a RangeError", () => {
+    installNativeCrc32c(() => tables);
+    try {
+      assert.throws(() => crc32c(big, 0, big.length + 1), RangeError);
+    } finally {
+      installNativeCrc32c(null);
+    }
+  });
 });

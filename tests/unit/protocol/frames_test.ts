@@ -43,3 +43,49 @@ test("FrameSplitter.push() refuses a negative size", () => {
   const events = s.push(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
   assert.ok("error" in events[0]!);
 });
+
+test("FrameSplitter assembles a frame spanning chunks into the allocator's buffer, with its API key", () => {
+  const calls: [number, number][] = [];
+  const supplied = new Uint8Array(6);
+  const s = new FrameSplitter(1000, {
+    allocate(size, apiKey) {
+      calls.push([size, apiKey]);
+      return supplied;
+    },
+  });
+  // API key 0x8001 (negative as an int16), split after its first byte.
+  const bytes = framed([0x80, 0x01, 3, 4, 5, 6]);
+  assert.deepEqual(s.push(bytes.subarray(0, 5)), []);
+  const events = s.push(bytes.subarray(5));
+  assert.equal(events.length, 1);
+  const ev = events[0]!;
+  assert.ok("frame" in ev);
+  assert.equal(ev.frame, supplied);
+  assert.deepEqual([...ev.frame], [0x80, 0x01, 3, 4, 5, 6]);
+  assert.deepEqual(calls, [[6, -32767]]);
+});
+
+test("FrameSplitter does not ask the allocator for a frame inside one chunk, and refuses a wrong-sized buffer", () => {
+  let calls = 0;
+  const s = new FrameSplitter(1000, {
+    allocate() {
+      calls++;
+      return new Uint8Array(2);
+    },
+  });
+  const events = s.push(framed([0, 0, 7]));
+  assert.equal(events.length, 1);
+  assert.equal(calls, 0);
+  const bytes = framed([0, 0, 1, 2]);
+  s.push(bytes.subarray(0, 6));
+  assert.throws(() => s.push(bytes.subarray(6)), /allocator returned 2 bytes for a 4-byte frame/);
+});
+
+test("FrameSplitter uses a new buffer when the allocator declines", () => {
+  const s = new FrameSplitter(1000, { allocate: () => undefined });
+  const bytes = framed([0, 0, 1, 2, 3]);
+  s.push(bytes.subarray(0, 6));
+  const [ev] = s.push(bytes.subarray(6));
+  assert.ok(ev && "frame" in ev);
+  assert.deepEqual([...ev.frame], [0, 0, 1, 2, 3]);
+});
