@@ -9,19 +9,17 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
 import { KafkaClient } from "../../../src/client/client.ts";
 import { describeGroup, fetchCommittedOffsets } from "../../../src/client/groups.ts";
 import { connect } from "../../support/runtime.ts";
 import { describe as describeMember, errorsOf, type Member, produceNumbered, spawnMember } from "../groups/support.ts";
+import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const RDKAFKA_MEMBER = fileURLToPath(new URL("../groups/rdkafka_member.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka (scripts/install_test_deps.sh installs python3-confluent-kafka)`
-  : false;
+const MISSING = pythonMissing("confluent_kafka");
 if (MISSING) console.warn(`tests/compat/cli/consume_group_test.ts: skipped: ${MISSING}`);
 
 const PARTITIONS = 6;

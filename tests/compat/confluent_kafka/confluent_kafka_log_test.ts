@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import {
@@ -20,13 +19,10 @@ import {
   toWire,
   type WireRecord,
 } from "../shared/records.ts";
-import { createTopic, runJsonDriver } from "../shared/kbin.ts";
+import { createTopic, PYTHON, pythonMissing, runJsonDriver } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./log_client.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka (scripts/install_test_deps.sh installs python3-confluent-kafka)`
-  : false;
+const MISSING = pythonMissing("confluent_kafka");
 if (MISSING) console.warn(`tests/compat/confluent_kafka/confluent_kafka_log_test.ts: skipped: ${MISSING}`);
 
 interface KError {

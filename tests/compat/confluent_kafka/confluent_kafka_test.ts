@@ -5,16 +5,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, run, startBrokerProcess } from "../../support/broker_process.ts";
+import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
 // Debian's python3-confluent-kafka is installed for the system interpreter only.
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./admin_client.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka (scripts/install_test_deps.sh installs python3-confluent-kafka)`
-  : false;
+const MISSING = pythonMissing("confluent_kafka");
 if (MISSING) console.warn(`tests/compat/confluent_kafka/confluent_kafka_test.ts: skipped: ${MISSING}`);
 
 /** A KafkaError as the script records it. */

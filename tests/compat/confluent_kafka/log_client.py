@@ -12,20 +12,15 @@ Ops:
   watermarks         topic, partitions -> [[low, high]]
 It never judges anything: the TypeScript test does.
 """
-import base64
-import json
+import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared"))
+from json_driver import b64, run_plan, unb64  # noqa: E402
+
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, Producer, TopicPartition
 
-
-def b64(b):
-    return None if b is None else base64.b64encode(b).decode("ascii")
-
-
-def unb64(s):
-    return None if s is None else base64.b64decode(s)
 
 
 def kerr(e, p=None):
@@ -130,19 +125,5 @@ def watermarks(bootstrap, op):
 OPS = {"produce": produce, "consume": consume, "offsets_for_times": offsets_for_times, "watermarks": watermarks}
 
 
-def main():
-    plan = json.load(sys.stdin)
-    results = []
-    for i, op in enumerate(plan["ops"]):
-        started = time.time()
-        try:
-            results.append(OPS[op["op"]](plan["bootstrap"], op))
-        except Exception as e:  # the test shows it; a crash would hide the other results
-            results.append({"exception": "%s: %s" % (type(e).__name__, e)})
-        sys.stderr.write("op %d %s %s: %.2f s\n" % (i, op["op"], op.get("topic"), time.time() - started))
-        sys.stderr.flush()
-    json.dump({"results": results}, sys.stdout)
-
-
 if __name__ == "__main__":
-    main()
+    run_plan(OPS)

@@ -15,16 +15,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import { assertRoundTrip, fromWire, makeRecords, toWire, type WireRecord } from "../shared/records.ts";
-import { createTopic, run, runJsonDriver, waitFor } from "../shared/kbin.ts";
+import { createTopic, PYTHON, pythonMissing, run, runConfluent, waitFor } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const LOOP = fileURLToPath(new URL("./produce_loop.py", import.meta.url));
-const CLIENT = fileURLToPath(new URL("../confluent_kafka/log_client.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka (scripts/install_test_deps.sh installs python3-confluent-kafka)`
-  : spawnSync("kcat", ["-V"]).error
-  ? "kcat is not installed (scripts/install_test_deps.sh installs it)"
-  : false;
+const MISSING = pythonMissing("confluent_kafka") ||
+  (spawnSync("kcat", ["-V"]).error ? "kcat is not installed (scripts/install_test_deps.sh installs it)" : false);
 if (MISSING) console.warn(`tests/compat/durability/durability_test.ts: skipped: ${MISSING}`);
 
 /** The value produce_loop.py sends for record `seq`. */
@@ -47,19 +42,8 @@ interface ConsumeResult {
   exception?: string;
 }
 
-async function confluent<T>(broker: BrokerProcess, ops: Record<string, unknown>[]): Promise<T[]> {
-  const out = await runJsonDriver<{ results: (T & { exception?: string })[] }>(
-    PYTHON,
-    [CLIENT],
-    { bootstrap: broker.bootstrap, ops },
-    { broker },
-  );
-  for (const r of out.results) assert.equal(r.exception, undefined, String(r.exception));
-  return out.results;
-}
-
 async function consumeAll(broker: BrokerProcess, topic: string, partitions: number[]): Promise<ConsumeResult> {
-  const [r] = await confluent<ConsumeResult>(broker, [{ op: "consume", topic, partitions, timeout_s: 20 }]);
+  const [r] = await runConfluent<ConsumeResult>(broker, [{ op: "consume", topic, partitions, timeout_s: 20 }]);
   assert.deepEqual(r!.errors, []);
   assert.equal(r!.timed_out, false, "the consumer never reached the end of every partition");
   return r!;
@@ -163,12 +147,12 @@ describe("durability through real clients", { skip: MISSING }, () => {
       const b = broker!;
       await createTopic(b, "clean", { partitions: 3 });
       await createTopic(b, "clean-small", { partitions: 1, configs: { "max.message.bytes": "1000" } });
-      const [produced] = await confluent<{ reports: { err: unknown }[] }>(b, [
+      const [produced] = await runConfluent<{ reports: { err: unknown }[] }>(b, [
         { op: "produce", topic: "clean", records: toWire(records), config: { acks: "all", "compression.type": "lz4" } },
       ]);
       assert.ok(produced!.reports.every((r) => r.err === null), JSON.stringify(produced!.reports.find((r) => r.err)));
       const look = async (bk: BrokerProcess) => {
-        const [times, marks] = await confluent(bk, [
+        const [times, marks] = await runConfluent(bk, [
           {
             op: "offsets_for_times",
             topic: "clean",
@@ -259,7 +243,7 @@ describe("durability through real clients", { skip: MISSING }, () => {
     await createTopic(b, "flip", { partitions: 1 });
     const chunks = [0, 1, 2].map((c) => makeRecords({ count: 20, partitions: 1, seed: 10 + c }));
     // Three produce calls, flushed one by one: three batches.
-    await confluent(
+    await runConfluent(
       b,
       chunks.map((c) => ({ op: "produce", topic: "flip", records: toWire(c), config: { acks: "all" } })),
     );
@@ -292,7 +276,7 @@ describe("durability through real clients", { skip: MISSING }, () => {
     assertRoundTrip(fromWire(read.records), kept, { timestamps: true });
 
     // The log goes on from where the truncation left it.
-    const [again] = await confluent<{ reports: { o: number; err: unknown }[] }>(b2, [
+    const [again] = await runConfluent<{ reports: { o: number; err: unknown }[] }>(b2, [
       { op: "produce", topic: "flip", records: toWire(makeRecords({ count: 1, partitions: 1, seed: 99 })) },
     ]);
     assert.deepEqual(again!.reports.map((r) => [r.o, r.err]), [[lastBase, null]]);

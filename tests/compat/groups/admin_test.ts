@@ -13,13 +13,11 @@ import { Admin as PlatformaticAdmin } from "@platformatic/kafka";
 import { type Admin, AssignerProtocol, Kafka, logLevel } from "kafkajs";
 import { type BrokerProcess, BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
 import { createTopic, endsAfter, type Member, produceNumbered, spawnMember, waitCommitted } from "./support.ts";
+import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const MEMBER = fileURLToPath(new URL("./rdkafka_member.py", import.meta.url));
 const ADMIN = fileURLToPath(new URL("./admin_groups.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka, kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka and kafka (scripts/install_test_deps.sh installs them)`
-  : false;
+const MISSING = pythonMissing("confluent_kafka", "kafka");
 if (MISSING) console.warn(`tests/compat/groups/admin_test.ts: skipped: ${MISSING}`);
 
 /** confluent-kafka AdminClient group methods this installation lacks (1.7.0 has none of them). */

@@ -6,7 +6,6 @@
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,12 +25,10 @@ import {
   waitCommitted,
   waitOwned,
 } from "./support.ts";
+import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./rdkafka_member.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka (scripts/install_test_deps.sh installs python3-confluent-kafka)`
-  : false;
+const MISSING = pythonMissing("confluent_kafka");
 if (MISSING) console.warn(`tests/compat/groups/durability_test.ts: skipped: ${MISSING}`);
 
 const SESSION_MS = 2000;

@@ -5,16 +5,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import { errorsOf, failover, type Member, spawnMember } from "./support.ts";
+import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./kafka_python_member.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import kafka"]).status !== 0
-  ? `${PYTHON} cannot import kafka (scripts/install_test_deps.sh installs python3-kafka)`
-  : false;
+const MISSING = pythonMissing("kafka");
 if (MISSING) console.warn(`tests/compat/groups/kafka_python_test.ts: skipped: ${MISSING}`);
 
 const SESSION_MS = 2000;

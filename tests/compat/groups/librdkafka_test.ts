@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
@@ -26,12 +25,10 @@ import {
   waitOwned,
   waitSplit,
 } from "./support.ts";
+import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./rdkafka_member.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka (scripts/install_test_deps.sh installs python3-confluent-kafka)`
-  : false;
+const MISSING = pythonMissing("confluent_kafka");
 if (MISSING) console.warn(`tests/compat/groups/librdkafka_test.ts: skipped: ${MISSING}`);
 
 /** librdkafka's session timeout in these tests; the broker's minimum is lowered to 1000 ms. */

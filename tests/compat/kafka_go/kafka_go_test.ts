@@ -9,7 +9,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import {
@@ -22,17 +21,20 @@ import {
   toWire,
   type WireRecord,
 } from "../shared/records.ts";
-import { buildGoDriver, createTopic, goMissing, runJsonDriver } from "../shared/kbin.ts";
+import {
+  buildGoDriver,
+  createTopic,
+  goMissing,
+  pythonMissing,
+  readWithConfluent,
+  runJsonDriver,
+} from "../shared/kbin.ts";
 
 const DRIVER_DIR = fileURLToPath(new URL("./driver", import.meta.url));
 const MISSING = goMissing("github.com/segmentio/kafka-go", "golang-github-segmentio-kafka-go-dev");
 if (MISSING) console.warn(`tests/compat/kafka_go/kafka_go_test.ts: skipped: ${MISSING}`);
 /** confluent-kafka's driver checks what kafka-go cannot read back (empty keys and values). */
-const PYTHON = "/usr/bin/python3";
-const CONFLUENT_SCRIPT = fileURLToPath(new URL("../confluent_kafka/log_client.py", import.meta.url));
-const CONFLUENT_MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? "confluent_kafka is not installed"
-  : false;
+const CONFLUENT_MISSING = pythonMissing("confluent_kafka");
 
 interface ConsumeResult {
   records: WireRecord[];
@@ -115,16 +117,7 @@ describe("kafka-go Writer and Reader against the log", { skip: MISSING }, () => 
     skip: CONFLUENT_MISSING,
   }, async () => {
     assert.equal(result<{ error: string | null }>("produce with empty").error, null);
-    const out = await runJsonDriver<{ results: { records: WireRecord[]; errors: unknown[]; exception?: string }[] }>(
-      PYTHON,
-      [CONFLUENT_SCRIPT],
-      { bootstrap: broker.bootstrap, ops: [{ op: "consume", topic: "kg-empty", partitions: [0, 1, 2] }] },
-      { broker },
-    );
-    const r = out.results[0]!;
-    assert.equal(r.exception, undefined, String(r.exception));
-    assert.deepEqual(r.errors, []);
-    const got = fromWire(r.records).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+    const got = await readWithConfluent(broker, "kg-empty", [0, 1, 2]);
     assertRoundTrip(got, withEmpty, { timestamps: true });
   });
 

@@ -8,7 +8,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import {
@@ -21,20 +20,13 @@ import {
   toWire,
   type WireRecord,
 } from "../shared/records.ts";
-import { createTopic, runJsonDriver } from "../shared/kbin.ts";
+import { createTopic, PYTHON, pythonMissing, readWithConfluent, runJsonDriver } from "../shared/kbin.ts";
 
-const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./log_client.py", import.meta.url));
-const MISSING = spawnSync(PYTHON, ["-c", "import kafka, snappy, lz4, zstandard"]).status !== 0
-  ? `${PYTHON} cannot import kafka, snappy, lz4 and zstandard (scripts/install_test_deps.sh installs python3-kafka, ` +
-    "python3-snappy, python3-lz4 and python3-zstandard)"
-  : false;
+const MISSING = pythonMissing("kafka", "snappy", "lz4", "zstandard");
 if (MISSING) console.warn(`tests/compat/kafka_python/kafka_python_test.ts: skipped: ${MISSING}`);
 /** confluent-kafka's driver reads what kafka-python cannot (zstd). */
-const CONFLUENT_SCRIPT = fileURLToPath(new URL("../confluent_kafka/log_client.py", import.meta.url));
-const CONFLUENT_MISSING = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? "confluent_kafka is not installed"
-  : false;
+const CONFLUENT_MISSING = pythonMissing("confluent_kafka");
 
 interface ProduceResult {
   reports: { p: number; o: number; err: string | null }[];
@@ -248,16 +240,7 @@ describe("kafka-python KafkaProducer and KafkaConsumer against the log", { skip:
   test("the zstd records kafka-python wrote read back byte-exact through confluent-kafka (Fetch v11)", {
     skip: CONFLUENT_MISSING,
   }, async () => {
-    const out = await runJsonDriver<{ results: { records: WireRecord[]; errors: unknown[]; exception?: string }[] }>(
-      PYTHON,
-      [CONFLUENT_SCRIPT],
-      { bootstrap: broker.bootstrap, ops: [{ op: "consume", topic: "kp-detected-zstd", partitions: [0, 1, 2] }] },
-      { broker },
-    );
-    const r = out.results[0]!;
-    assert.equal(r.exception, undefined, String(r.exception));
-    assert.deepEqual(r.errors, []);
-    const got = fromWire(r.records).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+    const got = await readWithConfluent(broker, "kp-detected-zstd", [0, 1, 2]);
     assertRoundTrip(got, records, { timestamps: true });
   });
 

@@ -11,10 +11,12 @@ Ops (each takes "config", extra KafkaProducer/KafkaConsumer settings such as api
   offsets   topic, partitions, ts -> beginning, end, for_times [[offset, ts] or null]
 It never judges anything: the TypeScript test does.
 """
-import base64
-import json
+import os
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared"))
+from json_driver import b64, run_plan, unb64  # noqa: E402
 
 import kafka.errors
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -47,13 +49,6 @@ def _recording_for_code(code):
 
 kafka.errors.for_code = _recording_for_code
 
-
-def b64(b):
-    return None if b is None else base64.b64encode(b).decode("ascii")
-
-
-def unb64(s):
-    return None if s is None else base64.b64decode(s)
 
 
 def tuple_config(conf):
@@ -163,19 +158,5 @@ def offsets(bootstrap, op):
 OPS = {"produce": produce, "consume": consume, "offsets": offsets}
 
 
-def main():
-    plan = json.load(sys.stdin)
-    results = []
-    for i, op in enumerate(plan["ops"]):
-        started = time.time()
-        try:
-            results.append(OPS[op["op"]](plan["bootstrap"], op))
-        except Exception as e:  # the test shows it; a crash would hide the other results
-            results.append({"exception": "%s: %s" % (type(e).__name__, e)})
-        sys.stderr.write("op %d %s %s: %.2f s\n" % (i, op["op"], op.get("topic"), time.time() - started))
-        sys.stderr.flush()
-    json.dump({"results": results}, sys.stdout)
-
-
 if __name__ == "__main__":
-    main()
+    run_plan(OPS)

@@ -37,14 +37,12 @@ import {
   waitCommitted,
   waitSplit,
 } from "./support.ts";
+import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const here = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
-const PYTHON = "/usr/bin/python3";
 const NO_NODE = spawnSync("node", ["--version"]).status !== 0 ? "node is not on PATH (node-rdkafka needs it)" : false;
-const NO_PYTHON = spawnSync(PYTHON, ["-c", "import confluent_kafka"]).status !== 0
-  ? `${PYTHON} cannot import confluent_kafka (scripts/install_test_deps.sh installs python3-confluent-kafka)`
-  : false;
+const NO_PYTHON = pythonMissing("confluent_kafka");
 if (NO_NODE) console.warn(`tests/compat/kip848: skipped: ${NO_NODE}`);
 
 /** The broker's group.consumer.session.timeout.ms and group.consumer.heartbeat.interval.ms here. */

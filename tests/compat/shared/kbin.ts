@@ -11,7 +11,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type BrokerProcess, BUN, MAIN } from "../../support/broker_process.ts";
+import { fromWire, type ReadRecord, type WireRecord } from "./records.ts";
 
 /** What {@link run} resolves with. */
 export interface RunResult {
@@ -117,6 +119,64 @@ export async function waitFor<T>(
     if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Debian's Python: the one interpreter that sees Debian's client packages (another python3
+ * comes first on PATH here).
+ */
+export const PYTHON = "/usr/bin/python3";
+
+/** The Debian package that provides each Python module the suites import. */
+const PYTHON_PACKAGES: Record<string, string> = {
+  confluent_kafka: "python3-confluent-kafka",
+  kafka: "python3-kafka",
+  snappy: "python3-snappy",
+  lz4: "python3-lz4",
+  zstandard: "python3-zstandard",
+};
+
+/** Why {@link PYTHON} cannot import every one of `modules` (a skip reason), or false. */
+export function pythonMissing(...modules: string[]): string | false {
+  if (spawnSync(PYTHON, ["-c", `import ${modules.join(", ")}`]).status === 0) return false;
+  const packages = modules.map((m) => PYTHON_PACKAGES[m] ?? m).join(", ");
+  return `${PYTHON} cannot import ${modules.join(", ")} (scripts/install_test_deps.sh installs ${packages})`;
+}
+
+/** confluent-kafka's JSON driver (`tests/compat/confluent_kafka/log_client.py`). */
+const CONFLUENT_DRIVER = fileURLToPath(new URL("../confluent_kafka/log_client.py", import.meta.url));
+
+/**
+ * Runs operations through confluent-kafka's JSON driver (librdkafka), so a suite can check what
+ * another client wrote or write what another client reads. Fails on any exception it reports.
+ * @param ops the driver's operations (`produce`, `consume`, …; see log_client.py)
+ * @returns one result per operation
+ */
+export async function runConfluent<T>(broker: BrokerProcess, ops: Record<string, unknown>[]): Promise<T[]> {
+  const out = await runJsonDriver<{ results: (T & { exception?: string })[] }>(
+    PYTHON,
+    [CONFLUENT_DRIVER],
+    { bootstrap: broker.bootstrap, ops },
+    { broker },
+  );
+  for (const r of out.results) assert.equal(r.exception, undefined, String(r.exception));
+  return out.results;
+}
+
+/**
+ * Reads `partitions` of `topic` from the start with confluent-kafka. Fails on any error it reports.
+ * @returns the records, sorted by partition and offset
+ */
+export async function readWithConfluent(
+  broker: BrokerProcess,
+  topic: string,
+  partitions: number[],
+): Promise<ReadRecord[]> {
+  const [r] = await runConfluent<{ records: WireRecord[]; errors: unknown[] }>(broker, [
+    { op: "consume", topic, partitions },
+  ]);
+  assert.deepEqual(r!.errors, []);
+  return fromWire(r!.records).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
 /** Where Debian puts Go library sources (golang-*-dev packages). */
