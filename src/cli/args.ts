@@ -38,6 +38,53 @@ export function parseCommandArgs<O extends NonNullable<ParseArgsConfig["options"
   }
 }
 
+/** What a command family (`kbin topic`, `kbin group`) declares for {@link parseSubcommand}. */
+export interface SubcommandSpec<O extends NonNullable<ParseArgsConfig["options"]>> {
+  /** `topic`, `group`: the word after `kbin`. */
+  family: string;
+  /** The family's help text (printed for no command, `help`, `-h`, `--help`). */
+  help: string;
+  /** Each command's help text; its keys are the known commands. */
+  commands: Readonly<Record<string, string>>;
+  /** Every option of the family, {@link CLIENT_OPTIONS} included. */
+  options: O;
+  /** The options each command takes besides {@link CLIENT_OPTIONS}. */
+  ownOptions: Readonly<Record<string, readonly string[]>>;
+  /** Rewrites the command's arguments before parsing (default: as given). */
+  prepare?: (args: string[]) => string[];
+}
+
+/**
+ * Parses `kbin <family> <command> …`: prints help and returns the exit code for a help request,
+ * otherwise parses the command's options and refuses the family's options the command does not
+ * take. Unknown commands and options are usage errors (exit 2).
+ * @returns the exit code after printing help, or the command with its parsed values
+ */
+export function parseSubcommand<O extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  io: CliIo,
+  spec: SubcommandSpec<O>,
+): number | { sub: string; cmd: string } & ReturnType<typeof parseCommandArgs<O>> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
+    io.stdout(spec.help);
+    return sub === undefined ? 2 : 0;
+  }
+  const help = spec.commands[sub];
+  if (!help) throw new CliError(`${spec.family}: unknown command "${sub}" (see "kbin ${spec.family} --help")`, 2);
+  const cmd = `${spec.family} ${sub}`;
+  const parsed = parseCommandArgs(cmd, spec.prepare ? spec.prepare(rest) : rest, spec.options);
+  if ((parsed.values as { help?: boolean }).help) {
+    io.stdout(help);
+    return 0;
+  }
+  const allowed = new Set([...Object.keys(CLIENT_OPTIONS), ...spec.ownOptions[sub]!]);
+  for (const name of Object.keys(parsed.values)) {
+    if (!allowed.has(name)) throw new CliError(`${cmd}: unknown option "--${name}" (see "kbin ${cmd} --help")`, 2);
+  }
+  return { sub, cmd, ...parsed };
+}
+
 /** Parses a whole number option, or throws a usage error. */
 export function intOption(command: string, name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

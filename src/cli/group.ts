@@ -21,7 +21,7 @@ import {
   type PartitionOffset,
 } from "../client/groups.ts";
 import { ErrorCode, errorName } from "../protocol/generated/errors.ts";
-import { CLIENT_OPTIONS, parseCommandArgs } from "./args.ts";
+import { CLIENT_OPTIONS, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
 
@@ -553,23 +553,16 @@ function oneGroup(sub: string, positionals: string[]): string {
 
 /** Dispatches `kbin group <command>`. */
 export async function groupCommand(args: string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
-    io.stdout(GROUP_HELP);
-    return sub === undefined ? 2 : 0;
-  }
-  const help = HELP[sub];
-  if (!help) throw new CliError(`group: unknown command "${sub}" (see "kbin group --help")`, 2);
-  const cmd = `group ${sub}`;
-  const { values, positionals } = parseCommandArgs(cmd, joinSignedValues(rest), OPTIONS);
-  if (values.help) {
-    io.stdout(help);
-    return 0;
-  }
-  const allowed = new Set([...Object.keys(CLIENT_OPTIONS), ...OWN_OPTIONS[sub]!]);
-  for (const name of Object.keys(values)) {
-    if (!allowed.has(name)) throw new CliError(`${cmd}: unknown option "--${name}" (see "kbin ${cmd} --help")`, 2);
-  }
+  const parsed = parseSubcommand(args, io, {
+    family: "group",
+    help: GROUP_HELP,
+    commands: HELP,
+    options: OPTIONS,
+    ownOptions: OWN_OPTIONS,
+    prepare: joinSignedValues,
+  });
+  if (typeof parsed === "number") return parsed;
+  const { sub, cmd, values, positionals } = parsed;
   switch (sub) {
     case "list": {
       if (positionals.length > 0) throw new CliError(`${cmd}: unexpected argument "${positionals[0]}"`, 2);

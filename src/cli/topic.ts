@@ -11,7 +11,7 @@ import { DELETE_TOPICS_API } from "../protocol/generated/20_delete_topics.ts";
 import { DESCRIBE_CONFIGS_API } from "../protocol/generated/32_describe_configs.ts";
 import { CREATE_PARTITIONS_API } from "../protocol/generated/37_create_partitions.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
-import { CLIENT_OPTIONS, intOption, keyValues, parseCommandArgs } from "./args.ts";
+import { CLIENT_OPTIONS, intOption, keyValues, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
 
@@ -94,23 +94,15 @@ function oneName(command: string, positionals: string[]): string {
 
 /** Dispatches `kbin topic <command>`. */
 export async function topicCommand(args: string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === "-h" || sub === "--help" || sub === "help") {
-    io.stdout(TOPIC_HELP);
-    return sub === undefined ? 2 : 0;
-  }
-  const help = HELP[sub];
-  if (!help) throw new CliError(`topic: unknown command "${sub}" (see "kbin topic --help")`, 2);
-  const cmd = `topic ${sub}`;
-  const { values, positionals } = parseCommandArgs(cmd, rest, OPTIONS);
-  if (values.help) {
-    io.stdout(help);
-    return 0;
-  }
-  const allowed = new Set([...Object.keys(CLIENT_OPTIONS), ...OWN_OPTIONS[sub]!]);
-  for (const name of Object.keys(values)) {
-    if (!allowed.has(name)) throw new CliError(`${cmd}: unknown option "--${name}" (see "kbin ${cmd} --help")`, 2);
-  }
+  const parsed = parseSubcommand(args, io, {
+    family: "topic",
+    help: TOPIC_HELP,
+    commands: HELP,
+    options: OPTIONS,
+    ownOptions: OWN_OPTIONS,
+  });
+  if (typeof parsed === "number") return parsed;
+  const { sub, cmd, values, positionals } = parsed;
   return await withClient(cmd, io, values, async (client) => {
     switch (sub) {
       case "create": {
