@@ -8,6 +8,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import assert from "node:assert/strict";
+import { followJsonLines } from "../shared/kbin.ts";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 
 /** One line a member printed. `t` is its wall clock in ms. */
@@ -47,25 +48,11 @@ export interface Member {
 export function spawnMember(name: string, cmd: string, args: string[]): Member {
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   const events: MemberEvent[] = [];
-  let partial = "";
   let stderr = "";
   const waiters = new Set<() => void>();
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   exited.then(() => waiters.forEach((w) => w()));
-  child.stdout!.on("data", (d: Buffer) => {
-    partial += d.toString();
-    const lines = partial.split("\n");
-    partial = lines.pop()!;
-    for (const line of lines) {
-      if (line.trim() === "") continue;
-      try {
-        events.push(JSON.parse(line) as MemberEvent);
-      } catch {
-        events.push({ ev: "stdout", t: Date.now(), str: line });
-      }
-    }
-    waiters.forEach((w) => w());
-  });
+  followJsonLines<MemberEvent>(child.stdout!, (e) => events.push(e), () => waiters.forEach((w) => w()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const member: Member = {
     name,

@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { followJsonLines } from "../shared/kbin.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 
 /** One line a process printed; `t` is its wall clock in ms. */
@@ -50,7 +51,6 @@ export interface Proc {
 export function spawnProc(name: string, cmd: string, args: string[]): Proc {
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   const events: ProcEvent[] = [];
-  let partial = "";
   let stderr = "";
   let exitedAt: number | null = null;
   const exited = new Promise<void>((resolve) =>
@@ -59,19 +59,7 @@ export function spawnProc(name: string, cmd: string, args: string[]): Proc {
       resolve();
     })
   );
-  child.stdout!.on("data", (d: Buffer) => {
-    partial += d.toString();
-    const lines = partial.split("\n");
-    partial = lines.pop()!;
-    for (const line of lines) {
-      if (line.trim() === "") continue;
-      try {
-        events.push(JSON.parse(line) as ProcEvent);
-      } catch {
-        events.push({ ev: "stdout", t: Date.now(), str: line });
-      }
-    }
-  });
+  followJsonLines<ProcEvent>(child.stdout!, (e) => events.push(e));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const proc: Proc = {
     name,

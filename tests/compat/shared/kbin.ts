@@ -179,6 +179,32 @@ export async function readWithConfluent(
   return fromWire(r!.records).sort((a, b) => a.partition - b.partition || a.offset - b.offset);
 }
 
+/**
+ * Follows a child's stdout of one JSON event per line: each parsed line goes to `onEvent`, a line
+ * that is not JSON as `{ ev: "stdout", t, str }`. Calls `onChunk` after each chunk's lines.
+ */
+export function followJsonLines<E>(
+  stdout: NodeJS.ReadableStream,
+  onEvent: (event: E) => void,
+  onChunk: () => void = () => {},
+): void {
+  let partial = "";
+  stdout.on("data", (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split("\n");
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      try {
+        onEvent(JSON.parse(line) as E);
+      } catch {
+        onEvent({ ev: "stdout", t: Date.now(), str: line } as E);
+      }
+    }
+    onChunk();
+  });
+}
+
 /** Where Debian puts Go library sources (golang-*-dev packages). */
 export const DEBIAN_GOPATH = "/usr/share/gocode";
 
