@@ -12,11 +12,11 @@
 
 import { type CodecImpl, DEFAULT_MAX_OUTPUT_BYTES } from "./codec.ts";
 import { CompressionError } from "./errors.ts";
+import { nextDataFrame, u32le } from "./frame_walk.ts";
 import { xxhash32 } from "./xxhash32.ts";
 import { MatchTable } from "./match_table.ts";
 
 const FRAME_MAGIC = 0x184d2204;
-const SKIPPABLE_MAGIC = 0x184d2a50; // low 4 bits are free
 const UNCOMPRESSED_BIT = 0x80000000;
 const MIN_MATCH = 4;
 const LAST_LITERALS = 5; // the last 5 bytes of a block are always literals
@@ -44,10 +44,6 @@ export interface Lz4FrameOptions {
 
 function fail(message: string): never {
   throw new CompressionError(`Cannot decompress lz4 data: ${message}`);
-}
-
-function u32le(b: Uint8Array, i: number): number {
-  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 }
 
 function putU32le(b: Uint8Array, i: number, v: number): void {
@@ -369,18 +365,7 @@ export function lz4DecompressFrame(data: Uint8Array, maxOutputBytes: number = DE
   const frames: FrameLayout[] = [];
   let bound = 0;
   let pos = 0;
-  while (pos < n) {
-    if (n - pos < 4) fail(pos === 0 ? "truncated frame magic" : `unexpected bytes after frame at ${pos}`);
-    const magic = u32le(data, pos);
-    if (((magic & 0xfffffff0) >>> 0) === SKIPPABLE_MAGIC) {
-      if (n - pos < 8) fail("truncated skippable frame");
-      pos += 8 + u32le(data, pos + 4);
-      if (pos > n) fail("truncated skippable frame");
-      continue;
-    }
-    if (magic !== FRAME_MAGIC) {
-      fail(pos === 0 ? `not an LZ4 frame (magic 0x${magic.toString(16)})` : `unexpected bytes after frame at ${pos}`);
-    }
+  while ((pos = nextDataFrame(data, pos, FRAME_MAGIC, "an LZ4", fail)) < n) {
     const { frame, bound: frameBound } = layoutFrame(data, pos);
     if (frame.contentSize !== null && frame.contentSize > maxOutputBytes) {
       fail(`content size ${frame.contentSize} exceeds the limit of ${maxOutputBytes} bytes`);

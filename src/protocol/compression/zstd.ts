@@ -14,9 +14,9 @@
 import { Decompress, decompress as fzstdDecompress } from "fzstd";
 import { type CodecImpl, DEFAULT_MAX_OUTPUT_BYTES } from "./codec.ts";
 import { CompressionError } from "./errors.ts";
+import { nextDataFrame } from "./frame_walk.ts";
 
 const FRAME_MAGIC = 0xfd2fb528;
-const SKIPPABLE_MAGIC = 0x184d2a50; // low 4 bits are free
 const MAX_BLOCK_BYTES = 128 * 1024;
 /** zstd's default decoder limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27); native decoders refuse more. */
 const MAX_WINDOW_BYTES = 1 << 27;
@@ -25,10 +25,6 @@ export const ZSTD_DEFAULT_LEVEL = 3;
 
 function fail(message: string): never {
   throw new CompressionError(`Cannot decompress zstd data: ${message}`);
-}
-
-function u32le(b: Uint8Array, i: number): number {
-  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 }
 
 /** What `zstdLayout()` learned about a payload without decoding it. */
@@ -56,18 +52,7 @@ export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MA
   let declared: number | null = 0;
   let bound = 0;
   const spans: number[] = [];
-  while (pos < n) {
-    if (n - pos < 4) fail(pos === 0 ? "truncated frame magic" : `unexpected bytes after frame at ${pos}`);
-    const magic = u32le(data, pos);
-    if (((magic & 0xfffffff0) >>> 0) === SKIPPABLE_MAGIC) {
-      if (n - pos < 8) fail("truncated skippable frame");
-      pos += 8 + u32le(data, pos + 4);
-      if (pos > n) fail("truncated skippable frame");
-      continue;
-    }
-    if (magic !== FRAME_MAGIC) {
-      fail(pos === 0 ? `not a zstd frame (magic 0x${magic.toString(16)})` : `unexpected bytes after frame at ${pos}`);
-    }
+  while ((pos = nextDataFrame(data, pos, FRAME_MAGIC, "a zstd", fail)) < n) {
     if (n - pos < 6) fail("truncated frame header");
     const fhd = data[pos + 4]!;
     if (fhd & 0x08) fail("reserved frame header bit is set");
