@@ -143,6 +143,8 @@ func consume(bootstrap string, o op) (interface{}, error) {
 			MaxBytes:    10 << 20,
 			MaxWait:     100 * time.Millisecond,
 			ErrorLogger: log.New(logged, "", 0),
+			// No background lag reads: Close() cancelling one logs "failed to read lag" (FINDINGS.md).
+			ReadLagInterval: -1,
 		})
 		if err := r.SetOffset(o.Start); err != nil {
 			logged.Write([]byte(err.Error()))
