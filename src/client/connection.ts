@@ -35,6 +35,28 @@ const CLIENT_SOFTWARE_NAME = "kbin";
 const CLIENT_SOFTWARE_VERSION = "0.1.0";
 
 /** A negotiated connection to one broker. */
+/**
+ * Versions above which this client's code would have to change: the ones that name topics by id
+ * (Produce v13, OffsetCommit/OffsetFetch v10), add a top-level Metadata error (v13) or answer an
+ * unknown group with GROUP_ID_NOT_FOUND instead of Dead (DescribeGroups v6).
+ */
+const CLIENT_MAX_VERSIONS: ReadonlyMap<number, number> = new Map([
+  [0, 12],
+  [3, 12],
+  [8, 9],
+  [9, 9],
+  [15, 5],
+]);
+
+/**
+ * The highest version of `api` this client sends.
+ * @param api the API
+ * @returns the codec's maximum, or lower where the client was not written for newer versions
+ */
+export function clientMaxVersion(api: ApiDescriptor<unknown, unknown>): number {
+  return Math.min(api.maxVersion, CLIENT_MAX_VERSIONS.get(api.apiKey) ?? api.maxVersion);
+}
+
 export class KafkaConnection {
   readonly address: string;
   readonly #conn: Conn;
@@ -100,7 +122,7 @@ export class KafkaConnection {
   ): number | null {
     const theirs = this.versions.get(api.apiKey);
     if (!theirs) return null;
-    const v = Math.min(theirs.max, maxVersion);
+    const v = Math.min(theirs.max, maxVersion, clientMaxVersion(api));
     return v >= Math.max(theirs.min, minVersion) ? v : null;
   }
 

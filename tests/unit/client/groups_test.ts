@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KafkaClient } from "../../../src/client/client.ts";
+import { clientMaxVersion } from "../../../src/client/connection.ts";
 import {
   commitOffsets,
   decodeAssignment,
@@ -34,7 +35,7 @@ function fakeClient(
     nodeId,
     pickVersion(api: ApiDescriptor<unknown, unknown>, max = api.maxVersion, min = api.minVersion) {
       if (!handlers[api.apiKey]) return null;
-      const v = Math.min(options.maxVersions?.[api.apiKey] ?? api.maxVersion, max);
+      const v = Math.min(options.maxVersions?.[api.apiKey] ?? api.maxVersion, max, clientMaxVersion(api));
       return v >= min ? v : null;
     },
   });

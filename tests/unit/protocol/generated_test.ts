@@ -26,7 +26,9 @@ import { decodeProduceRequest } from "../../../src/protocol/generated/00_produce
 import { ErrorCode, errorName, isRetriable } from "../../../src/protocol/generated/errors.ts";
 import * as consumerProtocolAssignment from "../../../src/protocol/generated/data_consumer_protocol_assignment.ts";
 import * as consumerProtocolSubscription from "../../../src/protocol/generated/data_consumer_protocol_subscription.ts";
+import * as controlRecordTypeSchema from "../../../src/protocol/generated/data_control_record_type_schema.ts";
 import * as defaultPrincipalData from "../../../src/protocol/generated/data_default_principal_data.ts";
+import * as endTxnMarker from "../../../src/protocol/generated/data_end_txn_marker.ts";
 import * as kraftVersionRecord from "../../../src/protocol/generated/data_kraft_version_record.ts";
 import * as leaderChangeMessage from "../../../src/protocol/generated/data_leader_change_message.ts";
 import * as snapshotFooterRecord from "../../../src/protocol/generated/data_snapshot_footer_record.ts";
@@ -36,11 +38,49 @@ import * as votersRecord from "../../../src/protocol/generated/data_voters_recor
 // ---------------------------------------------------------------------------------------------
 // Spec interpreter (test side, written independently of scripts/gen_protocol.ts)
 
-const SPEC_DIR = new URL("../../../../shared/kafka-protocol/", import.meta.url);
+/** Apache Kafka 4.3.1's specs: the source of every version they define. */
+const SPEC_DIR = new URL("../../../../shared/kafka-protocol-4.3/", import.meta.url);
+/** The 2024-10-25 (4.0.0-SNAPSHOT) specs: the versions Kafka 4.0 removed (KIP-896). */
+const OLD_SPEC_DIR = new URL("../../../../shared/kafka-protocol/", import.meta.url);
+/** Old versions that are not served: ZooKeeper-era APIs and the share-group early-access v0. */
+const OLD_NOT_TAKEN = new Set([4, 5, 6, 7, 76, 77, 78, 79]);
 
-function readSpec(rel: string): any {
-  const text = fs.readFileSync(new URL(rel, SPEC_DIR), "utf8");
+function readSpec(rel: string, dir: URL = SPEC_DIR): any {
+  const text = fs.readFileSync(new URL(rel, dir), "utf8");
   return JSON.parse(text.split("\n").filter((l) => !l.trim().startsWith("//")).join("\n"));
+}
+
+/**
+ * `a` plus, at the end and absent from every version, the fields only `b` has (recursively in
+ * inline structs and common structs): a decoder generated from both files yields those fields'
+ * defaults wherever `a` defines the version.
+ */
+function withFieldsOf(a: Spec, b: Spec): Spec {
+  const merge = (fa: Field[], fb: Field[]): Field[] => {
+    const out = fa.map((f) => {
+      const other = fb.find((g) => g.name === f.name);
+      return f.fields && other?.fields ? { ...f, fields: merge(f.fields, other.fields) } : f;
+    });
+    for (const g of fb) {
+      if (!fa.some((f) => f.name === g.name)) {
+        const { taggedVersions: _tagged, nullableVersions: _nullable, ...rest } = g;
+        out.push({ ...rest, versions: "none" });
+      }
+    }
+    return out;
+  };
+  const structs = new Map((a.commonStructs ?? []).map((c) => [c.name, c]));
+  for (const c of b.commonStructs ?? []) {
+    const mine = structs.get(c.name);
+    structs.set(c.name, mine ? { ...mine, fields: merge(mine.fields, c.fields) } : c);
+  }
+  return { ...a, fields: merge(a.fields, b.fields), commonStructs: [...structs.values()] };
+}
+
+/** Versions of an API served from the old spec set: those below the new set's minimum. */
+function removedVersions(entry: any, old: any | undefined): number[] {
+  if (!old || OLD_NOT_TAKEN.has(entry.apiKey)) return [];
+  return versionList(old.validVersions).filter((v) => v < entry.minVersion);
 }
 
 interface Field {
@@ -466,7 +506,9 @@ function roundTrip(spec: Spec, versions: number[], decode: Decode, encode: Encod
 // ---------------------------------------------------------------------------------------------
 // Tests
 
-const apis: any[] = readSpec("apis.json");
+/** Every API of the 4.3.1 set that has versions (keys 4–7 are removed APIs' placeholders). */
+const apis: any[] = readSpec("apis.json").filter((e: any) => e.validVersions !== "none");
+const oldApis = new Map<number, any>(readSpec("apis.json", OLD_SPEC_DIR).map((e: any) => [e.apiKey, e]));
 
 for (const entry of apis) {
   test(`${entry.name} codecs round-trip random messages at every version`, () => {
@@ -475,21 +517,42 @@ for (const entry of apis) {
     const versions = versionList(entry.validVersions);
     const req: Spec = readSpec(entry.requestFile);
     const res: Spec = readSpec(entry.responseFile);
-    const n = roundTrip(req, versions, api.decodeRequest, api.encodeRequest, entry.apiKey * 2) +
-      roundTrip(res, versions, api.decodeResponse, api.encodeResponse, entry.apiKey * 2 + 1);
-    assert.equal(n, versions.length * 8);
+    const old = oldApis.get(entry.apiKey);
+    const removed = removedVersions(entry, old);
+    let n = 0;
+    if (removed.length > 0) {
+      // The versions Kafka 4.0 removed are read as the old set's files define them.
+      const oldReq: Spec = readSpec(old.requestFile, OLD_SPEC_DIR);
+      const oldRes: Spec = readSpec(old.responseFile, OLD_SPEC_DIR);
+      n += roundTrip(withFieldsOf(oldReq, req), removed, api.decodeRequest, api.encodeRequest, entry.apiKey * 2) +
+        roundTrip(withFieldsOf(oldRes, res), removed, api.decodeResponse, api.encodeResponse, entry.apiKey * 2 + 1);
+    }
+    const reqNew = old ? withFieldsOf(req, readSpec(old.requestFile, OLD_SPEC_DIR)) : req;
+    const resNew = old ? withFieldsOf(res, readSpec(old.responseFile, OLD_SPEC_DIR)) : res;
+    n +=
+      roundTrip(removed.length > 0 ? reqNew : req, versions, api.decodeRequest, api.encodeRequest, entry.apiKey * 2) +
+      roundTrip(
+        removed.length > 0 ? resNew : res,
+        versions,
+        api.decodeResponse,
+        api.encodeResponse,
+        entry.apiKey * 2 + 1,
+      );
+    assert.equal(n, (versions.length + removed.length) * 8);
   });
 }
 
 test("RequestHeader and ResponseHeader codecs round-trip at every header version", () => {
-  roundTrip(readSpec("messages/RequestHeader.json"), [0, 1, 2], decodeRequestHeader, encodeRequestHeader, 9001);
+  roundTrip(readSpec("messages/RequestHeader.json"), [1, 2], decodeRequestHeader, encodeRequestHeader, 9001);
   roundTrip(readSpec("messages/ResponseHeader.json"), [0, 1], decodeResponseHeader, encodeResponseHeader, 9002);
 });
 
 const DATA_MODULES: [string, Record<string, unknown>][] = [
   ["ConsumerProtocolAssignment", consumerProtocolAssignment],
   ["ConsumerProtocolSubscription", consumerProtocolSubscription],
+  ["ControlRecordTypeSchema", controlRecordTypeSchema],
   ["DefaultPrincipalData", defaultPrincipalData],
+  ["EndTxnMarker", endTxnMarker],
   ["KRaftVersionRecord", kraftVersionRecord],
   ["LeaderChangeMessage", leaderChangeMessage],
   ["SnapshotFooterRecord", snapshotFooterRecord],
@@ -508,38 +571,43 @@ for (const [name, mod] of DATA_MODULES) {
   });
 }
 
-test("APIS matches the version windows and header versions of apis.json", () => {
+test("APIS matches the version windows and header versions of both apis.json files", () => {
   assert.equal(APIS.size, apis.length);
   for (const entry of apis) {
     const api = APIS.get(entry.apiKey)!;
     const where = entry.name;
+    const old = oldApis.get(entry.apiKey);
+    const removed = removedVersions(entry, old);
     assert.equal(api.apiKey, entry.apiKey, where);
     assert.equal(api.name, entry.name, where);
     assert.equal((ApiKey as Record<string, number>)[entry.name], entry.apiKey, where);
-    assert.equal(api.minVersion, entry.minVersion, where);
+    assert.equal(api.minVersion, removed[0] ?? entry.minVersion, where);
     assert.equal(api.maxVersion, entry.maxVersion, where);
-    assert.equal(
-      `${api.minVersion === api.maxVersion ? api.minVersion : `${api.minVersion}-${api.maxVersion}`}`,
-      entry.validVersions,
-    );
+    assert.deepStrictEqual(api.removedVersions, removed.length ? [removed[0], removed[removed.length - 1]] : null);
     assert.equal(
       api.flexibleMinVersion,
       entry.flexibleVersions === "none" ? null : Number(entry.flexibleVersions.slice(0, -1)),
     );
     assert.deepStrictEqual([...api.listeners], entry.listeners, where);
     assert.equal(api.latestVersionUnstable, entry.latestVersionUnstable === true, where);
-    const dep = entry.deprecatedVersions === undefined ? null : versionList(entry.deprecatedVersions);
-    assert.deepStrictEqual(api.deprecatedVersions, dep === null ? null : [dep[0], dep[dep.length - 1]], where);
-    for (let v = entry.minVersion; v <= entry.maxVersion; v++) {
+    for (let v = api.minVersion; v <= entry.maxVersion; v++) {
+      const source = removed.includes(v) ? old : entry;
       const pick = (table: Record<string, string>): number =>
         Number(Object.entries(table).find(([, range]) => versionList(range).includes(v))![0]);
-      assert.equal(api.requestHeaderVersion(v), pick(entry.requestHeaderVersionByApiVersion), `${where} v${v}`);
-      assert.equal(api.responseHeaderVersion(v), pick(entry.responseHeaderVersionByApiVersion), `${where} v${v}`);
+      assert.equal(api.requestHeaderVersion(v), pick(source.requestHeaderVersionByApiVersion), `${where} v${v}`);
+      assert.equal(api.responseHeaderVersion(v), pick(source.responseHeaderVersionByApiVersion), `${where} v${v}`);
     }
   }
-  // The two documented exceptions to "flexible means header v2/v1".
+  // Kafka 4.0 removed these versions (KIP-896); they come from the old set.
+  assert.deepStrictEqual(APIS.get(ApiKey.Produce)!.removedVersions, [0, 2]);
+  assert.deepStrictEqual(APIS.get(ApiKey.OffsetCommit)!.removedVersions, [0, 1]);
+  assert.equal(APIS.get(ApiKey.Fetch)!.minVersion, 0);
+  assert.equal(APIS.get(ApiKey.Fetch)!.maxVersion, 18);
+  // ApiVersions answers always use response header 0.
   assert.equal(APIS.get(ApiKey.ApiVersions)!.responseHeaderVersion(3), 0);
-  assert.equal(APIS.get(ApiKey.ControlledShutdown)!.requestHeaderVersion(0), 0);
+  // Removed APIs (ZooKeeper era) are not generated.
+  assert.equal(APIS.has(4), false);
+  assert.equal(APIS.has(7), false);
 });
 
 function hex(text: string): Uint8Array {
