@@ -8,7 +8,7 @@
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import { fail, ok, type Result } from "../storage/result.ts";
 import type { Broker } from "./broker.ts";
-import { isTopicConfig, topicConfigError } from "./topic_rules.ts";
+import { isTopicConfig, topicConfigError, topicConfigWarning } from "./topic_rules.ts";
 
 /** Validates `next` (the complete set of overrides) and stores it unless `validateOnly`. */
 export function replaceTopicConfigs(
@@ -23,6 +23,11 @@ export function replaceTopicConfigs(
     if (!isTopicConfig(name)) return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${name}`);
     const err = topicConfigError(name, value);
     if (err) return fail(ErrorCode.INVALID_CONFIG, err);
+  }
+  for (const [name, value] of Object.entries(next)) {
+    if (topic.value.configs[name] === value) continue; // warned when it was set
+    const warning = topicConfigWarning(name, value);
+    if (warning) broker.logger.warn(warning, { topic: topicName });
   }
   if (validateOnly) return ok(undefined);
   const stored = broker.store.setTopicConfigs(topicName, next);

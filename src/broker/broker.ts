@@ -11,12 +11,13 @@ import type { Clock, Logger } from "../ports.ts";
 import type { LogManager } from "../storage/log/log_manager.ts";
 import type { PartitionLog } from "../storage/log/partition_log.ts";
 import type { MetadataStore, Topic } from "../storage/metadata_store.ts";
-import type { BrokerConfig } from "./config.ts";
+import { type BrokerConfig, ConfigError } from "./config.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { FetchSessionCache } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./group/coordinator.ts";
 import { ALL_HANDLERS } from "./handlers/mod.ts";
-import { HandlerRegistry } from "./registry.ts";
+import { parseKafkaRelease, releaseApiVersions } from "./kafka_releases.ts";
+import { HandlerRegistry, type RegistryOptions } from "./registry.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
 
 /** Options for {@link Broker}. */
@@ -49,6 +50,24 @@ class ProducerIds {
     }
     return this.#next++;
   }
+}
+
+/**
+ * How the registry narrows what kbin serves: `unstable.api.versions.enable` and
+ * `kbin.emulate.kafka.version`.
+ * @throws ConfigError for a release kbin does not know
+ */
+function registryOptions(config: BrokerConfig): RegistryOptions {
+  const emulate = config.get("kbin.emulate.kafka.version") ?? "";
+  const options: RegistryOptions = { unstableVersions: config.bool("unstable.api.versions.enable") };
+  if (emulate === "") return options;
+  let release: string;
+  try {
+    release = parseKafkaRelease(emulate);
+  } catch (err) {
+    throw new ConfigError(`Cannot emulate Kafka "${emulate}": ${(err as Error).message}`);
+  }
+  return { ...options, emulate: releaseApiVersions(release), emulatedRelease: release };
 }
 
 /** Shared broker state. */
@@ -86,7 +105,7 @@ export class Broker {
       maxSessions: options.config.number("max.incremental.fetch.session.cache.slots"),
       clock: options.clock,
     });
-    this.handlers = new HandlerRegistry(ALL_HANDLERS);
+    this.handlers = new HandlerRegistry(ALL_HANDLERS, registryOptions(options.config));
     this.dispatcher = new Dispatcher(this);
   }
 

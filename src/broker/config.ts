@@ -31,6 +31,10 @@ const KBIN_DEFAULTS: Record<string, string> = {
 /** Settings that only kbin knows, with their defaults. */
 export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.log.level": { type: "string", default: "info" },
+  /** Advertise and accept only what this Kafka release did ("" for everything kbin serves). */
+  "kbin.emulate.kafka.version": { type: "string", default: "" },
+  /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */
+  "unstable.api.versions.enable": { type: "boolean", default: "false" },
 };
 
 const BY_NAME = new Map(BROKER_CONFIGS.map((c) => [c.name, c]));

@@ -4,7 +4,9 @@
  *
  * Kafka's rules for bad input: an unknown API key or an unsupported version closes the
  * connection, except ApiVersions, which answers UNSUPPORTED_VERSION at v0 with the supported
- * ranges so the client can retry. A body that cannot be decoded closes the connection.
+ * ranges so the client can retry. A body that cannot be decoded closes the connection. A handler
+ * that throws is answered with an error, never by dropping the connection, wherever the response
+ * can carry one (see part_errors.ts).
  *
  * @module
  */
@@ -15,6 +17,7 @@ import { decodeRequestHeader, encodeResponseHeader } from "../protocol/generated
 import { DecodeError, Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import { CloseConnection, type ConnState } from "./conn_state.ts";
+import { partFailure } from "./part_errors.ts";
 import type { Broker } from "./broker.ts";
 
 /** A writer with room for the size prefix, so a small answer goes out in one socket write. */
@@ -47,12 +50,10 @@ export class Dispatcher {
     const version = view.getInt16(2);
     const correlationId = view.getInt32(4);
     const handler = broker.handlers.get(apiKey);
-    if (!handler) throw new CloseConnection(`unknown API key ${apiKey} (version ${version})`);
+    const window = broker.handlers.window(apiKey);
+    if (!handler || !window) throw new CloseConnection(`unknown API key ${apiKey} (version ${version})`);
     const api = handler.api;
-    const refused = handler.refusedVersions;
-    const inWindow = version >= handler.minVersion && version <= handler.maxVersion &&
-      !(refused && version >= refused[0] && version <= refused[1]);
-    if (!inWindow) {
+    if (!broker.handlers.accepts(apiKey, version)) {
       if (apiKey === API_VERSIONS_API.apiKey) {
         broker.logger.warn("ApiVersions with unsupported version, answering UNSUPPORTED_VERSION at v0", {
           remote: conn.remote,
@@ -67,7 +68,7 @@ export class Dispatcher {
         return finishFrame(w);
       }
       throw new CloseConnection(
-        `unsupported version ${version} of ${api.name} (key ${apiKey}); supported ${handler.minVersion}-${handler.maxVersion}`,
+        `unsupported version ${version} of ${api.name} (key ${apiKey}); supported ${window.minVersion}-${window.maxVersion}`,
       );
     }
     const r = new Reader(frame);
@@ -86,15 +87,18 @@ export class Dispatcher {
     try {
       response = await handler.handle(request, { broker, header, version, conn, release });
     } catch (err) {
-      if (err instanceof CloseConnection) throw err;
-      broker.logger.error("Request failed with an internal error", {
-        api: api.name,
-        version,
-        remote: conn.remote,
-        clientId: header.clientId,
-        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      // Handlers catch failures per partition, group or resource; what still escapes is answered
+      // as one error where the response has a top-level error code, and closes the connection
+      // otherwise (there is no honest way to answer the parts).
+      const failure = partFailure(err, {
+        logger: broker.logger,
+        context: { api: api.name, version, remote: conn.remote, clientId: header.clientId },
       });
-      throw new CloseConnection(`internal error in ${api.name} v${version}`);
+      const top = api.responseErrorCodeVersions;
+      if (!top || version < top[0] || version > top[1]) {
+        throw new CloseConnection(`internal error in ${api.name} v${version}`);
+      }
+      response = { errorCode: failure.code, errorMessage: failure.message };
     }
     if (response === null) return null;
     const w = frameWriter();

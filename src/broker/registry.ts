@@ -2,6 +2,12 @@
  * Handlers declare the API versions they serve; the registry is the one source of truth for
  * ApiVersions and for refusing out-of-window requests.
  *
+ * What a broker advertises is each handler's window, narrowed twice: a version the spec marks
+ * unstable (`latestVersionUnstable`) is left out unless `unstable.api.versions.enable` is on, as
+ * in Kafka; and with version emulation (`kbin.emulate.kafka.version`) every window is cut to what
+ * that Kafka release advertised, APIs it did not have are left out, and versions it advertised but
+ * refused (Kafka 4.x Produce v0–v2) are refused too.
+ *
  * @module
  */
 
@@ -10,6 +16,7 @@ import type { RequestHeader } from "../protocol/generated/headers.ts";
 import type { Input } from "../protocol/types.ts";
 import type { ConnState } from "./conn_state.ts";
 import type { Broker } from "./broker.ts";
+import type { ReleaseApi } from "./kafka_releases.ts";
 
 /** What a handler sees besides the decoded request. */
 export interface RequestContext {
@@ -29,18 +36,13 @@ export interface Handler<Req = any, Res = any> {
   readonly api: ApiDescriptor<Req, Res>;
   readonly minVersion: number;
   readonly maxVersion: number;
-  /**
-   * Versions advertised in ApiVersions but refused when used (Kafka 4.0 advertises Produce v0
-   * so that librdkafka enables compression, see KAFKA-18659).
-   */
-  readonly refusedVersions?: readonly [number, number];
   handle(request: Req, ctx: RequestContext): Promise<Input<Res> | null> | Input<Res> | null;
 }
 
 /**
  * Declares a handler.
  * @example
- * export default defineHandler(METADATA_API, { minVersion: 0, maxVersion: 12, handle(req, ctx) { … } });
+ * export default defineHandler(METADATA_API, { minVersion: 0, maxVersion: 13, handle(req, ctx) { … } });
  */
 export function defineHandler<Req, Res>(
   api: ApiDescriptor<Req, Res>,
@@ -54,11 +56,32 @@ export function defineHandler<Req, Res>(
   return { api, ...definition };
 }
 
+/** The versions of one API a broker advertises and accepts. */
+export interface VersionWindow {
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** Advertised but refused when used (an emulated Kafka 4.x's Produce v0–v2, KAFKA-18659). */
+  readonly refused?: readonly [number, number];
+}
+
+/** How a registry narrows its handlers' windows. */
+export interface RegistryOptions {
+  /** Advertise versions the spec marks unstable (`unstable.api.versions.enable`). */
+  unstableVersions?: boolean;
+  /** What an emulated Kafka release advertised, by API key (`kbin.emulate.kafka.version`). */
+  emulate?: ReadonlyMap<number, ReleaseApi>;
+  /** The emulated release's name, for logs ("2.8"). */
+  emulatedRelease?: string;
+}
+
 /** The set of handlers one broker serves. */
 export class HandlerRegistry {
   readonly #byKey = new Map<number, Handler>();
+  readonly #windows = new Map<number, VersionWindow>();
+  readonly #options: RegistryOptions;
 
-  constructor(handlers: readonly Handler[] = []) {
+  constructor(handlers: readonly Handler[] = [], options: RegistryOptions = {}) {
+    this.#options = options;
     for (const h of handlers) this.register(h);
   }
 
@@ -67,16 +90,53 @@ export class HandlerRegistry {
       throw new RangeError(`Cannot register handler for ${handler.api.name}: key ${handler.api.apiKey} is taken`);
     }
     this.#byKey.set(handler.api.apiKey, handler);
+    const window = this.#window(handler);
+    if (window) this.#windows.set(handler.api.apiKey, window);
   }
 
+  #window(h: Handler): VersionWindow | null {
+    let min = h.minVersion;
+    let max = h.maxVersion;
+    if (h.api.latestVersionUnstable && !this.#options.unstableVersions) max = Math.min(max, h.api.maxVersion - 1);
+    const emulate = this.#options.emulate;
+    let refused: readonly [number, number] | undefined;
+    if (emulate) {
+      const release = emulate.get(h.api.apiKey);
+      if (!release) return null;
+      min = Math.max(min, release.minVersion);
+      max = Math.min(max, release.maxVersion);
+      refused = release.refusedVersions;
+    }
+    if (min > max) return null;
+    return refused ? { minVersion: min, maxVersion: max, refused } : { minVersion: min, maxVersion: max };
+  }
+
+  /** The handler of an API key, whether or not this broker advertises it. */
   get(apiKey: number): Handler | undefined {
     return this.#byKey.get(apiKey);
   }
 
+  /** The advertised window of an API key, or undefined when the API is not served. */
+  window(apiKey: number): VersionWindow | undefined {
+    return this.#windows.get(apiKey);
+  }
+
+  /** Whether a request of this API key and version is served. */
+  accepts(apiKey: number, version: number): boolean {
+    const w = this.#windows.get(apiKey);
+    if (!w || version < w.minVersion || version > w.maxVersion) return false;
+    return !(w.refused && version >= w.refused[0] && version <= w.refused[1]);
+  }
+
+  /** The Kafka release being emulated, or null. */
+  get emulatedRelease(): string | null {
+    return this.#options.emulatedRelease ?? null;
+  }
+
   /** Advertised version ranges, sorted by API key. */
   versions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
-    return [...this.#byKey.values()]
-      .sort((a, b) => a.api.apiKey - b.api.apiKey)
-      .map((h) => ({ apiKey: h.api.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    return [...this.#windows.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([apiKey, w]) => ({ apiKey, minVersion: w.minVersion, maxVersion: w.maxVersion }));
   }
 }

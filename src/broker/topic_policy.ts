@@ -22,6 +22,8 @@ export interface TopicPolicy {
   timestampAfterMaxMs: number;
   /** Kafka's compression.type: "producer" keeps the producer's codec. */
   compressionType: string;
+  /** Kafka 3.x's message.downconversion.enable: false refuses Fetch v0–v3. */
+  downConversion: boolean;
 }
 
 /** Kafka writes "never" as Long.MAX_VALUE; anything that large is no bound at all. */
@@ -52,6 +54,7 @@ export class TopicPolicies {
     const values = new Map(effectiveTopicConfigs(topic.configs, this.#broker).map((c) => [c.name, c.value]));
     const get = (name: string) => values.get(name) ?? null;
     const flushMs = bound(get("flush.ms"));
+    const difference = topic.configs["message.timestamp.difference.max.ms"];
     return {
       log: {
         segmentBytes: bound(get("segment.bytes")),
@@ -64,9 +67,16 @@ export class TopicPolicies {
       },
       maxMessageBytes: bound(get("max.message.bytes")),
       logAppendTime: get("message.timestamp.type") === "LogAppendTime",
-      timestampBeforeMaxMs: bound(get("message.timestamp.before.max.ms")),
-      timestampAfterMaxMs: bound(get("message.timestamp.after.max.ms")),
+      // Kafka 3.x's message.timestamp.difference.max.ms bounds both ways where the topic does
+      // not set the KIP-937 pair itself.
+      timestampBeforeMaxMs: difference !== undefined && topic.configs["message.timestamp.before.max.ms"] === undefined
+        ? bound(difference)
+        : bound(get("message.timestamp.before.max.ms")),
+      timestampAfterMaxMs: difference !== undefined && topic.configs["message.timestamp.after.max.ms"] === undefined
+        ? bound(difference)
+        : bound(get("message.timestamp.after.max.ms")),
       compressionType: get("compression.type") ?? "producer",
+      downConversion: (topic.configs["message.downconversion.enable"] ?? "true").toLowerCase() !== "false",
     };
   }
 }

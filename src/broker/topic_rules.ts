@@ -36,17 +36,63 @@ export function collisionKey(name: string): string {
   return name.replaceAll(".", "_");
 }
 
-/** Topic configs Kafka 4.0 removed; they are unknown to it and so to kbin. */
-const REMOVED_IN_KAFKA_4: ReadonlySet<string> = new Set([
-  "message.format.version",
-  "message.timestamp.difference.max.ms",
-]);
-const LIVE_TOPIC_CONFIGS = TOPIC_CONFIGS.filter((c) => !REMOVED_IN_KAFKA_4.has(c.name));
+const LIVE_TOPIC_CONFIGS = TOPIC_CONFIGS;
 const TOPIC_CONFIG_BY_NAME = new Map(LIVE_TOPIC_CONFIGS.map((c) => [c.name, c]));
 
-/** Whether this is a topic-level config name Kafka knows. */
+/**
+ * Topic configs Kafka 4.0 removed, which clients written for Kafka 3.x still send when they
+ * create topics. Kafka 4 refuses them as unknown; kbin accepts them with Kafka 3.9's meaning and
+ * logs a warning, so a 3.x-era client's CreateTopics does not fail. They are not listed by
+ * DescribeConfigs unless the topic sets them.
+ */
+export const LEGACY_TOPIC_CONFIGS: ReadonlyMap<
+  string,
+  { type: string; default: string; check: (value: string) => string | null; meaning: string }
+> = new Map([
+  ["message.format.version", {
+    type: "string",
+    default: "3.0-IV1",
+    // Kafka 3.x's MetadataVersion strings: "0.10.0", "2.8", "2.8-IV1", "3.0-IV1", ...
+    check: (v: string) => /^\d+\.\d+(\.\d+)?(-IV\d+)?$/.test(v) ? null : "Not a valid Kafka message format version",
+    meaning: "ignored, as Kafka 3.x ignored it from 3.0: the log always stores record batches v2",
+  }],
+  ["message.timestamp.difference.max.ms", {
+    type: "long",
+    default: "9223372036854775807",
+    check: (v: string) => /^\d+$/.test(v) ? null : "Value must be a non-negative LONG",
+    meaning: "bounds record timestamps both ways, as message.timestamp.before.max.ms and " +
+      "message.timestamp.after.max.ms do where the topic does not set those",
+  }],
+  ["message.downconversion.enable", {
+    type: "boolean",
+    default: "true",
+    check: (v: string) => /^(true|false)$/i.test(v) ? null : "Expected value to be either true or false",
+    meaning: "false refuses Fetch v0-v3 (which need down-conversion) with UNSUPPORTED_VERSION",
+  }],
+]);
+
+/** Whether this is a topic-level config name Kafka 4.3 knows, or one Kafka 3.9 knew. */
 export function isTopicConfig(name: string): boolean {
-  return TOPIC_CONFIG_BY_NAME.has(name);
+  return TOPIC_CONFIG_BY_NAME.has(name) || LEGACY_TOPIC_CONFIGS.has(name);
+}
+
+/** Kafka 3.9's smallest segment.bytes; Kafka 4.1 raised it to 1 MiB (KIP-1030). */
+const KAFKA_3_MIN_SEGMENT_BYTES = 14;
+
+/**
+ * A warning for a topic config Kafka 4 would refuse and kbin accepts with Kafka 3.9's meaning.
+ * @returns the warning text, or null when Kafka 4.3 accepts the config as it is
+ */
+export function topicConfigWarning(name: string, value: string | null): string | null {
+  const legacy = LEGACY_TOPIC_CONFIGS.get(name);
+  if (legacy) {
+    return `Topic config "${name}" was removed in Kafka 4.0; accepted with Kafka 3.9's meaning: ${legacy.meaning}`;
+  }
+  if (name === "segment.bytes" && value !== null && /^\d+$/.test(value.trim()) && Number(value) < 1048576) {
+    return `Topic config "segment.bytes" of ${value.trim()} is below Kafka 4's minimum of 1048576; ` +
+      "accepted as Kafka 3.9 did";
+  }
+  return null;
 }
 
 function enumValues(validValues: string | null): string[] | null {
@@ -59,7 +105,7 @@ function enumValues(validValues: string | null): string[] | null {
 
 /** Lower bounds Kafka's ConfigDef enforces for the commonly set numeric topic configs. */
 const MIN_VALUES: Record<string, number> = {
-  "segment.bytes": 1048576,
+  "segment.bytes": KAFKA_3_MIN_SEGMENT_BYTES,
   "segment.ms": 1,
   "segment.index.bytes": 4,
   "segment.jitter.ms": 0,
@@ -86,6 +132,12 @@ const MIN_VALUES: Record<string, number> = {
  * @returns null when valid, otherwise the reason (sent as the INVALID_CONFIG message)
  */
 export function topicConfigError(name: string, value: string | null): string | null {
+  const legacy = LEGACY_TOPIC_CONFIGS.get(name);
+  if (legacy) {
+    if (value === null) return `Null value not supported for topic configs: ${name}`;
+    const why = legacy.check(value.trim());
+    return why === null ? null : `Invalid value ${value} for configuration ${name}: ${why}`;
+  }
   const def = TOPIC_CONFIG_BY_NAME.get(name);
   if (!def) return `Unknown topic config name: ${name}`;
   if (value === null) return `Null value not supported for topic configs: ${name}`;
@@ -158,7 +210,21 @@ const KAFKA_4_DEFAULTS: Record<string, string> = {
  * broker synonym that is set, else Kafka's default.
  */
 export function effectiveTopicConfigs(overrides: Record<string, string>, broker: BrokerConfig): EffectiveConfig[] {
-  return LIVE_TOPIC_CONFIGS.map((def) => {
+  const legacy: EffectiveConfig[] = [];
+  for (const [name, def] of LEGACY_TOPIC_CONFIGS) {
+    const value = overrides[name];
+    if (value === undefined) continue;
+    legacy.push({
+      name,
+      value,
+      readOnly: false,
+      configSource: ConfigSource.DYNAMIC_TOPIC_CONFIG,
+      isSensitive: false,
+      synonyms: [{ name, value, source: ConfigSource.DYNAMIC_TOPIC_CONFIG }],
+      type: def.type,
+    });
+  }
+  return LIVE_TOPIC_CONFIGS.map((def): EffectiveConfig => {
     const synonyms: EffectiveConfig["synonyms"] = [];
     const own = overrides[def.name];
     if (own !== undefined) synonyms.push({ name: def.name, value: own, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
@@ -187,7 +253,7 @@ export function effectiveTopicConfigs(overrides: Record<string, string>, broker:
       synonyms,
       type: def.type,
     };
-  });
+  }).concat(legacy);
 }
 
 /** Broker synonyms in hours or minutes (log.retention.hours) become the topic's milliseconds. */

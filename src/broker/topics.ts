@@ -10,7 +10,7 @@ import { ErrorCode } from "../protocol/generated/errors.ts";
 import { fail, ok, type Result } from "../storage/result.ts";
 import type { Topic } from "../storage/metadata_store.ts";
 import type { Broker } from "./broker.ts";
-import { collisionKey, topicConfigError, topicNameError } from "./topic_rules.ts";
+import { collisionKey, topicConfigError, topicConfigWarning, topicNameError } from "./topic_rules.ts";
 
 /** What a client asks for when creating a topic. */
 export interface TopicRequest {
@@ -105,6 +105,8 @@ export function planTopic(broker: Broker, req: TopicRequest): Result<TopicPlan> 
   for (const c of req.configs) {
     const err = topicConfigError(c.name, c.value);
     if (err) return fail(ErrorCode.INVALID_CONFIG, err);
+    const warning = topicConfigWarning(c.name, c.value);
+    if (warning) broker.logger.warn(warning, { topic: req.name });
     configs[c.name] = c.value!.trim();
   }
   return ok({ name: req.name, partitions, replicationFactor, configs });

@@ -24,12 +24,15 @@ Options:
   --config FILE           Read settings from a server.properties file (Kafka's broker names)
   --set NAME=VALUE        Set one broker setting; repeatable, applied after --config and flags
   --log-level LEVEL       debug, info, warn or error (default info)
+  --emulate-kafka VERSION Advertise and accept only the API versions that Kafka release served
+                          (0.10.0 to 4.3), to test clients against an old Kafka
   -h, --help              Show this help
 
 Examples:
   kbin serve
   kbin serve --listen 0.0.0.0:9092 --advertised kafka.local:9092 --data-dir /var/lib/kbin
   kbin serve --set auto.create.topics.enable=false --set num.partitions=3
+  kbin serve --emulate-kafka 2.8
 `;
 
 const OPTIONS = {
@@ -41,6 +44,7 @@ const OPTIONS = {
   config: { type: "string" },
   set: { type: "string", multiple: true },
   "log-level": { type: "string" },
+  "emulate-kafka": { type: "string" },
 } as const;
 
 /** Collects settings in precedence order: file, flags, then --set. */
@@ -64,6 +68,7 @@ async function settingsFrom(io: CliIo, values: Record<string, unknown>): Promise
   if (flag("data-dir") !== undefined) settings.push(["log.dirs", flag("data-dir")!]);
   if (flag("node-id") !== undefined) settings.push(["node.id", flag("node-id")!]);
   if (flag("log-level") !== undefined) settings.push(["kbin.log.level", flag("log-level")!]);
+  if (flag("emulate-kafka") !== undefined) settings.push(["kbin.emulate.kafka.version", flag("emulate-kafka")!]);
   settings.push(...keyValues("serve", "--set", values["set"] as string[] | undefined));
   return settings;
 }

@@ -94,6 +94,11 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     });
     coordinator = groups;
     const broker = new Broker({ config, store, logs, codecs, policies, groups, logger, clock: runtime.clock });
+    if (broker.handlers.emulatedRelease !== null) {
+      logger.info("Emulating a Kafka release: only its API versions are advertised and accepted", {
+        kafka: broker.handlers.emulatedRelease,
+      });
+    }
     const server = await startServer({
       listen: runtime.listen,
       host: listen.host,

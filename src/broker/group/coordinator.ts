@@ -34,6 +34,8 @@ export interface OffsetToCommit {
   offset: number;
   leaderEpoch: number;
   metadata: string | null;
+  /** When the commit happened (OffsetCommit v1 may say); now when absent. */
+  commitMs?: number;
 }
 
 /** Options for {@link GroupCoordinator}. */
@@ -269,7 +271,8 @@ export class GroupCoordinator {
         codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
         continue;
       }
-      accepted.push({ ...o, commitMs: now });
+      // Kafka stores a commit without metadata as the empty string, and fetches it back so.
+      accepted.push({ ...o, metadata: o.metadata ?? "", commitMs: o.commitMs ?? now });
       codes.push(ErrorCode.NONE);
     }
     this.#o.store.commit(groupId, accepted);
@@ -318,7 +321,7 @@ export class GroupCoordinator {
           partitionIndex: o.partition,
           committedOffset: o.offset,
           committedLeaderEpoch: o.leaderEpoch,
-          metadata: o.metadata,
+          metadata: o.metadata ?? "",
           errorCode: 0,
         });
       }
@@ -340,7 +343,7 @@ export class GroupCoordinator {
             partitionIndex: p,
             committedOffset: o?.offset ?? -1,
             committedLeaderEpoch: o?.leaderEpoch ?? -1,
-            metadata: o ? o.metadata : "",
+            metadata: o?.metadata ?? "",
             errorCode: ErrorCode.NONE,
           };
         }),
@@ -380,6 +383,8 @@ export class GroupCoordinator {
 
   /** Describes a group for DescribeGroups (Kafka answers an unknown group as Dead). */
   describe(groupId: string): {
+    /** Why the group is answered as Dead (Kafka's GroupIdNotFoundException message), if it is. */
+    notFound?: string;
     state: string;
     protocolType: string;
     protocolData: string;
@@ -394,11 +399,12 @@ export class GroupCoordinator {
   } {
     // Kafka's DescribeGroups only describes classic groups: a KIP-848 group is answered as Dead
     // (GroupMetadataManager.describeGroups); ConsumerGroupDescribe describes it.
-    if (this.#consumer.has(groupId)) return { state: "Dead", protocolType: "", protocolData: "", members: [] };
+    const dead = (notFound: string) => ({ notFound, state: "Dead", protocolType: "", protocolData: "", members: [] });
+    if (this.#consumer.has(groupId)) return dead(`Group ${groupId} is not a classic group.`);
     const g = this.#classic.get(groupId);
     if (!g) {
-      const known = this.#o.store.groupIds().includes(groupId);
-      return { state: known ? "Empty" : "Dead", protocolType: "", protocolData: "", members: [] };
+      if (!this.#o.store.groupIds().includes(groupId)) return dead(`Group ${groupId} not found.`);
+      return { state: "Empty", protocolType: "", protocolData: "", members: [] };
     }
     const stable = g.state === "Stable";
     return {

@@ -1,5 +1,5 @@
 /**
- * Produce (key 0), v0–v11.
+ * Produce (key 0), v0–v13.
  *
  * v3+ carries exactly one RecordBatch v2 per partition (INVALID_RECORD otherwise). v0–v2 carry
  * legacy MessageSets (magic 0/1), which are up-converted to one v2 batch before they are
@@ -11,7 +11,13 @@
  * `message.timestamp.before/after.max.ms` → INVALID_TIMESTAMP; LogAppendTime rewrites the max
  * timestamp and CRC; a topic `compression.type` other than `producer` recompresses; idempotent
  * batches go through the producer state (a retry gets its original offsets; gaps and stale
- * epochs their errors); a disk failure → KAFKA_STORAGE_ERROR. Errors stay with their partition.
+ * epochs their errors); a disk failure → KAFKA_STORAGE_ERROR. Errors stay with their partition:
+ * an unexpected exception while handling one (a recompression or storage bug) answers that
+ * partition with UNKNOWN_SERVER_ERROR (KAFKA_STORAGE_ERROR for I/O) and is logged.
+ *
+ * Versions: v0–v2 were removed by Kafka 4.0 (KIP-896) and are served as Kafka 3.9 did. v12 is
+ * v11 (with transactions v2 it adds partitions to a transaction implicitly, KIP-890). v13 names
+ * topics by id (KIP-516): an unknown id is UNKNOWN_TOPIC_ID.
  *
  * Acknowledgement: acks=0 sends no response (and closes the connection on an error, as Kafka
  * does, so the client refreshes metadata); acks=1 answers once the OS has the bytes; acks=-1
@@ -22,8 +28,8 @@
  * structure verdict and the records' min and max timestamps, which are checked against the
  * bounds and written as the batch's max timestamp for CreateTime, as Kafka's LogValidator does.
  *
- * Left out: Produce v12 (not in this snapshot of the specs); transactional batches are stored
- * but transaction semantics arrive with the transaction coordinator.
+ * Left out: transactional batches are stored but transaction semantics arrive with the
+ * transaction coordinator.
  *
  * @module
  */
@@ -48,6 +54,7 @@ import { F, int64, view } from "../../storage/log/batch_fields.ts";
 import type { Topic } from "../../storage/metadata_store.ts";
 import type { Broker } from "../broker.ts";
 import { CloseConnection } from "../conn_state.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 type PartitionResult = Input<PartitionProduceResponse>;
@@ -78,7 +85,11 @@ async function producePartition(
   appended: () => void,
 ): Promise<PartitionResult> {
   try {
-    return await appendPartition(broker, topic, index, records, acks, version, appended);
+    return await guardPart(() => appendPartition(broker, topic, index, records, acks, version, appended), {
+      logger: broker.logger,
+      context: { api: "Produce", version, topic: topic.name, partition: index },
+      onError: (f) => failed(index, f.code, f.message),
+    });
   } finally {
     appended(); // refusals never reach the log; they release at once
   }
@@ -219,7 +230,7 @@ async function allSettled<T>(promises: (T | Promise<T>)[]): Promise<T[]> {
 
 export default defineHandler(PRODUCE_API, {
   minVersion: 0,
-  maxVersion: 11,
+  maxVersion: 13,
   async handle(request, ctx) {
     const { broker, version } = ctx;
     const acks = request.acks;
@@ -237,20 +248,19 @@ export default defineHandler(PRODUCE_API, {
       if (--waiting === 0) ctx.release();
     };
     if (waiting === 0) ctx.release();
+    const byId = version >= 13;
     const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
-      const found = broker.store.getTopic(t.name);
+      const found = byId ? broker.store.getTopicById(t.topicId) : broker.store.getTopic(t.name);
       const partitionResponses = await allSettled(
         t.partitionData.map((p) => {
           if (found.ok) return producePartition(broker, found.value, p.index, p.records, acks, version, once(appended));
           appended();
-          return failed(
-            p.index,
-            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            "This server does not host this topic-partition.",
-          );
+          return byId
+            ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${t.topicId} does not exist`)
+            : failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
         }),
       );
-      return { name: t.name, partitionResponses };
+      return { name: t.name, topicId: t.topicId, partitionResponses };
     });
     const responses = await allSettled(pending);
     if (acks === 0) {

@@ -1,5 +1,5 @@
 /**
- * Fetch (key 1), v0–v17.
+ * Fetch (key 1), v0–v18.
  *
  * Records are served as read from the segment files: whole batches, never decoded (v0–v3
  * clients get them down-converted to magic 0/1 message sets, as Kafka 3.x did). The first
@@ -13,6 +13,13 @@
  *
  * Isolation levels are accepted; the last stable offset equals the high watermark until
  * transactions exist. A leader epoch newer than this node's (0) is UNKNOWN_LEADER_EPOCH.
+ *
+ * Errors stay with their partition: a read that throws (a failed segment read, a time-index or
+ * down-conversion error) answers that partition with KAFKA_STORAGE_ERROR (I/O) or
+ * UNKNOWN_SERVER_ERROR, is logged, and the other partitions are served in the same response.
+ *
+ * Versions: v0–v3 were removed by Kafka 4.0 (KIP-896) and are served as Kafka 3.9 did. v18 adds
+ * the follower's high watermark (KIP-1166), which consumers never send.
  *
  * Left out: follower fetching (replica ids ≥ 0 are served as consumers), rack-aware preferred
  * read replicas (always -1), diverging-epoch detection (a single node never diverges).
@@ -35,6 +42,7 @@ import type { PartitionLog } from "../../storage/log/partition_log.ts";
 import type { Topic } from "../../storage/metadata_store.ts";
 import type { Broker } from "../broker.ts";
 import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
 
 /** One partition to read in this request. */
@@ -99,51 +107,75 @@ async function readAll(
       outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.UNKNOWN_LEADER_EPOCH), bytes: 0, log: null });
       continue;
     }
-    const log = await broker.partitionLog(topic, w.partition);
-    const read = await log.read(Number(w.fetchOffset), Math.max(0, Math.min(w.maxBytes, remaining)), { minOneBatch });
-    if (!read.ok) {
-      const data = errorData(w.partition, read.code);
-      if (read.code === ErrorCode.OFFSET_OUT_OF_RANGE) {
-        data.highWatermark = BigInt(log.highWatermark);
-        data.lastStableOffset = BigInt(log.highWatermark);
-        data.logStartOffset = BigInt(log.logStartOffset);
-      }
-      outcomes.push({ want: w, data, bytes: 0, log });
-      continue;
-    }
-    let records = read.value.records;
-    if (version < 10 && hasZstd(records)) {
-      // Clients older than Fetch v10 cannot read zstd (KIP-110), as Kafka answers.
-      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE), bytes: 0, log });
-      continue;
-    }
-    if (version <= 3 && records.length > 0) {
-      records = downConvertBatches(records, version <= 1 ? 0 : 1, {
-        compress: (c, d) => broker.codecs.compress(c, d),
-        decompress: (c, d) => broker.codecs.decompress(c, d),
-        firstOffset: w.fetchOffset,
-      });
-    }
-    const hw = BigInt(read.value.highWatermark);
-    remaining -= records.length;
-    if (records.length > 0) minOneBatch = false;
-    outcomes.push({
-      want: w,
-      bytes: records.length,
-      log,
-      data: {
-        partitionIndex: w.partition,
-        errorCode: ErrorCode.NONE,
-        highWatermark: hw,
-        lastStableOffset: hw,
-        logStartOffset: BigInt(read.value.logStartOffset),
-        abortedTransactions: request.isolationLevel === READ_COMMITTED ? [] : null,
-        preferredReadReplica: -1,
-        records,
+    const outcome = await guardPart(
+      () =>
+        readPartition(broker, w, topic, request, version, Math.max(0, Math.min(w.maxBytes, remaining)), minOneBatch),
+      {
+        logger: broker.logger,
+        context: { api: "Fetch", version, topic: topic.name, partition: w.partition, offset: String(w.fetchOffset) },
+        onError: (f): Outcome => ({ want: w, data: errorData(w.partition, f.code), bytes: 0, log: null }),
       },
-    });
+    );
+    remaining -= outcome.bytes;
+    if (outcome.bytes > 0) minOneBatch = false;
+    outcomes.push(outcome);
   }
   return outcomes;
+}
+
+/** Reads one partition within `maxBytes`; throws only for failures nobody expected. */
+async function readPartition(
+  broker: Broker,
+  w: Want,
+  topic: Topic,
+  request: FetchRequest,
+  version: number,
+  maxBytes: number,
+  minOneBatch: boolean,
+): Promise<Outcome> {
+  const log = await broker.partitionLog(topic, w.partition);
+  const read = await log.read(Number(w.fetchOffset), maxBytes, { minOneBatch });
+  if (!read.ok) {
+    const data = errorData(w.partition, read.code);
+    if (read.code === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      data.highWatermark = BigInt(log.highWatermark);
+      data.lastStableOffset = BigInt(log.highWatermark);
+      data.logStartOffset = BigInt(log.logStartOffset);
+    }
+    return { want: w, data, bytes: 0, log };
+  }
+  let records = read.value.records;
+  if (version < 10 && hasZstd(records)) {
+    // Clients older than Fetch v10 cannot read zstd (KIP-110), as Kafka answers.
+    return { want: w, data: errorData(w.partition, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE), bytes: 0, log };
+  }
+  if (version <= 3 && !broker.policies.for(topic).downConversion) {
+    // Kafka 3.x's message.downconversion.enable=false: old consumers are refused, not served.
+    return { want: w, data: errorData(w.partition, ErrorCode.UNSUPPORTED_VERSION), bytes: 0, log };
+  }
+  if (version <= 3 && records.length > 0) {
+    records = downConvertBatches(records, version <= 1 ? 0 : 1, {
+      compress: (c, d) => broker.codecs.compress(c, d),
+      decompress: (c, d) => broker.codecs.decompress(c, d),
+      firstOffset: w.fetchOffset,
+    });
+  }
+  const hw = BigInt(read.value.highWatermark);
+  return {
+    want: w,
+    bytes: records.length,
+    log,
+    data: {
+      partitionIndex: w.partition,
+      errorCode: ErrorCode.NONE,
+      highWatermark: hw,
+      lastStableOffset: hw,
+      logStartOffset: BigInt(read.value.logStartOffset),
+      abortedTransactions: request.isolationLevel === READ_COMMITTED ? [] : null,
+      preferredReadReplica: -1,
+      records,
+    },
+  };
 }
 
 /** Whether any batch in `records` is zstd-compressed (header walk only). */
@@ -344,6 +376,6 @@ async function handleFetch(request: FetchRequest, ctx: RequestContext): Promise<
 
 export default defineHandler(FETCH_API, {
   minVersion: 0,
-  maxVersion: 17,
+  maxVersion: 18,
   handle: handleFetch,
 });

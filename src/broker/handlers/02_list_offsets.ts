@@ -1,13 +1,18 @@
 /**
- * ListOffsets (key 2), v1–v10.
+ * ListOffsets (key 2), v0–v11.
  *
  * Special timestamps: -2 earliest (log start), -1 latest (high watermark, or the last stable
  * offset for read_committed), -3 the record with the largest timestamp (KIP-734, v7+), -4
- * earliest local (KIP-405, v8+: the log start, nothing is tiered), -5 latest tiered (v9+: -1,
- * nothing is tiered). Any other timestamp finds the first record at or after it through the
- * time index; none → offset -1. The leader epoch is always 0 (v4+).
+ * earliest local (KIP-405, v8+: the log start, nothing is tiered), -5 latest tiered (v9+) and -6
+ * earliest pending upload (KIP-1023, v11+): offset -1, as Kafka answers without tiered storage.
+ * Any other timestamp finds the first record at or after it through the time index; none →
+ * offset -1. The leader epoch is always 0 (v4+).
  *
- * Left out: v0 (several offsets per partition, removed in Kafka 4.0).
+ * v0 (removed by Kafka 4.0, served as Kafka 3.9 did) answers up to `max_num_offsets` offsets per
+ * partition, descending, from segment boundaries (see `PartitionLog.legacyOffsetsBefore`).
+ *
+ * Errors stay with their partition: an unexpected failure answers that partition with
+ * KAFKA_STORAGE_ERROR (I/O) or UNKNOWN_SERVER_ERROR and is logged.
  *
  * @module
  */
@@ -15,10 +20,14 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import {
   LIST_OFFSETS_API,
+  type ListOffsetsPartition,
   type ListOffsetsPartitionResponse,
   type ListOffsetsTopicResponse,
 } from "../../protocol/generated/02_list_offsets.ts";
 import type { Input } from "../../protocol/types.ts";
+import type { Topic } from "../../storage/metadata_store.ts";
+import type { Broker } from "../broker.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 const EARLIEST = -2n;
@@ -26,60 +35,72 @@ const LATEST = -1n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
+const EARLIEST_PENDING_UPLOAD = -6n;
+
+type PartitionResult = Input<ListOffsetsPartitionResponse>;
+
+function failed(partitionIndex: number, errorCode: number): PartitionResult {
+  return { partitionIndex, errorCode, oldStyleOffsets: [], timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+}
+
+async function listPartition(
+  broker: Broker,
+  topic: Topic,
+  p: ListOffsetsPartition,
+  version: number,
+): Promise<PartitionResult> {
+  if (p.currentLeaderEpoch > 0) return failed(p.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH);
+  const log = await broker.partitionLog(topic, p.partitionIndex);
+  if (log.failure) return failed(p.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR);
+  if (version === 0) {
+    if (p.timestamp < -2n) return failed(p.partitionIndex, ErrorCode.INVALID_REQUEST);
+    const offsets = log.legacyOffsetsBefore(Number(p.timestamp), Math.max(0, p.maxNumOffsets), broker.clock.now());
+    return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: offsets.map(BigInt) };
+  }
+  let offset = -1;
+  let timestamp = -1;
+  if (p.timestamp === EARLIEST || p.timestamp === EARLIEST_LOCAL) offset = log.logStartOffset;
+  else if (p.timestamp === LATEST) offset = log.highWatermark;
+  else if (p.timestamp === LATEST_TIERED || p.timestamp === EARLIEST_PENDING_UPLOAD) offset = -1;
+  else if (p.timestamp === MAX_TIMESTAMP) {
+    const m = await log.maxTimestampOffset();
+    if (m) ({ offset, timestamp } = m);
+  } else if (p.timestamp >= 0n) {
+    const m = await log.offsetForTimestamp(Number(p.timestamp));
+    if (m) ({ offset, timestamp } = m);
+  } else {
+    return failed(p.partitionIndex, ErrorCode.INVALID_REQUEST);
+  }
+  return {
+    partitionIndex: p.partitionIndex,
+    errorCode: ErrorCode.NONE,
+    timestamp: BigInt(timestamp),
+    offset: BigInt(offset),
+    leaderEpoch: offset >= 0 ? 0 : -1,
+  };
+}
 
 export default defineHandler(LIST_OFFSETS_API, {
-  minVersion: 1,
-  maxVersion: 10,
+  minVersion: 0,
+  maxVersion: 11,
   async handle(request, ctx) {
-    const { broker } = ctx;
+    const { broker, version } = ctx;
     const topics: Input<ListOffsetsTopicResponse>[] = [];
     for (const t of request.topics) {
       const found = broker.store.getTopic(t.name);
-      const partitions: Input<ListOffsetsPartitionResponse>[] = [];
+      const partitions: PartitionResult[] = [];
       for (const p of t.partitions) {
-        const fail = (errorCode: number) =>
-          partitions.push({
-            partitionIndex: p.partitionIndex,
-            errorCode,
-            timestamp: -1n,
-            offset: -1n,
-            leaderEpoch: -1,
-          });
         if (!found.ok || p.partitionIndex < 0 || p.partitionIndex >= found.value.partitions) {
-          fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+          partitions.push(failed(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
           continue;
         }
-        if (p.currentLeaderEpoch > 0) {
-          fail(ErrorCode.UNKNOWN_LEADER_EPOCH);
-          continue;
-        }
-        const log = await broker.partitionLog(found.value, p.partitionIndex);
-        if (log.failure) {
-          fail(ErrorCode.KAFKA_STORAGE_ERROR);
-          continue;
-        }
-        let offset = -1;
-        let timestamp = -1;
-        if (p.timestamp === EARLIEST || p.timestamp === EARLIEST_LOCAL) offset = log.logStartOffset;
-        else if (p.timestamp === LATEST) offset = log.highWatermark;
-        else if (p.timestamp === LATEST_TIERED) offset = -1;
-        else if (p.timestamp === MAX_TIMESTAMP) {
-          const m = await log.maxTimestampOffset();
-          if (m) ({ offset, timestamp } = m);
-        } else if (p.timestamp >= 0n) {
-          const m = await log.offsetForTimestamp(Number(p.timestamp));
-          if (m) ({ offset, timestamp } = m);
-        } else {
-          fail(ErrorCode.INVALID_REQUEST);
-          continue;
-        }
-        partitions.push({
-          partitionIndex: p.partitionIndex,
-          errorCode: ErrorCode.NONE,
-          timestamp: BigInt(timestamp),
-          offset: BigInt(offset),
-          leaderEpoch: offset >= 0 ? 0 : -1,
-        });
+        partitions.push(
+          await guardPart(() => listPartition(broker, found.value, p, version), {
+            logger: broker.logger,
+            context: { api: "ListOffsets", version, topic: t.name, partition: p.partitionIndex },
+            onError: (f) => failed(p.partitionIndex, f.code),
+          }),
+        );
       }
       topics.push({ name: t.name, partitions });
     }

@@ -1,5 +1,5 @@
 /**
- * Metadata (key 3), v0–v12.
+ * Metadata (key 3), v0–v13.
  *
  * One broker (this node) leads every partition with leader epoch 0 and is its only replica and
  * in-sync replica. A null topic list (v1+) or an empty one at v0 means all topics. Unknown
@@ -7,6 +7,9 @@
  * `auto.create.topics.enable` is true; since creation is synchronous, the new topic is answered
  * at once with no error. From v10 topics may be named by id (UNKNOWN_TOPIC_ID when unknown).
  * Authorized-operations fields are filled when requested (all operations until ACLs exist).
+ * v13 adds a top-level error (KIP-1102: REBOOTSTRAP_REQUIRED when a client should re-bootstrap),
+ * which a broker that knows its whole cluster answers with NONE. A failure for one named topic
+ * (auto-creation included) answers that topic with UNKNOWN_SERVER_ERROR and is logged.
  *
  * @module
  */
@@ -14,6 +17,7 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import {
   METADATA_API,
+  type MetadataRequestTopic,
   type MetadataResponse,
   type MetadataResponseTopic,
 } from "../../protocol/generated/03_metadata.ts";
@@ -22,6 +26,7 @@ import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/metadata_store.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from "../acl_ops.ts";
 import type { Broker } from "../broker.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 import { autoCreateTopic } from "../topics.ts";
@@ -42,7 +47,7 @@ export function topicPartitions(broker: Broker, topic: Topic) {
 
 export default defineHandler(METADATA_API, {
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   handle(request, ctx) {
     const { broker, version } = ctx;
     const topicOps = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
@@ -63,37 +68,42 @@ export default defineHandler(METADATA_API, {
     } else {
       topics = [];
       for (const t of request.topics ?? []) {
-        if (t.name === null || t.name === undefined) {
-          if (t.topicId === ZERO_UUID) {
-            topics.push({ errorCode: ErrorCode.INVALID_REQUEST, name: null, topicId: ZERO_UUID, partitions: [] });
-            continue;
-          }
-          const found = broker.store.getTopicById(t.topicId);
-          topics.push(
-            found.ok
-              ? describe(found.value)
-              : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: t.topicId, partitions: [] },
-          );
-          continue;
-        }
-        const found = broker.store.getTopic(t.name);
-        if (found.ok) {
-          topics.push(describe(found.value));
-          continue;
-        }
-        if (topicNameError(t.name)) {
-          topics.push({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: t.name, partitions: [] });
-          continue;
-        }
-        if (allowAuto) {
-          const created = autoCreateTopic(broker, t.name);
-          topics.push(created.ok ? describe(created.value) : { errorCode: created.code, name: t.name, partitions: [] });
-          continue;
-        }
-        topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: t.name, partitions: [] });
+        const answered = guardPartSync(() => describeNamed(t), {
+          logger: broker.logger,
+          context: { api: "Metadata", version, topic: t.name ?? t.topicId },
+          onError: (f): Input<MetadataResponseTopic> => ({
+            errorCode: f.code,
+            name: t.name,
+            topicId: t.topicId,
+            partitions: [],
+          }),
+        });
+        topics.push(answered);
       }
     }
+    function describeNamed(t: MetadataRequestTopic): Input<MetadataResponseTopic> {
+      if (t.name === null || t.name === undefined) {
+        if (t.topicId === ZERO_UUID) {
+          return { errorCode: ErrorCode.INVALID_REQUEST, name: null, topicId: ZERO_UUID, partitions: [] };
+        }
+        const found = broker.store.getTopicById(t.topicId);
+        return found.ok
+          ? describe(found.value)
+          : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: t.topicId, partitions: [] };
+      }
+      const found = broker.store.getTopic(t.name);
+      if (found.ok) return describe(found.value);
+      if (topicNameError(t.name)) {
+        return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: t.name, partitions: [] };
+      }
+      if (allowAuto) {
+        const created = autoCreateTopic(broker, t.name);
+        return created.ok ? describe(created.value) : { errorCode: created.code, name: t.name, partitions: [] };
+      }
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: t.name, partitions: [] };
+    }
     const response: Input<MetadataResponse> = {
+      errorCode: ErrorCode.NONE,
       throttleTimeMs: 0,
       brokers: [{ nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
       clusterId: broker.clusterId,

@@ -1,7 +1,8 @@
 /**
- * DescribeGroups (key 15), v0–v5: state, protocol, members with their metadata and
- * assignment (both only in the Stable state, as Kafka reports them). An unknown group is
- * answered as Dead with no error, as Kafka does before v6.
+ * DescribeGroups (key 15), v0–v6: state, protocol, members with their metadata and
+ * assignment (both only in the Stable state, as Kafka reports them). An unknown group, or a
+ * KIP-848 consumer group (which ConsumerGroupDescribe describes), is answered as Dead: with no
+ * error before v6, and with GROUP_ID_NOT_FOUND and a message from v6 (KIP-1043).
  *
  * @module
  */
@@ -16,14 +17,20 @@ const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
 
 export default defineHandler(DESCRIBE_GROUPS_API, {
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   handle(request, ctx) {
     return {
       throttleTimeMs: 0,
       groups: request.groups.map((groupId) => {
         const d = ctx.broker.groups.describe(groupId);
+        const notFound = ctx.version >= 6 && d.notFound !== undefined;
         return {
-          errorCode: groupId === "" ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE,
+          errorCode: groupId === ""
+            ? ErrorCode.INVALID_GROUP_ID
+            : notFound
+            ? ErrorCode.GROUP_ID_NOT_FOUND
+            : ErrorCode.NONE,
+          errorMessage: notFound ? d.notFound! : null,
           groupId,
           groupState: d.state,
           protocolType: d.protocolType,

@@ -1,5 +1,5 @@
 /**
- * CreateTopics (key 19), v2–v7.
+ * CreateTopics (key 19), v0–v7.
  *
  * `num_partitions` and `replication_factor` of -1 take `num.partitions` and
  * `default.replication.factor`; manual assignments may name only this node. Each topic gets
@@ -10,7 +10,13 @@
  * carries the partition count, replication factor and every effective config; v7 adds the
  * topic id.
  *
- * Left out: v0–v1 (removed in Kafka 4.0, KIP-896); create-topic policies.
+ * v0–v1 (v0 has no `validate_only` and no error messages) were removed by Kafka 4.0 (KIP-896)
+ * and are served as Kafka 3.9 did. Topic configs that Kafka 4.0 removed or tightened, which
+ * 3.x-era clients still send, are accepted with Kafka 3.9's meaning and a warning (see
+ * topic_rules.ts). A failure while creating one topic answers that topic with
+ * UNKNOWN_SERVER_ERROR (KAFKA_STORAGE_ERROR for I/O) and is logged.
+ *
+ * Left out: create-topic policies.
  *
  * @module
  */
@@ -19,12 +25,13 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { type CreatableTopicResult, CREATE_TOPICS_API } from "../../protocol/generated/19_create_topics.ts";
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { effectiveTopicConfigs } from "../topic_rules.ts";
 import { createPlannedTopic, planTopic } from "../topics.ts";
 
 export default defineHandler(CREATE_TOPICS_API, {
-  minVersion: 2,
+  minVersion: 0,
   maxVersion: 7,
   handle(request, ctx) {
     const { broker } = ctx;
@@ -41,29 +48,29 @@ export default defineHandler(CREATE_TOPICS_API, {
         });
         continue;
       }
-      const plan = planTopic(broker, t);
-      if (!plan.ok) {
-        results.push({ name: t.name, errorCode: plan.code, errorMessage: plan.message ?? null });
-        continue;
-      }
-      let topicId = ZERO_UUID;
-      if (!request.validateOnly) {
-        const created = createPlannedTopic(broker, plan.value);
-        if (!created.ok) {
-          results.push({ name: t.name, errorCode: created.code, errorMessage: created.message ?? null });
-          continue;
+      results.push(guardPartSync((): Input<CreatableTopicResult> => {
+        const plan = planTopic(broker, t);
+        if (!plan.ok) return { name: t.name, errorCode: plan.code, errorMessage: plan.message ?? null };
+        let topicId = ZERO_UUID;
+        if (!request.validateOnly) {
+          const created = createPlannedTopic(broker, plan.value);
+          if (!created.ok) return { name: t.name, errorCode: created.code, errorMessage: created.message ?? null };
+          topicId = created.value.id;
         }
-        topicId = created.value.id;
-      }
-      results.push({
-        name: t.name,
-        topicId,
-        errorCode: ErrorCode.NONE,
-        errorMessage: null,
-        numPartitions: plan.value.partitions,
-        replicationFactor: plan.value.replicationFactor,
-        configs: effectiveTopicConfigs(plan.value.configs, broker.config),
-      });
+        return {
+          name: t.name,
+          topicId,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: plan.value.partitions,
+          replicationFactor: plan.value.replicationFactor,
+          configs: effectiveTopicConfigs(plan.value.configs, broker.config),
+        };
+      }, {
+        logger: broker.logger,
+        context: { api: "CreateTopics", version: ctx.version, topic: t.name },
+        onError: (f) => ({ name: t.name, errorCode: f.code, errorMessage: f.message }),
+      }));
     }
     return { throttleTimeMs: 0, topics: results };
   },

@@ -1,11 +1,13 @@
 /**
- * DeleteTopics (key 20), v1–v6.
+ * DeleteTopics (key 20), v0–v6.
  *
  * Deletes by name (v1–v5 `topic_names`, v6 `topics[].name`) or by topic id (v6). An unknown
  * name gives UNKNOWN_TOPIC_OR_PARTITION, an unknown id UNKNOWN_TOPIC_ID, and a v6 entry naming
  * both or neither INVALID_REQUEST. Listeners registered with the broker drop the topic's data.
  *
- * Left out: v0 (removed in Kafka 4.0).
+ * v0 (no throttle time) was removed by Kafka 4.0 and is served as Kafka 3.9 did. A failure
+ * while deleting one topic answers that topic with UNKNOWN_SERVER_ERROR (KAFKA_STORAGE_ERROR for
+ * I/O) and is logged.
  *
  * @module
  */
@@ -14,10 +16,11 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { type DeletableTopicResult, DELETE_TOPICS_API } from "../../protocol/generated/20_delete_topics.ts";
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(DELETE_TOPICS_API, {
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 6,
   async handle(request, ctx) {
     const { broker, version } = ctx;
@@ -47,25 +50,28 @@ export default defineHandler(DELETE_TOPICS_API, {
         });
         continue;
       }
-      const deleted = broker.store.deleteTopic(found.value.name);
-      if (!deleted.ok) {
-        responses.push({
-          name: found.value.name,
-          topicId: found.value.id,
-          errorCode: deleted.code,
-          errorMessage: deleted.message ?? null,
-        });
-        continue;
-      }
-      await broker.logs.deleteTopic(found.value.name, found.value.partitions);
-      broker.groups.onTopicDeleted(found.value.name);
-      broker.logger.info("Deleted topic", { topic: found.value.name, id: found.value.id });
-      responses.push({
-        name: found.value.name,
-        topicId: found.value.id,
-        errorCode: ErrorCode.NONE,
-        errorMessage: null,
-      });
+      const topic = found.value;
+      responses.push(
+        await guardPart(async (): Promise<Input<DeletableTopicResult>> => {
+          const deleted = broker.store.deleteTopic(topic.name);
+          if (!deleted.ok) {
+            return {
+              name: topic.name,
+              topicId: topic.id,
+              errorCode: deleted.code,
+              errorMessage: deleted.message ?? null,
+            };
+          }
+          await broker.logs.deleteTopic(topic.name, topic.partitions);
+          broker.groups.onTopicDeleted(topic.name);
+          broker.logger.info("Deleted topic", { topic: topic.name, id: topic.id });
+          return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null };
+        }, {
+          logger: broker.logger,
+          context: { api: "DeleteTopics", version, topic: topic.name },
+          onError: (f) => ({ name: topic.name, topicId: topic.id, errorCode: f.code, errorMessage: f.message }),
+        }),
+      );
     }
     return { throttleTimeMs: 0, responses };
   },

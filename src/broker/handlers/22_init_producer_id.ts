@@ -1,9 +1,13 @@
 /**
- * InitProducerId (key 22), v0–v5, for idempotent producers.
+ * InitProducerId (key 22), v0–v6, for idempotent producers.
  *
  * A producer without a transactional id gets a fresh producer id at epoch 0, as Kafka's broker
  * does (even when v3+ sends its old id and epoch: a new id makes every old sequence moot). Ids
  * come from blocks reserved in the metadata store, so they are never reused across restarts.
+ *
+ * v6 (two-phase commit, KIP-939) is still marked unstable in Kafka 4.3.1, so it is advertised
+ * only with `unstable.api.versions.enable=true`; two-phase commit needs a transactional id, so
+ * `enable_2pc` without one is INVALID_REQUEST.
  *
  * Left out: transactional ids. Until the transaction coordinator exists they get
  * COORDINATOR_NOT_AVAILABLE, which clients treat as "try again later".
@@ -17,8 +21,11 @@ import { defineHandler } from "../registry.ts";
 
 export default defineHandler(INIT_PRODUCER_ID_API, {
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   handle(request, ctx) {
+    if (request.enable2Pc && request.transactionalId === null) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 };
+    }
     if (request.transactionalId !== null) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 };
     }

@@ -1,12 +1,14 @@
 /**
- * OffsetForLeaderEpoch (key 23), v2–v4.
+ * OffsetForLeaderEpoch (key 23), v0–v4.
  *
  * Clients call it after reconnecting to check that their position was not truncated away
  * (KIP-320). This node has led every partition since it was created, at epoch 0, so epoch 0
  * ends at the log end offset; a later epoch is unknown (epoch and offset -1, as Kafka answers
  * for an epoch it has not seen), and a current leader epoch above 0 is UNKNOWN_LEADER_EPOCH.
  *
- * Left out: v0–v1 (removed in Kafka 4.0).
+ * v0 (no leader epoch in the answer) and v1 were removed by Kafka 4.0 and are served as Kafka
+ * 3.9 did. A failure for one partition answers it with KAFKA_STORAGE_ERROR (I/O) or
+ * UNKNOWN_SERVER_ERROR and is logged.
  *
  * @module
  */
@@ -18,10 +20,11 @@ import {
   type OffsetForLeaderTopicResult,
 } from "../../protocol/generated/23_offset_for_leader_epoch.ts";
 import type { Input } from "../../protocol/types.ts";
+import { guardPart, type PartFailure } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(OFFSET_FOR_LEADER_EPOCH_API, {
-  minVersion: 2,
+  minVersion: 0,
   maxVersion: 4,
   async handle(request, ctx) {
     const { broker } = ctx;
@@ -39,8 +42,16 @@ export default defineHandler(OFFSET_FOR_LEADER_EPOCH_API, {
         } else if (p.leaderEpoch !== 0) {
           answer(ErrorCode.NONE);
         } else {
-          const log = await broker.partitionLog(found.value, p.partition);
-          answer(ErrorCode.NONE, 0, BigInt(log.logEndOffset));
+          const end = await guardPart<bigint | PartFailure>(
+            async () => BigInt((await broker.partitionLog(found.value, p.partition)).logEndOffset),
+            {
+              logger: broker.logger,
+              context: { api: "OffsetForLeaderEpoch", version: ctx.version, topic: t.topic, partition: p.partition },
+              onError: (f) => f,
+            },
+          );
+          if (typeof end === "bigint") answer(ErrorCode.NONE, 0, end);
+          else answer(end.code);
         }
       }
       topics.push({ topic: t.topic, partitions });

@@ -1,5 +1,5 @@
 /**
- * DescribeConfigs (key 32), v1–v4.
+ * DescribeConfigs (key 32), v0–v4.
  *
  * TOPIC: every topic config with its effective value and source — the topic's override
  * (DYNAMIC_TOPIC_CONFIG), else the first broker synonym set in the broker's configuration
@@ -7,10 +7,13 @@
  * read-only. BROKER with this node's id: every broker config, read-only unless Kafka can
  * change it dynamically, sensitive (password) values sent as null; with an empty name only
  * dynamic cluster defaults, of which kbin has none. `configuration_keys` filters; synonyms
- * (v1+) and config types (v3+) are filled; documentation is null.
+ * (v1+) are sent only when the request asks for them, as Kafka does; config types (v3+) are
+ * filled; documentation is null. v0 (removed by Kafka 4.0, served as Kafka 3.9 did) reports
+ * `is_default` instead of a source. A failure for one resource answers that resource with
+ * UNKNOWN_SERVER_ERROR and is logged.
  *
- * Left out: v0 (removed in Kafka 4.0); BROKER_LOGGER, CLIENT_METRICS and GROUP resources
- * (INVALID_REQUEST until those features exist).
+ * Left out: BROKER_LOGGER, CLIENT_METRICS and GROUP resources (INVALID_REQUEST until those
+ * features exist).
  *
  * @module
  */
@@ -18,12 +21,14 @@
 import { BROKER_CONFIGS, ConfigResourceType, ConfigType } from "../../protocol/generated/configs.ts";
 import {
   DESCRIBE_CONFIGS_API,
+  type DescribeConfigsResource,
   type DescribeConfigsResourceResult,
   type DescribeConfigsResult,
 } from "../../protocol/generated/32_describe_configs.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { Broker } from "../broker.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { ConfigSource, effectiveTopicConfigs } from "../topic_rules.ts";
 
@@ -61,24 +66,22 @@ function brokerConfigs(broker: Broker): Entry[] {
 }
 
 export default defineHandler(DESCRIBE_CONFIGS_API, {
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 4,
   handle(request, ctx) {
     const { broker } = ctx;
-    const results: Input<DescribeConfigsResult>[] = [];
-    for (const res of request.resources) {
+    const describeOne = (res: DescribeConfigsResource): Input<DescribeConfigsResult> => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       let configs: Entry[];
       if (res.resourceType === ConfigResourceType.TOPIC) {
         const topic = broker.store.getTopic(res.resourceName);
         if (!topic.ok) {
-          results.push({
+          return {
             ...base,
             errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             errorMessage: `Topic ${res.resourceName} does not exist.`,
             configs: [],
-          });
-          continue;
+          };
         }
         configs = effectiveTopicConfigs(topic.value.configs, broker.config).map((c) => ({
           name: c.name,
@@ -95,30 +98,46 @@ export default defineHandler(DESCRIBE_CONFIGS_API, {
         if (res.resourceName === "") configs = [];
         else if (res.resourceName === String(broker.nodeId)) configs = brokerConfigs(broker);
         else {
-          results.push({
+          return {
             ...base,
             errorCode: ErrorCode.INVALID_REQUEST,
             errorMessage: `Unexpected broker id, expected ${broker.nodeId} but received ${res.resourceName}`,
             configs: [],
-          });
-          continue;
+          };
         }
       } else {
-        results.push({
+        return {
           ...base,
           errorCode: ErrorCode.INVALID_REQUEST,
           errorMessage: `Config resource type ${res.resourceType} is not supported by this broker`,
           configs: [],
-        });
-        continue;
+        };
       }
       if (res.configurationKeys !== null && res.configurationKeys.length > 0) {
         const keys = new Set(res.configurationKeys);
         configs = configs.filter((c) => keys.has(c.name!));
       }
       if (!request.includeSynonyms) configs = configs.map((c) => ({ ...c, synonyms: [] }));
-      results.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs });
-    }
+      return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs };
+    };
+    const results = request.resources.map((res) =>
+      guardPartSync(() => describeOne(res), {
+        logger: broker.logger,
+        context: {
+          api: "DescribeConfigs",
+          version: ctx.version,
+          resourceType: res.resourceType,
+          name: res.resourceName,
+        },
+        onError: (f): Input<DescribeConfigsResult> => ({
+          resourceType: res.resourceType,
+          resourceName: res.resourceName,
+          errorCode: f.code,
+          errorMessage: f.message,
+          configs: [],
+        }),
+      })
+    );
     return { throttleTimeMs: 0, results };
   },
 });

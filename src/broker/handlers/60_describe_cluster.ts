@@ -1,9 +1,10 @@
 /**
- * DescribeCluster (key 60), v0–v1.
+ * DescribeCluster (key 60), v0–v2.
  *
  * Answers with this node as the only broker and the controller. v1 clients may ask for the
  * controller endpoints (endpoint type 2); kbin has no separate controller listener, so that
- * gets UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers.
+ * gets UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers. v2 may ask for fenced brokers
+ * too (KIP-1073); this node is never fenced.
  *
  * @module
  */
@@ -17,7 +18,7 @@ const ENDPOINT_TYPE_BROKER = 1;
 
 export default defineHandler(DESCRIBE_CLUSTER_API, {
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   handle(request, ctx) {
     const { broker } = ctx;
     if (ctx.version >= 1 && request.endpointType !== ENDPOINT_TYPE_BROKER) {
@@ -36,7 +37,13 @@ export default defineHandler(DESCRIBE_CLUSTER_API, {
       endpointType: ENDPOINT_TYPE_BROKER,
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
+      brokers: [{
+        brokerId: broker.nodeId,
+        host: broker.advertised.host,
+        port: broker.advertised.port,
+        rack: null,
+        isFenced: false,
+      }],
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS
         : AUTHORIZED_OPERATIONS_OMITTED,

@@ -5,8 +5,9 @@
  * reassignment, subscriptions by topic names or (v1) a regular expression, session and
  * rebalance timeouts. See `src/broker/group/consumer_group.ts` for the algorithm.
  *
- * v1 is advertised although this snapshot of the specs marks it unstable: released Kafka 4.0
- * serves it, and librdkafka 2.12 uses it for regex subscriptions.
+ * Both versions are stable since Kafka 4.0. From v1 the client generates its own member id
+ * (KIP-1082): an empty member id is INVALID_REQUEST even when joining; a v0 client that joins
+ * without one gets an id from the broker.
  *
  * @module
  */

@@ -1,7 +1,9 @@
 /**
- * ConsumerGroupDescribe (key 69), v0: KIP-848 groups with their epochs, assignor, and each
+ * ConsumerGroupDescribe (key 69), v0–v1: KIP-848 groups with their epochs, assignor, and each
  * member's subscription, current and target assignment (topics by id and name; deleted topics
- * are left out, as Kafka does). A classic or unknown group is GROUP_ID_NOT_FOUND.
+ * are left out, as Kafka does). A classic or unknown group is GROUP_ID_NOT_FOUND. v1 adds each
+ * member's type (KIP-1099): always CONSUMER, since kbin never mixes classic members into a
+ * consumer group.
  *
  * @module
  */
@@ -11,11 +13,14 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
 import { defineHandler } from "../registry.ts";
 
+/** ConsumerGroupMemberType CONSUMER (a member that speaks ConsumerGroupHeartbeat). */
+const MEMBER_TYPE_CONSUMER = 1;
+
 const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
 
 export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   handle(request, ctx) {
     const { broker } = ctx;
     const assignment = (m: Map<string, number[]>) => ({
@@ -56,6 +61,7 @@ export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
             subscribedTopicRegex: m.subscribedTopicRegex,
             assignment: assignment(m.assignment),
             targetAssignment: assignment(m.targetAssignment),
+            memberType: MEMBER_TYPE_CONSUMER,
           })),
           authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
         };

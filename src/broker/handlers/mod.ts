@@ -32,6 +32,7 @@ import incrementalAlterConfigs from "./44_incremental_alter_configs.ts";
 import describeCluster from "./60_describe_cluster.ts";
 import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
 import consumerGroupDescribe from "./69_consumer_group_describe.ts";
+import listConfigResources from "./74_list_config_resources.ts";
 import describeTopicPartitions from "./75_describe_topic_partitions.ts";
 
 /** All handlers, registered by every broker. */
@@ -63,5 +64,6 @@ export const ALL_HANDLERS: readonly Handler[] = [
   describeCluster,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
+  listConfigResources,
   describeTopicPartitions,
 ] as Handler[];

@@ -593,6 +593,33 @@ export class PartitionLog {
     return null;
   }
 
+  /**
+   * ListOffsets v0 (removed in Kafka 4.0): up to `maxCount` offsets, descending, taken from
+   * segment boundaries — the base offset of every segment whose newest data is at or before
+   * `timestampMs`, plus the log end offset when the active segment holds data — as Kafka 3.x's
+   * `legacyFetchOffsetsBefore` did. -1 is latest (the end offset first), -2 earliest. Kafka
+   * judged a segment by its file's modification time; kbin uses its largest record timestamp,
+   * which a segment's last write sets the same way for producer-stamped and broker-stamped data.
+   */
+  legacyOffsetsBefore(timestampMs: number, maxCount: number, nowMs: number): number[] {
+    const points = this.#segments.map((s) => ({
+      offset: Math.max(s.baseOffset, this.#logStartOffset),
+      time: s.maxTimestamp,
+    }));
+    const active = this.#segments[this.#segments.length - 1]!;
+    if (active.size > 0) points.push({ offset: this.logEndOffset, time: nowMs });
+    let start: number;
+    if (timestampMs === -1) start = points.length - 1;
+    else if (timestampMs === -2) start = 0;
+    else {
+      start = points.length - 1;
+      while (start >= 0 && points[start]!.time > timestampMs) start--;
+    }
+    const out: number[] = [];
+    for (let i = start; i >= 0 && out.length < maxCount; i--) out.push(points[i]!.offset);
+    return out.sort((a, b) => b - a);
+  }
+
   /** Offset and timestamp of the record with the largest timestamp (ListOffsets -3, KIP-734). */
   async maxTimestampOffset(): Promise<{ offset: number; timestamp: number } | null> {
     let best: Segment | null = null;

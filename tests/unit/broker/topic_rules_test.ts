@@ -6,6 +6,7 @@ import {
   ConfigSource,
   effectiveTopicConfigs,
   topicConfigError,
+  topicConfigWarning,
   topicNameError,
 } from "../../../src/broker/topic_rules.ts";
 
@@ -29,7 +30,7 @@ test("topicConfigError() validates names, types, enums and bounds", () => {
   assert.match(topicConfigError("cleanup.policy", "shred")!, /cleanup.policy/);
   assert.equal(topicConfigError("retention.ms", "-1"), null);
   assert.match(topicConfigError("retention.ms", "soon")!, /retention.ms/);
-  assert.match(topicConfigError("segment.bytes", "100")!, /at least/);
+  assert.match(topicConfigError("segment.bytes", "10")!, /at least 14/);
   assert.match(topicConfigError("no.such.config", "1")!, /Unknown topic config/);
   assert.match(topicConfigError("retention.ms", null)!, /Null/);
   assert.equal(topicConfigError("message.timestamp.type", "LogAppendTime"), null);
@@ -52,4 +53,32 @@ test("effectiveTopicConfigs() reports overrides, broker synonyms and defaults wi
   ]);
   assert.equal(get("segment.bytes").configSource, ConfigSource.DEFAULT_CONFIG);
   assert.ok(all.length >= 30);
+});
+
+test("topicConfigError() accepts the topic configs Kafka 4.0 removed, with Kafka 3.9's rules", () => {
+  assert.equal(topicConfigError("message.format.version", "2.8-IV1"), null);
+  assert.equal(topicConfigError("message.format.version", "0.10.0"), null);
+  assert.match(topicConfigError("message.format.version", "latest")!, /message.format.version/);
+  assert.equal(topicConfigError("message.timestamp.difference.max.ms", "60000"), null);
+  assert.match(topicConfigError("message.timestamp.difference.max.ms", "-5")!, /LONG/);
+  assert.equal(topicConfigError("message.downconversion.enable", "false"), null);
+  assert.match(topicConfigError("message.downconversion.enable", "maybe")!, /true or false/);
+  // Kafka 3.9's minimum segment.bytes was 14; Kafka 4.1 raised it to 1 MiB.
+  assert.equal(topicConfigError("segment.bytes", "100"), null);
+});
+
+test("topicConfigWarning() names the configs Kafka 4 would refuse and nothing else", () => {
+  assert.match(topicConfigWarning("message.format.version", "2.8")!, /removed in Kafka 4.0/);
+  assert.match(topicConfigWarning("message.downconversion.enable", "false")!, /Fetch v0-v3/);
+  assert.match(topicConfigWarning("segment.bytes", "1024")!, /below Kafka 4's minimum/);
+  assert.equal(topicConfigWarning("segment.bytes", "1048576"), null);
+  assert.equal(topicConfigWarning("cleanup.policy", "compact"), null);
+});
+
+test("effectiveTopicConfigs() lists a removed config only when the topic sets it", () => {
+  const broker = new BrokerConfig();
+  assert.equal(effectiveTopicConfigs({}, broker).some((c) => c.name === "message.format.version"), false);
+  const set = effectiveTopicConfigs({ "message.format.version": "2.8" }, broker);
+  const c = set.find((x) => x.name === "message.format.version")!;
+  assert.deepEqual([c.value, c.configSource], ["2.8", ConfigSource.DYNAMIC_TOPIC_CONFIG]);
 });
