@@ -2,7 +2,11 @@
 # The whole test suite: the one command the README gives and .ci/run calls.
 #   regenerate protocol (fail on diff) → type-check → format → lint → core tests on Bun and
 #   Deno → real-client compatibility tests → binary build and install tests.
-# Ends with one line "N passed, N failed".
+# Counts tests as the runners report them (bun test: "N pass", "N fail", "N skip", "N todo";
+# deno test: "ok | N passed | N failed | N ignored"); a step that is not a test run counts as one
+# test. A step whose tests all skipped (or that ran none) counts as skipped, not passed. Ends with one line
+# "N passed, N failed, N skipped"; exits non-zero if any step failed. Under CI=true (.ci/run) a
+# real-client test whose client is missing fails instead of skipping (tests/support/skips.ts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -17,11 +21,18 @@ bash scripts/install_node_rdkafka.sh >/dev/null || exit 1
 
 passed=0
 failed=0
+skipped=0
 failures=()
+all_skipped=()
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# Runs one step; counts its tests when the runner reports them, else counts the step itself.
+# Sums, over the step's log, the number that group 1 of the line pattern $1 captures.
+sum() {
+  sed -nE "s/$1/\1/p" "$log" | awk '{s+=$1} END {print s+0}'
+}
+
+# Runs one step and counts its tests as the runner reports them, else counts the step itself.
 step() {
   local name=$1
   shift
@@ -29,22 +40,35 @@ step() {
   local start=$SECONDS
   "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
-  local p f
-  p=$(grep -aE '^ *[0-9]+ pass$' "$log" | awk '{s+=$1} END {print s+0}')
-  f=$(grep -aE '^ *[0-9]+ fail$' "$log" | awk '{s+=$1} END {print s+0}')
-  if grep -aqE '^(ok|FAILED) \| [0-9]+ passed' "$log"; then
-    p=$(grep -aE '^(ok|FAILED) \| ' "$log" | sed -E 's/.*\| ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
-    f=$(grep -aE '^(ok|FAILED) \| ' "$log" | sed -E 's/.*\| ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+  local p=0 f=0 s=0 reported=false
+  # bun test: " 12 pass", " 0 fail", " 3 skip", " 1 todo", then "Ran 16 tests across 4 files."
+  if grep -aqE '^Ran [0-9]+ tests? across' "$log"; then
+    reported=true
+    p=$(sum '^ *([0-9]+) pass$')
+    f=$(sum '^ *([0-9]+) fail$')
+    s=$(($(sum '^ *([0-9]+) skip$') + $(sum '^ *([0-9]+) todo$')))
   fi
-  if [ "$p" = "0" ] && [ "$f" = "0" ]; then
+  # deno test: "ok | 12 passed | 0 failed | 3 ignored (1s)" or "FAILED | …".
+  if grep -aqE '^(ok|FAILED) \| [0-9]+ passed' "$log"; then
+    reported=true
+    p=$(sum '^[A-Za-z]+ \| ([0-9]+) passed .*')
+    f=$(sum '^[A-Za-z]+ \| [0-9]+ passed \| ([0-9]+) failed.*')
+    s=$(sum '^[A-Za-z]+ \| [0-9]+ passed \| [0-9]+ failed \| ([0-9]+) ignored.*')
+  fi
+  if [ "$reported" = false ]; then
+    # Not a test runner (type-check, lint…): the step is one test.
     if [ "$rc" -eq 0 ]; then p=1; else f=1; fi
   elif [ "$rc" -ne 0 ] && [ "$f" = "0" ]; then
     f=1
+  elif [ "$p" = "0" ] && [ "$f" = "0" ] && [ "$s" = "0" ]; then
+    s=1 # the runner ran no test at all
   fi
   passed=$((passed + p))
   failed=$((failed + f))
+  skipped=$((skipped + s))
   [ "$rc" -eq 0 ] || failures+=("$name")
-  echo "=== $name: exit $rc, $p passed, $f failed, $((SECONDS - start))s"
+  if [ "$rc" -eq 0 ] && [ "$p" = "0" ] && [ "$f" = "0" ]; then all_skipped+=("$name"); fi
+  echo "=== $name: exit $rc, $((SECONDS - start))s: $p passed, $f failed, $s skipped"
 }
 
 CORE_TESTS=(tests/unit tests/contract tests/runtime tests/hostile)
@@ -62,8 +86,11 @@ step "real clients" bun test --timeout 120000 tests/compat
 step "binary and install" bun test --timeout 300000 tests/release
 
 echo
+if [ ${#all_skipped[@]} -gt 0 ]; then
+  echo "steps whose tests all skipped: ${all_skipped[*]}"
+fi
 if [ ${#failures[@]} -gt 0 ]; then
   echo "failed steps: ${failures[*]}"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]

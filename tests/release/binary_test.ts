@@ -1,10 +1,11 @@
 /**
- * The compiled kbin executable. The host binary is built once, by scripts/build.sh into a temp
- * dir, and every test here gets its path from `kbinBinary()`.
+ * The compiled kbin executable: its version, a Metadata round trip, topics kept across a restart
+ * and a graceful stop. The host binary is built once, by scripts/build.sh into a temp dir
+ * (`tests/support/kbin_binary.ts`, shared with runtimes_test.ts).
  *
  * Building takes a few seconds and ~100 MB of disk; set KBIN_SKIP_BINARY=1 to skip.
  */
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -12,12 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startBrokerProcess } from "../support/broker_process.ts";
+import { BINARY_SKIP as SKIP, BUILD_TIMEOUT_MS, kbinBinary } from "../support/kbin_binary.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SKIP = process.env.KBIN_SKIP_BINARY === "1" ? "KBIN_SKIP_BINARY=1, so the kbin executable is not built" : false;
-const BUILD_TIMEOUT_MS = 180_000;
-
-if (SKIP) console.warn(`tests/release/binary_test.ts: skipped: ${SKIP}`);
 
 type RunResult = { code: number | null; stdout: string; stderr: string };
 
@@ -36,27 +34,6 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Rec
     child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
-
-let outDir: string | undefined;
-let built: Promise<string> | undefined;
-
-/** Builds the host executable on first call; later calls return the same path. */
-function kbinBinary(): Promise<string> {
-  built ??= (async () => {
-    outDir = await mkdtemp(join(tmpdir(), "kbin-binary-"));
-    const result = await run("bash", [join(ROOT, "scripts", "build.sh")], {
-      cwd: ROOT,
-      env: { KBIN_OUT_DIR: outDir, KBIN_TARGET: "" },
-    });
-    assert.equal(result.code, 0, `scripts/build.sh failed:\n${result.stdout}${result.stderr}`);
-    return join(outDir, process.platform === "win32" ? "kbin.exe" : "kbin");
-  })();
-  return built;
-}
-
-after(async () => {
-  if (outDir) await rm(outDir, { recursive: true, force: true });
-});
 
 test("kbin --version prints the package.json version", { skip: SKIP, timeout: BUILD_TIMEOUT_MS }, async () => {
   const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };

@@ -16,11 +16,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { permanentSkip } from "../support/skips.ts";
 
 const INSTALL_SH = fileURLToPath(new URL("../../install.sh", import.meta.url));
 const FAKE_VERSION = "kbin 9.9.9-fake";
 const FAKE_KBIN = `#!/bin/sh\necho "${FAKE_VERSION}"\n`;
-const SKIP = process.platform === "win32" ? "install.sh tests need a POSIX sh" : false;
+const SKIP = permanentSkip("install-sh-needs-posix-sh", process.platform === "win32");
 
 /** The asset install.sh should pick on this machine, named as scripts/release.sh names it. */
 function hostAsset(): string {

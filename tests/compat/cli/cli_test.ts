@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { type BrokerProcess, BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
 import { clusterInfo } from "../../support/cluster_info.ts";
 import { runtimeName } from "../../support/runtime.ts";
+import { permanentSkip } from "../../support/skips.ts";
 
 // Deno's node:child_process reports the signal, not the exit code, of a child it sent a signal to.
 const EXIT_CODE_AFTER_SIGNAL = runtimeName === "bun";
@@ -293,7 +294,7 @@ describe("kbin serve lifecycle", () => {
   });
 
   test("kbin serve exits 0 on SIGTERM, even with a client connected", {
-    skip: EXIT_CODE_AFTER_SIGNAL ? false : "this runtime's node:child_process hides the exit code after a signal",
+    skip: permanentSkip("deno-child-exit-code-after-signal", !EXIT_CODE_AFTER_SIGNAL),
   }, async () => {
     await using broker = await startBrokerProcess();
     const socket = connect({ host: broker.host, port: broker.port });

@@ -20,7 +20,6 @@ import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
 const RDKAFKA_MEMBER = fileURLToPath(new URL("../groups/rdkafka_member.py", import.meta.url));
 const MISSING = pythonMissing("confluent_kafka");
-if (MISSING) console.warn(`tests/compat/cli/consume_group_test.ts: skipped: ${MISSING}`);
 
 const PARTITIONS = 6;
 const ALL = [...Array(PARTITIONS).keys()];

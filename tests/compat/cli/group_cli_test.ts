@@ -6,14 +6,12 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { type BrokerProcess, BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
+import { kcatMissing } from "../shared/kbin.ts";
 
 const KCAT = "kcat";
-const MISSING = spawnSync(KCAT, ["-V"]).error
-  ? "kcat is not installed (scripts/install_test_deps.sh installs it)"
-  : undefined;
-if (MISSING) console.warn(`tests/compat/cli/group_cli_test.ts: skipped: ${MISSING}`);
+const MISSING = kcatMissing();
 
 type Result = { code: number | null; stdout: string; stderr: string };
 

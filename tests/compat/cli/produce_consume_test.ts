@@ -6,20 +6,19 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrokerProcess, BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
 import { partitionForKey } from "../../../src/client/partitioner.ts";
+import { kcatMissing } from "../shared/kbin.ts";
 
 type Result = { code: number | null; stdout: string; stderr: string };
 
 const KCAT = "kcat";
-const NO_KCAT = spawnSync(KCAT, ["-V"]).error
-  ? "kcat is not installed (scripts/install_test_deps.sh installs it)"
-  : false;
+const NO_KCAT = kcatMissing();
 const enc = new TextEncoder();
 
 function show(r: Result): string {

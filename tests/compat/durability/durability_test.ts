@@ -8,19 +8,17 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import { assertRoundTrip, fromWire, makeRecords, toWire, type WireRecord } from "../shared/records.ts";
-import { createTopic, PYTHON, pythonMissing, run, runConfluent, waitFor } from "../shared/kbin.ts";
+import { createTopic, kcatMissing, PYTHON, pythonMissing, run, runConfluent, waitFor } from "../shared/kbin.ts";
 
 const LOOP = fileURLToPath(new URL("./produce_loop.py", import.meta.url));
-const MISSING = pythonMissing("confluent_kafka") ||
-  (spawnSync("kcat", ["-V"]).error ? "kcat is not installed (scripts/install_test_deps.sh installs it)" : false);
-if (MISSING) console.warn(`tests/compat/durability/durability_test.ts: skipped: ${MISSING}`);
+const MISSING = pythonMissing("confluent_kafka") || kcatMissing();
 
 /** The value produce_loop.py sends for record `seq`. */
 function loopValue(seq: number): Buffer {

@@ -29,7 +29,6 @@ import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
 const SCRIPT = fileURLToPath(new URL("./rdkafka_member.py", import.meta.url));
 const MISSING = pythonMissing("confluent_kafka");
-if (MISSING) console.warn(`tests/compat/groups/durability_test.ts: skipped: ${MISSING}`);
 
 const SESSION_MS = 2000;
 const PARTS = 4;

@@ -12,7 +12,6 @@ import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
 const SCRIPT = fileURLToPath(new URL("./kafka_python_member.py", import.meta.url));
 const MISSING = pythonMissing("kafka");
-if (MISSING) console.warn(`tests/compat/groups/kafka_python_test.ts: skipped: ${MISSING}`);
 
 const SESSION_MS = 2000;
 const HEARTBEAT_MS = 300;

@@ -29,7 +29,6 @@ import { PYTHON, pythonMissing } from "../shared/kbin.ts";
 
 const SCRIPT = fileURLToPath(new URL("./rdkafka_member.py", import.meta.url));
 const MISSING = pythonMissing("confluent_kafka");
-if (MISSING) console.warn(`tests/compat/groups/librdkafka_test.ts: skipped: ${MISSING}`);
 
 /** librdkafka's session timeout in these tests; the broker's minimum is lowered to 1000 ms. */
 const SESSION_MS = 2000;

@@ -24,7 +24,6 @@ import { createTopic, PYTHON, pythonMissing, readWithConfluent, runJsonDriver } 
 
 const SCRIPT = fileURLToPath(new URL("./log_client.py", import.meta.url));
 const MISSING = pythonMissing("kafka", "snappy", "lz4", "zstandard");
-if (MISSING) console.warn(`tests/compat/kafka_python/kafka_python_test.ts: skipped: ${MISSING}`);
 /** confluent-kafka's driver reads what kafka-python cannot (zstd). */
 const CONFLUENT_MISSING = pythonMissing("confluent_kafka");
 

@@ -6,17 +6,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import { CODECS, forPartition, makeRecords, type ReadRecord, type TestRecord } from "../shared/records.ts";
 import { assertRoundTrip } from "../shared/records.ts";
-import { createTopic, run } from "../shared/kbin.ts";
+import { createTopic, kcatMissing, run } from "../shared/kbin.ts";
 
 const KCAT = "kcat";
-const MISSING = spawnSync(KCAT, ["-V"]).error
-  ? "kcat is not installed (scripts/install_test_deps.sh installs it)"
-  : false;
-if (MISSING) console.warn(`tests/compat/kcat/kcat_log_test.ts: skipped: ${MISSING}`);
+const MISSING = kcatMissing();
 
 /** One line of `kcat -C -J -Z`. */
 interface KcatMessage {

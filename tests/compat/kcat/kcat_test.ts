@@ -4,14 +4,11 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { type BrokerProcess, BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
+import { kcatMissing } from "../shared/kbin.ts";
 
 const KCAT = "kcat";
-const MISSING = spawnSync(KCAT, ["-V"]).error
-  ? "kcat is not installed (scripts/install_test_deps.sh installs it)"
-  : false;
-if (MISSING) console.warn(`tests/compat/kcat/kcat_test.ts: skipped: ${MISSING}`);
+const MISSING = kcatMissing();
 
 /** `kcat -J` metadata output. */
 interface KcatMetadata {

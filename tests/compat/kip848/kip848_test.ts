@@ -38,12 +38,15 @@ import {
   waitSplit,
 } from "./support.ts";
 import { PYTHON, pythonMissing } from "../shared/kbin.ts";
+import { clientMissing } from "../../support/skips.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const here = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
-const NO_NODE = spawnSync("node", ["--version"]).status !== 0 ? "node is not on PATH (node-rdkafka needs it)" : false;
+const NO_NODE = clientMissing(
+  "node",
+  spawnSync("node", ["--version"]).status !== 0 ? "node is not on PATH (node-rdkafka needs it)" : false,
+);
 const NO_PYTHON = pythonMissing("confluent_kafka");
-if (NO_NODE) console.warn(`tests/compat/kip848: skipped: ${NO_NODE}`);
 
 /** The broker's group.consumer.session.timeout.ms and group.consumer.heartbeat.interval.ms here. */
 const SESSION_MS = 4000;

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, BUN, MAIN } from "../../support/broker_process.ts";
+import { clientMissing } from "../../support/skips.ts";
 import { fromWire, type ReadRecord, type WireRecord } from "./records.ts";
 
 /** What {@link run} resolves with. */
@@ -136,11 +137,31 @@ const PYTHON_PACKAGES: Record<string, string> = {
   zstandard: "python3-zstandard",
 };
 
-/** Why {@link PYTHON} cannot import every one of `modules` (a skip reason), or false. */
+/**
+ * Why {@link PYTHON} cannot import every one of `modules` (a skip reason), or false. Decided by
+ * `clientMissing()` (tests/support/skips.ts): call it once, at the top level of a test file; under
+ * `CI=true` a missing module fails the run.
+ */
 export function pythonMissing(...modules: string[]): string | false {
   if (spawnSync(PYTHON, ["-c", `import ${modules.join(", ")}`]).status === 0) return false;
-  const packages = modules.map((m) => PYTHON_PACKAGES[m] ?? m).join(", ");
-  return `${PYTHON} cannot import ${modules.join(", ")} (scripts/install_test_deps.sh installs ${packages})`;
+  const failing = modules.filter((m) => spawnSync(PYTHON, ["-c", `import ${m}`]).status !== 0);
+  const absent = failing.length > 0 ? failing : modules;
+  const packages = absent.map((m) => PYTHON_PACKAGES[m] ?? m).join(", ");
+  return clientMissing(
+    packages,
+    `${PYTHON} cannot import ${absent.join(", ")} (scripts/install_test_deps.sh installs ${packages})`,
+  );
+}
+
+/**
+ * Why kcat cannot run here (a skip reason), or false. Decided by `clientMissing()`
+ * (tests/support/skips.ts): call it once, at the top level of a test file.
+ */
+export function kcatMissing(): string | false {
+  return clientMissing(
+    "kcat",
+    spawnSync("kcat", ["-V"]).error ? "kcat is not installed (scripts/install_test_deps.sh installs it)" : false,
+  );
 }
 
 /** confluent-kafka's JSON driver (`tests/compat/confluent_kafka/log_client.py`). */
@@ -208,13 +229,20 @@ export function followJsonLines<E>(
 /** Where Debian puts Go library sources (golang-*-dev packages). */
 export const DEBIAN_GOPATH = "/usr/share/gocode";
 
-/** Why Go drivers cannot run here, or false: `go` missing, or the library's sources missing. */
+/**
+ * Why Go drivers cannot run here, or false: `go` missing, or the library's sources missing.
+ * Decided by `clientMissing()` (tests/support/skips.ts): call it once, at the top level of a test
+ * file; under `CI=true` a missing one fails the run.
+ */
 export function goMissing(library: string, debianPackage: string): string | false {
   if (spawnSync("go", ["version"]).error) {
-    return "go is not installed (scripts/install_test_deps.sh installs golang-go)";
+    return clientMissing("golang-go", "go is not installed (scripts/install_test_deps.sh installs golang-go)");
   }
   if (!existsSync(join(DEBIAN_GOPATH, "src", library))) {
-    return `${library} is not in ${DEBIAN_GOPATH} (scripts/install_test_deps.sh installs ${debianPackage})`;
+    return clientMissing(
+      debianPackage,
+      `${library} is not in ${DEBIAN_GOPATH} (scripts/install_test_deps.sh installs ${debianPackage})`,
+    );
   }
   return false;
 }
