@@ -9,7 +9,8 @@
  * dynamic cluster defaults, of which kbin has none. `configuration_keys` filters; synonyms
  * (v1+) are sent only when the request asks for them, as Kafka does; config types (v3+) are
  * filled; documentation is null. v0 (removed by Kafka 4.0, served as Kafka 3.9 did) reports
- * `is_default` instead of a source. A failure for one resource answers that resource with
+ * `is_default` instead of a source. An unknown topic is UNKNOWN_TOPIC_OR_PARTITION with a null
+ * message, as in Kafka. A failure for one resource answers that resource with
  * UNKNOWN_SERVER_ERROR and is logged.
  *
  * Left out: BROKER_LOGGER, CLIENT_METRICS and GROUP resources (INVALID_REQUEST until those
@@ -79,7 +80,9 @@ export default defineHandler(DESCRIBE_CONFIGS_API, {
           return {
             ...base,
             errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            errorMessage: `Topic ${res.resourceName} does not exist.`,
+            // No message, as from Kafka (ConfigHelper.describeConfigs): clients that read only
+            // the message (Sarama 1.22's DescribeConfig) must see what Kafka gives them.
+            errorMessage: null,
             configs: [],
           };
         }

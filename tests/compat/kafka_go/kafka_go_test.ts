@@ -4,8 +4,8 @@
  * with message format v1 (no headers), ListOffsets v1 and Metadata v1, so every write is
  * up-converted by kbin and every read down-converted. Codecs: none, gzip, snappy, lz4 (it has no
  * zstd). driver/main.go runs every call once and prints what the client saw; the tests judge it.
- * The driver is built like Sarama's (GOPATH mode, cached in the temp dir).
- * Covered and knowingly skipped: ALLOWLIST.md; gaps: FINDINGS.md.
+ * The driver is built like Sarama's (GOPATH mode, cached in the temp dir). CreateTopics, DeleteTopics
+ * and group Readers: kafka_go_group_test.ts. Covered and knowingly skipped: ALLOWLIST.md; gaps: FINDINGS.md.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -32,7 +32,6 @@ import {
 
 const DRIVER_DIR = fileURLToPath(new URL("./driver", import.meta.url));
 const MISSING = goMissing("github.com/segmentio/kafka-go", "golang-github-segmentio-kafka-go-dev");
-if (MISSING) console.warn(`tests/compat/kafka_go/kafka_go_test.ts: skipped: ${MISSING}`);
 /** confluent-kafka's driver checks what kafka-go cannot read back (empty keys and values). */
 const CONFLUENT_MISSING = pythonMissing("confluent_kafka");
 

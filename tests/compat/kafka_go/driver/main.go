@@ -11,6 +11,10 @@
 //	consume  topic, partitions, start, expect {partition: count}, timeout_s -> records, errors,
 //	         timed_out (Reader with Partition set and SetOffset)
 //	offsets  topic, partitions -> first, last (Conn.ReadOffsets, ListOffsets v1)
+//	create_topics, delete_topics, partitions: Conn.CreateTopics, DeleteTopics, ReadPartitions (admin.go)
+//	group    Readers with GroupID that read, commit and close (group.go)
+//
+// Every op may set client_id, so the test can tell its requests apart on the wire.
 //
 // It never judges anything: the TypeScript test does. Build in GOPATH mode against Debian's sources:
 // GOPATH=/usr/share/gocode GO111MODULE=off go build.
@@ -49,6 +53,24 @@ type op struct {
 	Start      int64          `json:"start"`
 	Expect     map[string]int `json:"expect"`
 	TimeoutS   float64        `json:"timeout_s"`
+	// ClientID replaces kafka-go's default client id, so the test can tell one op's requests apart.
+	ClientID string `json:"client_id"`
+	// Admin and group ops (admin.go, group.go).
+	Topics      []topicSpec `json:"topics"`
+	Group       string      `json:"group"`
+	Members     int         `json:"members"`
+	ExpectTotal int         `json:"expect_total"`
+	// SessionTimeoutS is the group members' session timeout (kafka-go's default: 30 s).
+	SessionTimeoutS float64 `json:"session_timeout_s"`
+}
+
+// dialer is kafka-go's default Dialer with the op's client id.
+func dialer(o op) *kafka.Dialer {
+	d := *kafka.DefaultDialer
+	if o.ClientID != "" {
+		d.ClientID = o.ClientID
+	}
+	return &d
 }
 
 // replay is a Balancer that hands out the partitions it was given, in order: the Writer calls
@@ -103,6 +125,7 @@ func produce(bootstrap string, o op) (interface{}, error) {
 	}
 	w := kafka.NewWriter(kafka.WriterConfig{
 		Brokers:          []string{bootstrap},
+		Dialer:           dialer(o),
 		Topic:            o.Topic,
 		Balancer:         b,
 		BatchSize:        100,
@@ -137,6 +160,7 @@ func consume(bootstrap string, o op) (interface{}, error) {
 		want := o.Expect[strconv.Itoa(part)]
 		r := kafka.NewReader(kafka.ReaderConfig{
 			Brokers:     []string{bootstrap},
+			Dialer:      dialer(o),
 			Topic:       o.Topic,
 			Partition:   part,
 			MinBytes:    1,
@@ -177,7 +201,7 @@ func offsets(bootstrap string, o op) (interface{}, error) {
 	out := [][2]int64{}
 	for _, part := range o.Partitions {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		conn, err := kafka.DialLeader(ctx, "tcp", bootstrap, o.Topic, part)
+		conn, err := dialer(o).DialLeader(ctx, "tcp", bootstrap, o.Topic, part)
 		cancel()
 		if err != nil {
 			return nil, err
@@ -213,6 +237,10 @@ func main() {
 			res, err = consume(plan.Bootstrap, o)
 		case "offsets":
 			res, err = offsets(plan.Bootstrap, o)
+		case "create_topics", "delete_topics", "partitions":
+			res, err = admin(plan.Bootstrap, o)
+		case "group":
+			res, err = group(plan.Bootstrap, o)
 		default:
 			err = fmt.Errorf("unknown op %q", o.Op)
 		}

@@ -8,6 +8,10 @@
 //	produce  topic, records, version, codec, idempotent -> reports [{p, o, err}] (SyncProducer.SendMessages)
 //	consume  topic, partitions, start (offset; -2 oldest), expect {partition: count}, version, timeout_s
 //	         -> records, errors, timed_out (Consumer.ConsumePartition)
+//	create_topic, list_topics, describe_config, describe_topics, delete_topic: ClusterAdmin (admin.go)
+//	group    ConsumerGroup members that consume, mark and commit (group.go)
+//
+// Every op may set client_id, so the test can tell its requests apart on the wire.
 //
 // It never judges anything: the TypeScript test does. Build in GOPATH mode against Debian's sources:
 // GOPATH=/usr/share/gocode GO111MODULE=off go build.
@@ -45,6 +49,18 @@ type op struct {
 	Start      int64          `json:"start"`
 	Expect     map[string]int `json:"expect"`
 	TimeoutS   float64        `json:"timeout_s"`
+	// ClientID replaces the driver's client id, so the test can tell one op's requests apart.
+	ClientID string `json:"client_id"`
+	// ClusterAdmin and ConsumerGroup ops (admin.go, group.go).
+	Group         string            `json:"group"`
+	Topics        []string          `json:"topics"`
+	Members       int               `json:"members"`
+	ExpectTotal   int               `json:"expect_total"`
+	RetentionS    float64           `json:"retention_s"`
+	NumPartitions int32             `json:"num_partitions"`
+	Replication   int16             `json:"replication"`
+	Configs       map[string]string `json:"configs"`
+	ValidateOnly  bool              `json:"validate_only"`
 }
 
 type report struct {
@@ -64,6 +80,9 @@ var codecs = map[string]sarama.CompressionCodec{
 func config(o op) (*sarama.Config, error) {
 	c := sarama.NewConfig()
 	c.ClientID = "kbin-compat-sarama"
+	if o.ClientID != "" {
+		c.ClientID = o.ClientID
+	}
 	v, err := sarama.ParseKafkaVersion(o.Version)
 	if err != nil {
 		return nil, err
@@ -142,6 +161,27 @@ func produce(bootstrap string, o op) (interface{}, error) {
 	return map[string]interface{}{"reports": reports}, nil
 }
 
+// fromMessage is a consumed message as a record.
+func fromMessage(m *sarama.ConsumerMessage) record {
+	offset := m.Offset
+	ts := m.Timestamp.UnixNano() / int64(time.Millisecond)
+	if m.Timestamp.IsZero() {
+		ts = -1
+	}
+	r := record{P: m.Partition, K: m.Key, V: m.Value, H: [][2]*string{}, Ts: &ts, O: &offset}
+	for _, h := range m.Headers {
+		k := string(h.Key)
+		var v *string
+		if h.Value != nil {
+			enc, _ := json.Marshal(h.Value)
+			s, _ := strconv.Unquote(string(enc))
+			v = &s
+		}
+		r.H = append(r.H, [2]*string{&k, v})
+	}
+	return r
+}
+
 func consume(bootstrap string, o op) (interface{}, error) {
 	c, err := config(o)
 	if err != nil {
@@ -174,23 +214,7 @@ func consume(bootstrap string, o op) (interface{}, error) {
 		for got < want {
 			select {
 			case m := <-pc.Messages():
-				offset := m.Offset
-				ts := m.Timestamp.UnixNano() / int64(time.Millisecond)
-				if m.Timestamp.IsZero() {
-					ts = -1
-				}
-				r := record{P: m.Partition, K: m.Key, V: m.Value, H: [][2]*string{}, Ts: &ts, O: &offset}
-				for _, h := range m.Headers {
-					k := string(h.Key)
-					var v *string
-					if h.Value != nil {
-						enc, _ := json.Marshal(h.Value)
-						s, _ := strconv.Unquote(string(enc))
-						v = &s
-					}
-					r.H = append(r.H, [2]*string{&k, v})
-				}
-				records = append(records, r)
+				records = append(records, fromMessage(m))
 				got++
 			case e := <-pc.Errors():
 				errs = append(errs, fmt.Sprintf("partition %d: %v", part, e.Err))
@@ -229,6 +253,10 @@ func main() {
 			res, err = produce(plan.Bootstrap, o)
 		case "consume":
 			res, err = consume(plan.Bootstrap, o)
+		case "create_topic", "list_topics", "describe_config", "describe_topics", "delete_topic":
+			res, err = admin(plan.Bootstrap, o)
+		case "group":
+			res, err = group(plan.Bootstrap, o)
 		default:
 			err = fmt.Errorf("unknown op %q", o.Op)
 		}
