@@ -18,6 +18,7 @@ import type { GroupCoordinator } from "./group/coordinator.ts";
 import { ALL_HANDLERS } from "./handlers/mod.ts";
 import { parseKafkaRelease, releaseApiVersions } from "./kafka_releases.ts";
 import { HandlerRegistry, type RegistryOptions } from "./registry.ts";
+import { RequestCounts } from "./request_counts.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
 
 /** Options for {@link Broker}. */
@@ -86,6 +87,8 @@ export class Broker {
   readonly producerIds: ProducerIds;
   readonly fetchSessions: FetchSessionCache;
   readonly groups: GroupCoordinator;
+  /** Requests served by API key and version. */
+  readonly requestCounts = new RequestCounts();
   /** Address clients are told to connect to (set once the listener is bound). */
   advertised: { host: string; port: number } = { host: "localhost", port: 9092 };
 
@@ -96,6 +99,8 @@ export class Broker {
     this.codecs = options.codecs;
     this.logger = options.logger;
     this.clock = options.clock;
+    // First, so that a bad emulation setting stops start-up before anything else is touched.
+    this.handlers = new HandlerRegistry(ALL_HANDLERS, registryOptions(options.config));
     this.nodeId = options.config.number("node.id");
     this.clusterId = options.store.clusterId();
     this.policies = options.policies;
@@ -105,7 +110,6 @@ export class Broker {
       maxSessions: options.config.number("max.incremental.fetch.session.cache.slots"),
       clock: options.clock,
     });
-    this.handlers = new HandlerRegistry(ALL_HANDLERS, registryOptions(options.config));
     this.dispatcher = new Dispatcher(this);
   }
 

@@ -71,6 +71,7 @@ export class Dispatcher {
         `unsupported version ${version} of ${api.name} (key ${apiKey}); supported ${window.minVersion}-${window.maxVersion}`,
       );
     }
+    broker.requestCounts.note(apiKey, version);
     const r = new Reader(frame);
     let request: unknown;
     let header;

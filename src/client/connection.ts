@@ -185,7 +185,16 @@ export class KafkaConnection {
           try {
             r.offset = 0;
             decodeResponseHeader(r, p.api.responseHeaderVersion(p.version));
-            p.resolve(p.api.decodeResponse(r, p.version));
+            const body = r.offset;
+            try {
+              p.resolve(p.api.decodeResponse(r, p.version));
+            } catch (err) {
+              // A broker that does not know this ApiVersions version answers at v0 with
+              // UNSUPPORTED_VERSION (KIP-511), as Kafka's clients expect.
+              if (p.api.apiKey !== API_VERSIONS_API.apiKey || p.version === 0) throw err;
+              r.offset = body;
+              p.resolve(p.api.decodeResponse(r, 0));
+            }
           } catch (err) {
             p.reject(
               new KafkaClientError(

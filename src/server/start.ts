@@ -13,6 +13,7 @@ import { DEFAULT_LOG_CONFIG } from "../storage/log/partition_log.ts";
 import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
 import type { Logger, Runtime } from "../ports.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
+import { APIS } from "../protocol/generated/api_keys.ts";
 import { LogManager } from "../storage/log/log_manager.ts";
 import { memoryFs } from "../storage/memory/memory_fs.ts";
 import { openMetadataStore } from "../storage/metadata_store.ts";
@@ -123,6 +124,12 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       close() {
         closed ??= (async () => {
           await server.close();
+          const served = broker.requestCounts.entries();
+          if (served.length > 0) {
+            logger.info("Requests served by API and version", {
+              versions: served.map((e) => `${APIS.get(e.apiKey)?.name ?? e.apiKey}:v${e.version}=${e.count}`).join(","),
+            });
+          }
           coordinator?.close();
           await logs!.close();
           store.close();

@@ -7,9 +7,11 @@
  * @module
  */
 
-import { DESCRIBE_GROUPS_API } from "../../protocol/generated/15_describe_groups.ts";
+import { DESCRIBE_GROUPS_API, type DescribedGroup } from "../../protocol/generated/15_describe_groups.ts";
+import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 /** READ, DESCRIBE and DELETE on a group (KIP-430 bit field). */
@@ -21,24 +23,31 @@ export default defineHandler(DESCRIBE_GROUPS_API, {
   handle(request, ctx) {
     return {
       throttleTimeMs: 0,
-      groups: request.groups.map((groupId) => {
-        const d = ctx.broker.groups.describe(groupId);
-        const notFound = ctx.version >= 6 && d.notFound !== undefined;
-        return {
-          errorCode: groupId === ""
-            ? ErrorCode.INVALID_GROUP_ID
-            : notFound
-            ? ErrorCode.GROUP_ID_NOT_FOUND
-            : ErrorCode.NONE,
-          errorMessage: notFound ? d.notFound! : null,
-          groupId,
-          groupState: d.state,
-          protocolType: d.protocolType,
-          protocolData: d.protocolData,
-          members: d.members,
-          authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
-        };
-      }),
+      groups: request.groups.map((groupId) =>
+        guardPartSync(() => describeOne(groupId), {
+          logger: ctx.broker.logger,
+          context: { api: "DescribeGroups", version: ctx.version, group: groupId },
+          onError: (f) => ({ errorCode: f.code, errorMessage: f.message, groupId, groupState: "", members: [] }),
+        })
+      ),
     };
+    function describeOne(groupId: string): Input<DescribedGroup> {
+      const d = ctx.broker.groups.describe(groupId);
+      const notFound = ctx.version >= 6 && d.notFound !== undefined;
+      return {
+        errorCode: groupId === ""
+          ? ErrorCode.INVALID_GROUP_ID
+          : notFound
+          ? ErrorCode.GROUP_ID_NOT_FOUND
+          : ErrorCode.NONE,
+        errorMessage: notFound ? d.notFound! : null,
+        groupId,
+        groupState: d.state,
+        protocolType: d.protocolType,
+        protocolData: d.protocolData,
+        members: d.members,
+        authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+      };
+    }
   },
 });

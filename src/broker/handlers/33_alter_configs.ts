@@ -12,6 +12,7 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { ALTER_CONFIGS_API, type AlterConfigsResourceResponse } from "../../protocol/generated/33_alter_configs.ts";
 import type { Input } from "../../protocol/types.ts";
 import { replaceTopicConfigs } from "../alter_topic_configs.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(ALTER_CONFIGS_API, {
@@ -43,7 +44,14 @@ export default defineHandler(ALTER_CONFIGS_API, {
         });
         continue;
       }
-      const applied = replaceTopicConfigs(ctx.broker, res.resourceName, next, request.validateOnly);
+      const applied = guardPartSync(
+        () => replaceTopicConfigs(ctx.broker, res.resourceName, next, request.validateOnly),
+        {
+          logger: ctx.broker.logger,
+          context: { api: "AlterConfigs", version: ctx.version, resource: res.resourceName },
+          onError: (f) => ({ ok: false as const, code: f.code, message: f.message }),
+        },
+      );
       responses.push({
         ...base,
         errorCode: applied.ok ? ErrorCode.NONE : applied.code,

@@ -15,6 +15,7 @@ import {
   type CreatePartitionsTopicResult,
 } from "../../protocol/generated/37_create_partitions.ts";
 import type { Input } from "../../protocol/types.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 /** Kafka's cap on partitions per topic is the broker's memory; kbin keeps a sane bound. */
@@ -83,7 +84,11 @@ export default defineHandler(CREATE_PARTITIONS_API, {
         }
       }
       if (!request.validateOnly) {
-        const grown = broker.store.addPartitions(t.name, t.count);
+        const grown = guardPartSync(() => broker.store.addPartitions(t.name, t.count), {
+          logger: broker.logger,
+          context: { api: "CreatePartitions", version: ctx.version, topic: t.name },
+          onError: (f) => ({ ok: false as const, code: f.code, message: f.message }),
+        });
         if (!grown.ok) {
           fail(t.name, grown.code, grown.message ?? "");
           continue;

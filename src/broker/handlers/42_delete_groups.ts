@@ -6,6 +6,7 @@
  */
 
 import { DELETE_GROUPS_API } from "../../protocol/generated/42_delete_groups.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(DELETE_GROUPS_API, {
@@ -14,7 +15,14 @@ export default defineHandler(DELETE_GROUPS_API, {
   handle(request, ctx) {
     return {
       throttleTimeMs: 0,
-      results: request.groupsNames.map((groupId) => ({ groupId, errorCode: ctx.broker.groups.deleteGroup(groupId) })),
+      results: request.groupsNames.map((groupId) => ({
+        groupId,
+        errorCode: guardPartSync(() => ctx.broker.groups.deleteGroup(groupId), {
+          logger: ctx.broker.logger,
+          context: { api: "DeleteGroups", version: ctx.version, group: groupId },
+          onError: (f) => f.code,
+        }),
+      })),
     };
   },
 });

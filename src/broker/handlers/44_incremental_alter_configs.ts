@@ -19,6 +19,7 @@ import {
 } from "../../protocol/generated/44_incremental_alter_configs.ts";
 import type { Input } from "../../protocol/types.ts";
 import { replaceTopicConfigs } from "../alter_topic_configs.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 const LIST_CONFIGS = new Set(TOPIC_CONFIGS.filter((c) => c.type === "list").map((c) => c.name));
@@ -84,7 +85,11 @@ export default defineHandler(INCREMENTAL_ALTER_CONFIGS_API, {
         answer(error[0], error[1]);
         continue;
       }
-      const applied = replaceTopicConfigs(broker, res.resourceName, next, request.validateOnly);
+      const applied = guardPartSync(() => replaceTopicConfigs(broker, res.resourceName, next, request.validateOnly), {
+        logger: broker.logger,
+        context: { api: "IncrementalAlterConfigs", version: ctx.version, resource: res.resourceName },
+        onError: (f) => ({ ok: false as const, code: f.code, message: f.message }),
+      });
       answer(applied.ok ? ErrorCode.NONE : applied.code, applied.ok ? null : (applied.message ?? null));
     }
     return { throttleTimeMs: 0, responses };

@@ -8,9 +8,14 @@
  * @module
  */
 
-import { CONSUMER_GROUP_DESCRIBE_API } from "../../protocol/generated/69_consumer_group_describe.ts";
+import {
+  CONSUMER_GROUP_DESCRIBE_API,
+  type DescribedGroup,
+} from "../../protocol/generated/69_consumer_group_describe.ts";
+import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 /** ConsumerGroupMemberType CONSUMER (a member that speaks ConsumerGroupHeartbeat). */
@@ -31,41 +36,48 @@ export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
     });
     return {
       throttleTimeMs: 0,
-      groups: request.groupIds.map((groupId) => {
-        const g = broker.groups.consumer(groupId);
-        if (!g) {
-          const classic = broker.groups.classic(groupId);
-          return {
-            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-            errorMessage: classic ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
-            groupId,
-            groupState: "Dead",
-          };
-        }
-        const d = g.describe();
-        return {
-          errorCode: ErrorCode.NONE,
-          groupId,
-          groupState: d.state,
-          groupEpoch: d.groupEpoch,
-          assignmentEpoch: d.assignmentEpoch,
-          assignorName: d.assignorName,
-          members: d.members.map((m) => ({
-            memberId: m.memberId,
-            instanceId: m.instanceId,
-            rackId: m.rackId,
-            memberEpoch: m.memberEpoch,
-            clientId: m.clientId,
-            clientHost: m.clientHost,
-            subscribedTopicNames: m.subscribedTopicNames,
-            subscribedTopicRegex: m.subscribedTopicRegex,
-            assignment: assignment(m.assignment),
-            targetAssignment: assignment(m.targetAssignment),
-            memberType: MEMBER_TYPE_CONSUMER,
-          })),
-          authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
-        };
-      }),
+      groups: request.groupIds.map((groupId) =>
+        guardPartSync(() => describeOne(groupId), {
+          logger: broker.logger,
+          context: { api: "ConsumerGroupDescribe", version: ctx.version, group: groupId },
+          onError: (f) => ({ errorCode: f.code, errorMessage: f.message, groupId, groupState: "" }),
+        })
+      ),
     };
+    function describeOne(groupId: string): Input<DescribedGroup> {
+      const g = broker.groups.consumer(groupId);
+      if (!g) {
+        const classic = broker.groups.classic(groupId);
+        return {
+          errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+          errorMessage: classic ? `Group ${groupId} is not a consumer group.` : `Group ${groupId} not found.`,
+          groupId,
+          groupState: "Dead",
+        };
+      }
+      const d = g.describe();
+      return {
+        errorCode: ErrorCode.NONE,
+        groupId,
+        groupState: d.state,
+        groupEpoch: d.groupEpoch,
+        assignmentEpoch: d.assignmentEpoch,
+        assignorName: d.assignorName,
+        members: d.members.map((m) => ({
+          memberId: m.memberId,
+          instanceId: m.instanceId,
+          rackId: m.rackId,
+          memberEpoch: m.memberEpoch,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: m.subscribedTopicNames,
+          subscribedTopicRegex: m.subscribedTopicRegex,
+          assignment: assignment(m.assignment),
+          targetAssignment: assignment(m.targetAssignment),
+          memberType: MEMBER_TYPE_CONSUMER,
+        })),
+        authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+      };
+    }
   },
 });

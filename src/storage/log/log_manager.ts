@@ -60,7 +60,18 @@ export class LogManager {
       }
     }
     const started = o.clock.now();
-    for (const p of partitions) await m.get(p);
+    for (const p of partitions) {
+      try {
+        await m.get(p);
+      } catch (err) {
+        // One unreadable partition must not keep the broker down: it stays closed, is retried on
+        // its next use, and its requests answer KAFKA_STORAGE_ERROR meanwhile.
+        o.logger.error("Could not open a partition log; it answers KAFKA_STORAGE_ERROR until it can be opened", {
+          dir: LogManager.dirName(p),
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
     if (partitions.length > 0) {
       o.logger.info("Opened partition logs", { count: partitions.length, clean, ms: o.clock.now() - started });
     }

@@ -34,6 +34,11 @@ export interface MemoryFs extends FileSystem {
   failNextWrite(): void;
   /** Makes the next sync (`FileHandle.datasync` or `writeFileAtomic`) throw EIO; nothing becomes durable. */
   failNextFsync(): void;
+  /**
+   * Makes every read of a file whose path matches throw EIO, until the returned function is
+   * called (a bad sector under one partition's segments).
+   */
+  failReads(matches: (path: string) => boolean): () => void;
   /** Cuts the last `bytes` bytes off a file, both current and durable, like a torn write. */
   tearTail(path: string, bytes: number): void;
   /** Simulates power loss: every file falls back to what was durable at its last sync. */
@@ -103,6 +108,7 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
   const dirs = new Set<string>(["/", ""]);
   let writeFault = options.failNextWrite === true;
   let fsyncFault = options.failNextFsync === true;
+  const readFaults = new Set<(path: string) => boolean>();
 
   function takeWriteFault(path: string): void {
     if (!writeFault) return;
@@ -138,6 +144,9 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
     return {
       async read(position: number, length: number): Promise<Uint8Array> {
         check();
+        for (const matches of readFaults) {
+          if (matches(path)) throw new MemoryFsError("EIO", `injected read failure on "${path}"`);
+        }
         const start = Math.min(position, inode.length);
         return inode.data.slice(start, Math.min(position + length, inode.length));
       },
@@ -287,6 +296,10 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
     },
     failNextFsync(): void {
       fsyncFault = true;
+    },
+    failReads(matches: (path: string) => boolean): () => void {
+      readFaults.add(matches);
+      return () => readFaults.delete(matches);
     },
     tearTail(path: string, bytes: number): void {
       const inode = requireFile(normalize(path));
