@@ -288,7 +288,10 @@ interface FrameLayout {
   contentSize: number | null;
 }
 
-/** Parses one frame header at `pos` and walks its block headers, checking lengths only. */
+/**
+ * Parses one frame header at `pos` and walks its block headers, checking lengths only.
+ * @returns the frame, and the most bytes its blocks can decode to
+ */
 function layoutFrame(data: Uint8Array, pos: number): { frame: FrameLayout; bound: number } {
   const n = data.length;
   if (n - pos < 7) fail("truncated frame header");
@@ -344,7 +347,7 @@ function layoutFrame(data: Uint8Array, pos: number): { frame: FrameLayout; bound
       contentChecksum,
       contentSize,
     },
-    bound: contentSize ?? bound,
+    bound,
   };
 }
 
@@ -366,12 +369,17 @@ export function lz4DecompressFrame(data: Uint8Array, maxOutputBytes: number = DE
   let bound = 0;
   let pos = 0;
   while ((pos = nextDataFrame(data, pos, FRAME_MAGIC, "an LZ4", fail)) < n) {
-    const { frame, bound: frameBound } = layoutFrame(data, pos);
+    const { frame, bound: blocksBound } = layoutFrame(data, pos);
     if (frame.contentSize !== null && frame.contentSize > maxOutputBytes) {
       fail(`content size ${frame.contentSize} exceeds the limit of ${maxOutputBytes} bytes`);
     }
+    // The output buffer is sized from the bound: a declared size its blocks cannot reach would
+    // allocate up to the cap for a few bytes of input.
+    if (frame.contentSize !== null && frame.contentSize > blocksBound) {
+      fail(`frame declares ${frame.contentSize} bytes of content but its blocks hold at most ${blocksBound}`);
+    }
     frames.push(frame);
-    bound += frameBound;
+    bound += frame.contentSize ?? blocksBound;
     pos = frame.end;
   }
   const capacity = Math.min(bound, maxOutputBytes);

@@ -46,12 +46,31 @@ export interface ZstdLayout {
  * @returns the declared sizes
  */
 export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MAX_OUTPUT_BYTES): ZstdLayout {
+  return walkFrames(data, maxOutputBytes).layout;
+}
+
+/** What the pure decoder needs to know of one frame's window. */
+interface FrameWindow {
+  /** Offset of the window descriptor byte, or -1 for a single-segment frame (window = content size). */
+  descriptorAt: number;
+  /** Window size in bytes. */
+  window: number;
+  /** Most bytes the frame can decode to. */
+  bound: number;
+  blocks: number;
+  /** Declared content size, or null. */
+  contentSize: number | null;
+}
+
+/** {@link zstdLayout}, plus each frame's window facts. */
+function walkFrames(data: Uint8Array, maxOutputBytes: number): { layout: ZstdLayout; frames: FrameWindow[] } {
   const n = data.length;
   if (n === 0) fail("empty input");
   let pos = 0;
   let declared: number | null = 0;
   let bound = 0;
   const spans: number[] = [];
+  const frames: FrameWindow[] = [];
   while ((pos = nextDataFrame(data, pos, FRAME_MAGIC, "a zstd", fail)) < n) {
     if (n - pos < 6) fail("truncated frame header");
     const fhd = data[pos + 4]!;
@@ -87,7 +106,9 @@ export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MA
     if (singleSegment) window = contentSize!;
     const blockMax = Math.min(window, MAX_BLOCK_BYTES);
     let frameBound = 0;
+    let blocks = 0;
     for (;;) {
+      blocks++;
       if (n - p < 3) fail("truncated block header");
       const bh = data[p]! | (data[p + 1]! << 8) | (data[p + 2]! << 16);
       p += 3;
@@ -115,10 +136,17 @@ export function zstdLayout(data: Uint8Array, maxOutputBytes: number = DEFAULT_MA
     bound += contentSize ?? frameBound;
     declared = declared === null || contentSize === null ? null : declared + contentSize;
     spans.push(pos, p);
+    frames.push({
+      descriptorAt: singleSegment ? -1 : pos + 5,
+      window,
+      bound: contentSize ?? frameBound,
+      blocks,
+      contentSize,
+    });
     pos = p;
   }
   if (spans.length === 0) fail("no zstd frame");
-  return { contentSize: declared, boundBytes: bound, spans };
+  return { layout: { contentSize: declared, boundBytes: bound, spans }, frames };
 }
 
 /** Compares decoded length with what the frames declared. */
@@ -170,6 +198,59 @@ export function zstdDecodeFrames(
 }
 
 /**
+ * Bytes of window history fzstd may move while decoding one payload. It keeps a frame's history
+ * in one buffer of the window's size and shifts the whole buffer after every block, unless it
+ * decodes straight into an output buffer (a frame that declares its content size, outside
+ * streaming). A tiny frame declaring a 128 MiB window would otherwise cost 128 MiB of zeroed
+ * memory and 128 MiB of copying per block.
+ */
+const MAX_WINDOW_WORK_BYTES = 2 ** 31;
+
+/** Window descriptor (exponent, mantissa) of the smallest window of at least `bytes`. */
+function windowDescriptor(bytes: number): { descriptor: number; window: number } {
+  for (let exponent = 0; exponent < 32; exponent++) {
+    const base = 2 ** (10 + exponent);
+    for (let mantissa = 0; mantissa < 8; mantissa++) {
+      const window = base + (base / 8) * mantissa;
+      if (window >= bytes) return { descriptor: (exponent << 3) | mantissa, window };
+    }
+  }
+  return { descriptor: 0xff, window: Infinity };
+}
+
+/**
+ * The payload with each window descriptor lowered to what its frame can use: no more history
+ * than the frame can output (nor than `historyCap` when output past it fails anyway), but never
+ * below the frame's block maximum, which the window also sets. Then refuses payloads whose
+ * history moves would still exceed {@link MAX_WINDOW_WORK_BYTES}.
+ */
+function fitWindows(data: Uint8Array, frames: FrameWindow[], historyCap: number): Uint8Array {
+  let out = data;
+  let work = 0;
+  for (const f of frames) {
+    let window = f.window;
+    if (f.descriptorAt >= 0) {
+      const needed = Math.min(f.window, Math.max(Math.min(f.bound, historyCap), MAX_BLOCK_BYTES));
+      const fitted = windowDescriptor(needed);
+      if (fitted.window < f.window) {
+        if (out === data) out = data.slice();
+        out[f.descriptorAt] = fitted.descriptor;
+        window = fitted.window;
+      }
+    }
+    // Straight into an output buffer: a declared, non-zero content size outside streaming.
+    const copies = f.contentSize !== null && f.contentSize > 0 && historyCap === Infinity ? 0 : f.blocks;
+    work += copies * window;
+  }
+  if (work > MAX_WINDOW_WORK_BYTES) {
+    fail(
+      `decoding would move ${work} bytes of window history, over the pure decoder's limit of ${MAX_WINDOW_WORK_BYTES}`,
+    );
+  }
+  return out;
+}
+
+/**
  * Decompresses zstd frames in pure TypeScript. The optional content checksum (XXH64) is not
  * verified here; the native decoders verify it.
  * @param data the compressed payload
@@ -177,11 +258,13 @@ export function zstdDecodeFrames(
  * @returns the decompressed bytes
  */
 export function zstdDecompress(data: Uint8Array, maxOutputBytes: number = DEFAULT_MAX_OUTPUT_BYTES): Uint8Array {
-  const layout = zstdLayout(data, maxOutputBytes);
+  const { layout, frames } = walkFrames(data, maxOutputBytes);
+  const streaming = layout.boundBytes > maxOutputBytes;
+  const input = fitWindows(data, frames, streaming ? maxOutputBytes : Infinity);
   let out: Uint8Array;
   try {
-    if (layout.boundBytes <= maxOutputBytes) {
-      out = fzstdDecompress(data);
+    if (!streaming) {
+      out = fzstdDecompress(input);
     } else {
       const chunks: Uint8Array[] = [];
       let total = 0;
@@ -190,7 +273,7 @@ export function zstdDecompress(data: Uint8Array, maxOutputBytes: number = DEFAUL
         if (total > maxOutputBytes) fail(`output exceeds the limit of ${maxOutputBytes} bytes`);
         chunks.push(chunk);
       });
-      stream.push(data, true);
+      stream.push(input, true);
       out = new Uint8Array(total);
       let d = 0;
       for (const c of chunks) {

@@ -104,6 +104,23 @@ test("lz4DecompressFrame() rejects a content size that disagrees with the blocks
   );
 });
 
+test("lz4DecompressFrame() refuses a content size its blocks cannot hold before allocating it", () => {
+  // Found by tests/hostile/decoder_fuzz_test.ts: the output buffer was sized from the declared
+  // content size, so 24 bytes claiming 512 MiB (under the 1 GiB default cap) allocated 512 MiB.
+  const frame = new Uint8Array([0x04, 0x22, 0x4d, 0x18, 0x68, 0x40, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 1, 0, 0, 0x80, 0x61]);
+  rehash(frame, 14);
+  const claim = new Uint8Array([...frame, 0, 0, 0, 0]);
+  assert.throws(
+    () => lz4DecompressFrame(claim),
+    (e: unknown) =>
+      e instanceof CompressionError &&
+      /declares 536870912 bytes of content but its blocks hold at most 1\b/.test(e.message),
+  );
+  // A claim the blocks can reach is still checked against what they hold.
+  const real = lz4CompressFrame(sampleData(3000), { contentSize: true });
+  assert.ok(sameBytes(lz4DecompressFrame(real), sampleData(3000)));
+});
+
 test("lz4DecompressFrame() keeps independent blocks from reaching into the previous block", () => {
   // Two blocks; the second is a match with offset 1 at its very start: valid only if linked.
   const block1 = [0x10, 0x61]; // literal "a"

@@ -62,3 +62,39 @@ test("zstdDecompress() rejects a frame whose blocks disagree with its content si
   assert.throws(() => zstdDecompress(frame), CompressionError);
   assert.throws(() => native.decompress(frame), CompressionError);
 });
+
+/** A frame without content size: a window descriptor byte, then `blocks` blocks of `type`. */
+function windowFrame(descriptor: number, blocks: number, type: 0 | 1 | 2): Uint8Array {
+  const out = new Uint8Array(6 + blocks * 4);
+  out.set([0x28, 0xb5, 0x2f, 0xfd, 0x00, descriptor]);
+  for (let b = 0; b < blocks; b++) {
+    const header = (1 << 3) | (type << 1) | (b === blocks - 1 ? 1 : 0);
+    out.set([header & 0xff, (header >>> 8) & 0xff, header >>> 16, 0x61], 6 + b * 4);
+  }
+  return out;
+}
+
+test("zstdDecompress() decodes tiny frames declaring a 128 MiB window without allocating or shifting it", () => {
+  // Found by tests/hostile/decoder_fuzz_test.ts: fzstd keeps a window-sized history buffer and
+  // shifts all of it after every block, so 10 bytes cost 128 MiB and 800 bytes several seconds.
+  for (const type of [0, 1] as const) {
+    const frame = windowFrame(17 << 3, 200, type);
+    const start = performance.now();
+    const out = zstdDecompress(frame);
+    assert.ok(performance.now() - start < 500, `took ${performance.now() - start} ms`);
+    assert.equal(out.length, 200);
+    assert.ok(out.every((b) => b === 0x61));
+    assert.ok(sameBytes(native.decompress(frame), out));
+  }
+});
+
+test("zstdDecompress() refuses a payload whose window history would move more than 2 GiB", () => {
+  // 1000 compressed blocks may each decode to 128 KiB, so the window stays 128 MiB.
+  const frame = windowFrame(17 << 3, 1000, 2);
+  const start = performance.now();
+  assert.throws(
+    () => zstdDecompress(frame),
+    (e: unknown) => e instanceof CompressionError && /window history/.test(e.message),
+  );
+  assert.ok(performance.now() - start < 500, `took ${performance.now() - start} ms`);
+});
