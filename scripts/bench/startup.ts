@@ -34,6 +34,7 @@ function pct(xs: number[], p: number): number {
 const accept: number[] = [];
 const ready: number[] = [];
 let rssKiB = 0;
+let failures = 0;
 for (let i = 0; i < runs; i++) {
   const dir = await mkdtemp(join(tmpdir(), "kbin-startup-"));
   const port = 20000 + Math.floor(Math.random() * 20000);
@@ -41,6 +42,8 @@ for (let i = 0; i < runs; i++) {
   const child = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dir], {
     stdio: ["ignore", "pipe", "ignore"],
   });
+  let gone = false;
+  child.once("exit", () => (gone = true));
   const readyAt = new Promise<number>((resolve) => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -48,7 +51,15 @@ for (let i = 0; i < runs; i++) {
       if (out.includes("ready on")) resolve(performance.now() - t0);
     });
   });
-  while (!(await tryConnect(port))) { /* poll until the listener accepts */ }
+  // Poll until the listener accepts; a broker that exits first (its random port was taken) is
+  // retried on another port rather than polled for ever.
+  while (!gone && !(await tryConnect(port))) { /* poll */ }
+  if (gone) {
+    await rm(dir, { recursive: true, force: true });
+    if (++failures > 5) throw new Error(`kbin serve exited before accepting connections ${failures} times`);
+    i--;
+    continue;
+  }
   accept.push(performance.now() - t0);
   ready.push(await readyAt);
   if (i === runs - 1) {

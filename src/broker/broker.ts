@@ -18,7 +18,7 @@ import type { GroupCoordinator } from "./group/coordinator.ts";
 import { ALL_HANDLERS } from "./handlers/mod.ts";
 import { parseKafkaRelease, releaseApiVersions } from "./kafka_releases.ts";
 import { HandlerRegistry, type RegistryOptions } from "./registry.ts";
-import { RequestCounts } from "./request_counts.ts";
+import { RequestTotals } from "./request_counts.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
 
 /** Options for {@link Broker}. */
@@ -87,8 +87,8 @@ export class Broker {
   readonly producerIds: ProducerIds;
   readonly fetchSessions: FetchSessionCache;
   readonly groups: GroupCoordinator;
-  /** Requests served by API key and version. */
-  readonly requestCounts = new RequestCounts();
+  /** Requests served by client id, API key and version (closed connections). */
+  readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
   advertised: { host: string; port: number } = { host: "localhost", port: 9092 };
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { RequestCounts } from "./request_counts.ts";
+
 /** Per-connection state visible to handlers. */
 export interface ConnState {
   readonly remote: string;
@@ -13,6 +15,8 @@ export interface ConnState {
   principal: string;
   /** Arbitrary per-connection data (fetch sessions, SASL state). */
   readonly data: Map<string, unknown>;
+  /** Requests served on this connection and the client id they came with (set by the dispatcher). */
+  served?: { clientId: string; counts: RequestCounts; software?: string };
 }
 
 /** Thrown by a handler to close the connection after logging `reason`. */

@@ -18,6 +18,7 @@ import { DecodeError, Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import { CloseConnection, type ConnState } from "./conn_state.ts";
 import { partFailure } from "./part_errors.ts";
+import { RequestCounts } from "./request_counts.ts";
 import type { Broker } from "./broker.ts";
 
 /** A writer with room for the size prefix, so a small answer goes out in one socket write. */
@@ -40,6 +41,12 @@ export class Dispatcher {
 
   constructor(broker: Broker) {
     this.#broker = broker;
+  }
+
+  /** A connection ended: its request counts join the broker's totals. */
+  closed(conn: ConnState): void {
+    const s = conn.served;
+    if (s) this.#broker.requestTotals.add(s.software ? `${s.clientId} ${s.software}` : s.clientId, s.counts);
   }
 
   async handle(frame: Uint8Array, conn: ConnState, release: () => void = () => {}): Promise<Uint8Array[] | null> {
@@ -71,12 +78,12 @@ export class Dispatcher {
         `unsupported version ${version} of ${api.name} (key ${apiKey}); supported ${window.minVersion}-${window.maxVersion}`,
       );
     }
-    broker.requestCounts.note(apiKey, version);
     const r = new Reader(frame);
     let request: unknown;
     let header;
     try {
       header = decodeRequestHeader(r, api.requestHeaderVersion(version));
+      (conn.served ??= { clientId: header.clientId ?? "", counts: new RequestCounts() }).counts.note(apiKey, version);
       request = api.decodeRequest(r, version);
     } catch (err) {
       if (err instanceof DecodeError) {

@@ -30,6 +30,8 @@ export interface FrameHandler {
    * batches included: the handler waits for them, whatever `acks` says).
    */
   handle(frame: Uint8Array, conn: ConnState, release: () => void): Promise<Uint8Array[] | null>;
+  /** Called once when the connection has ended. */
+  closed?(conn: ConnState): void;
 }
 
 /** Requests of one connection that may be past their ordered part and awaiting their answer. */
@@ -122,6 +124,7 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
       // the peer may already be gone
     }
     conn.close();
+    handler.closed?.(state);
   }
 }
 

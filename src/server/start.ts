@@ -124,10 +124,13 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       close() {
         closed ??= (async () => {
           await server.close();
-          const served = broker.requestCounts.entries();
+          const served = broker.requestTotals.entries();
           if (served.length > 0) {
+            // clientId|Api:vN=count, for scripts/version_coverage.ts and anyone asking what clients use.
             logger.info("Requests served by API and version", {
-              versions: served.map((e) => `${APIS.get(e.apiKey)?.name ?? e.apiKey}:v${e.version}=${e.count}`).join(","),
+              versions: served.map((e) =>
+                `${encodeURIComponent(e.clientId)}|${APIS.get(e.apiKey)?.name ?? e.apiKey}:v${e.version}=${e.count}`
+              ).join(","),
             });
           }
           coordinator?.close();

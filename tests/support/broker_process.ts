@@ -5,6 +5,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,11 +39,38 @@ export interface BrokerProcessOptions {
   dataDir?: string;
   /** Command to run instead of `bun src/runtime/bun/main.ts` (e.g. the compiled binary). */
   command?: string[];
+  /** Working directory of the broker process (default: this process's). */
+  cwd?: string;
   timeoutMs?: number;
+}
+
+/**
+ * With `KBIN_VERSION_COVERAGE=FILE` set (scripts/version_coverage.ts sets it), every broker started
+ * here is stopped gracefully and appends one JSON line to FILE: the test file that started it and
+ * the API versions it served (its "Requests served by API and version" log line).
+ */
+const COVERAGE_FILE = process.env["KBIN_VERSION_COVERAGE"];
+
+/** The test file that called into this module (for coverage lines). */
+function callerTestFile(): string {
+  const frames = (new Error().stack ?? "").split("\n");
+  for (const f of frames) {
+    const m = /(tests\/(?:compat|release|unit)\/[^:)\s]+_test\.ts)/.exec(f);
+    if (m) return m[1]!;
+  }
+  return "unknown";
+}
+
+function recordCoverage(testFile: string, log: string): void {
+  if (!COVERAGE_FILE) return;
+  const m = /Requests served by API and version versions="?([^"\n]*)"?/.exec(log);
+  if (!m) return;
+  appendFileSync(COVERAGE_FILE, JSON.stringify({ testFile, versions: m[1]!.split(",") }) + "\n");
 }
 
 /** Starts `kbin serve --listen 127.0.0.1:0` and resolves once it prints its ready line. */
 export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+  const testFile = COVERAGE_FILE ? callerTestFile() : "";
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "kbin-test-")));
   const [cmd, ...pre] = options.command ?? [BUN, MAIN];
@@ -56,11 +84,17 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
     ...(options.args ?? []),
   ], {
     stdio: ["ignore", "pipe", "pipe"],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   let stdout = "";
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      recordCoverage(testFile, stderr);
+      resolve(code);
+    })
+  );
   const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`broker not ready after ${options.timeoutMs ?? 15000} ms:\n${stderr}`)),
@@ -95,8 +129,11 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
     stop,
     async [Symbol.asyncDispose]() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGKILL");
+        // Measuring coverage: a graceful stop, so the broker logs what it served.
+        child.kill(COVERAGE_FILE ? "SIGTERM" : "SIGKILL");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
         await exited;
+        clearTimeout(timer);
       }
       if (ownDir) await rm(dataDir, { recursive: true, force: true });
     },

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FileSystem, OpenDatabaseFn } from "../../src/ports.ts";
+import type { FileSystem, OpenDatabaseFn, Runtime } from "../../src/ports.ts";
 
 /** "bun" under `bun test`, "deno" under `deno test`. */
 export const runtimeName: "bun" | "deno" = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
@@ -26,3 +26,20 @@ const netModule = (await import(`${adapterDir}/net.ts`)) as { connect: import(".
 
 /** The running runtime's outgoing TCP connector. */
 export const connect: import("../../src/ports.ts").ConnectFn = netModule.connect;
+
+/**
+ * A runtime whose partition logs live on `fs` (an in-memory file system that fails on demand)
+ * while metadata stays in SQLite: in memory, or in `dbPath` when it must survive a restart.
+ */
+export async function runtimeWithFs(fs: FileSystem, options: { dbPath?: string } = {}): Promise<Runtime> {
+  const net = (await import(`${adapterDir}/net.ts`)) as Pick<Runtime, "listen">;
+  return {
+    name: runtimeName,
+    listen: net.listen,
+    connect,
+    openDatabase: () => openDatabase(options.dbPath ?? ":memory:"),
+    fs,
+    clock: { now: () => Date.now() },
+    codecs: {},
+  };
+}

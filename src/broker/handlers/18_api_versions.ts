@@ -29,6 +29,10 @@ export default defineHandler(API_VERSIONS_API, {
     ) {
       return { errorCode: ErrorCode.INVALID_REQUEST, apiKeys };
     }
+    // KIP-511: remembered so that the versions served can be told apart by client software.
+    if (ctx.version >= 3 && ctx.conn.served) {
+      ctx.conn.served.software = `${request.clientSoftwareName}/${request.clientSoftwareVersion}`;
+    }
     return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
   },
 });

@@ -18,6 +18,7 @@ import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/metadata_store.ts";
 import { TOPIC_OPERATIONS } from "../acl_ops.ts";
+import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { INTERNAL_TOPICS } from "../topic_rules.ts";
 
@@ -36,9 +37,13 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
     let nextCursor: { topicName: string; partitionIndex: number } | null = null;
     for (const name of names) {
       if (cursor && name < cursor.topicName) continue;
-      const found = broker.store.getTopic(name);
+      const found = guardPartSync(() => broker.store.getTopic(name), {
+        logger: broker.logger,
+        context: { api: "DescribeTopicPartitions", version: ctx.version, topic: name },
+        onError: (f) => ({ ok: false as const, code: f.code }),
+      });
       if (!found.ok) {
-        topics.push({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, partitions: [] });
+        topics.push({ errorCode: found.code, name, topicId: ZERO_UUID, partitions: [] });
         continue;
       }
       if (budget === 0) {

@@ -17,12 +17,12 @@ const SARAMA_DIR = fileURLToPath(new URL("../sarama/driver", import.meta.url));
 const SARAMA_MISSING = goMissing("github.com/Shopify/sarama", "golang-github-shopify-sarama-dev");
 const KAFKA_2_0 = releaseApiVersions("2.0");
 
-/** `Produce:v6=3,Fetch:v8=10,…` from the broker's shutdown line, as [api name, version] pairs. */
+/** `rdkafka|Produce:v6=3,sarama|Fetch:v8=10,…` from the broker's shutdown line, as [api name, version] pairs. */
 function servedVersions(log: string): [string, number][] {
   const m = /Requests served by API and version versions="?([^"\n]*)"?/.exec(log);
   assert.ok(m, `the broker did not log the versions it served:\n${log.slice(-2000)}`);
   return m[1]!.split(",").map((e) => {
-    const [name, rest] = e.split(":v");
+    const [name, rest] = e.split("|")[1]!.split(":v");
     return [name!, Number(rest!.split("=")[0])];
   });
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { BrokerConfig } from "../../../src/broker/config.ts";
-import type { Logger, Runtime } from "../../../src/ports.ts";
+import type { Logger } from "../../../src/ports.ts";
 import { KafkaConnection } from "../../../src/client/connection.ts";
 import { PRODUCE_API } from "../../../src/protocol/generated/00_produce.ts";
 import { FETCH_API } from "../../../src/protocol/generated/01_fetch.ts";
@@ -23,7 +23,7 @@ import { ErrorCode } from "../../../src/protocol/generated/errors.ts";
 import { buildBatch } from "../../../src/protocol/records/records.ts";
 import { type RunningBroker, startKafkaBroker } from "../../../src/server/start.ts";
 import { memoryFs } from "../../../src/storage/memory/memory_fs.ts";
-import { connect, openDatabase, runtimeName } from "../../support/runtime.ts";
+import { connect, runtimeWithFs } from "../../support/runtime.ts";
 
 const enc = new TextEncoder();
 
@@ -43,19 +43,9 @@ describe("errors stay with their partition, group or resource", () => {
   let conn: KafkaConnection;
 
   async function start(): Promise<void> {
-    const net = await import([`../../../src/runtime`, runtimeName, "net.ts"].join("/")) as Pick<Runtime, "listen">;
-    const runtime: Runtime = {
-      name: runtimeName,
-      listen: net.listen,
-      connect,
-      // Metadata in SQLite on disk (so it survives the restart); partition logs on the failing fs.
-      openDatabase: () => openDatabase(join(dbDir, "metadata.db")),
-      fs,
-      clock: { now: () => Date.now() },
-      codecs: {},
-    };
+    // Metadata in SQLite on disk (so it survives the restart); partition logs on the failing fs.
     running = await startKafkaBroker({
-      runtime,
+      runtime: await runtimeWithFs(fs, { dbPath: join(dbDir, "metadata.db") }),
       config: new BrokerConfig([["listeners", "PLAINTEXT://127.0.0.1:0"]]),
       logger,
       dataDir: "/data",

@@ -12,11 +12,10 @@ import { PRODUCE_API } from "../../../src/protocol/generated/00_produce.ts";
 import { CREATE_TOPICS_API } from "../../../src/protocol/generated/19_create_topics.ts";
 import { ErrorCode } from "../../../src/protocol/generated/errors.ts";
 import { buildBatch } from "../../../src/protocol/records/records.ts";
-import type { Runtime } from "../../../src/ports.ts";
 import { type RunningBroker, startKafkaBroker } from "../../../src/server/start.ts";
 import { memoryFs } from "../../../src/storage/memory/memory_fs.ts";
 import { run } from "../../support/broker_process.ts";
-import { connect, openDatabase } from "../../support/runtime.ts";
+import { connect, runtimeWithFs } from "../../support/runtime.ts";
 
 const enc = new TextEncoder();
 
@@ -26,21 +25,9 @@ describe("a failing disk", () => {
   let conn: KafkaConnection;
 
   before(async () => {
-    const g = globalThis as { Bun?: unknown };
-    const dir = g.Bun !== undefined ? "bun" : "deno";
-    const net = await import([`../../../src/runtime`, dir, "net.ts"].join("/")) as Pick<Runtime, "listen">;
-    const runtime: Runtime = {
-      name: dir as "bun",
-      listen: net.listen,
-      connect,
-      // Metadata lives in SQLite in memory; only the log goes through the failing file system.
-      openDatabase: () => openDatabase(":memory:"),
-      fs,
-      clock: { now: () => Date.now() },
-      codecs: {},
-    };
+    // Metadata lives in SQLite in memory; only the log goes through the failing file system.
     running = await startKafkaBroker({
-      runtime,
+      runtime: await runtimeWithFs(fs),
       config: new BrokerConfig([["listeners", "PLAINTEXT://127.0.0.1:0"]]),
       logger: silentLogger,
       dataDir: "/data",
