@@ -160,6 +160,8 @@ if (write) {
   const stamp = `Measured ${new Date().toISOString().slice(0, 10)} with \`bun scripts/version_coverage.ts --write\` ` +
     `(${lines.length} brokers; test run exit status ${status}).`;
   writeFileSync(DOC, `${doc.slice(0, a + START.length)}\n\n${stamp}\n\n${table}\n\n${doc.slice(b)}`);
+  // Keep the file as `deno fmt --check` (part of the test command) wants it.
+  spawnSync(join(ROOT, "node_modules/.bin/deno"), ["fmt", DOC], { cwd: ROOT, stdio: "ignore" });
   console.error(`version_coverage: wrote ${DOC}`);
 }
 process.exit(status);
