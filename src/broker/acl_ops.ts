@@ -41,7 +41,10 @@ export const TOPIC_OPERATIONS: number = bits([
   A.DESCRIBE_CONFIGS,
   A.ALTER_CONFIGS,
 ]);
-/** Operations that apply to the cluster. */
+/**
+ * Operations that apply to the cluster (Kafka's `AclEntry.supportedOperations(CLUSTER)`); the
+ * token operations belong to USER resources, not to the cluster.
+ */
 export const CLUSTER_OPERATIONS: number = bits([
   A.CREATE,
   A.ALTER,
@@ -50,6 +53,4 @@ export const CLUSTER_OPERATIONS: number = bits([
   A.DESCRIBE_CONFIGS,
   A.ALTER_CONFIGS,
   A.IDEMPOTENT_WRITE,
-  A.CREATE_TOKENS,
-  A.DESCRIBE_TOKENS,
 ]);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TOPIC_CONFIGS } from "../protocol/generated/configs.ts";
+import { BROKER_CONFIGS, TOPIC_CONFIGS } from "../protocol/generated/configs.ts";
 import type { BrokerConfig } from "./config.ts";
 
 /** Kafka's limit on topic name length (Topic.MAX_NAME_LENGTH). */
@@ -194,8 +194,16 @@ export interface EffectiveConfig {
   readOnly: boolean;
   configSource: number;
   isSensitive: boolean;
-  /** Where the value could come from, highest priority first (DescribeConfigs include_synonyms). */
-  synonyms: { name: string; value: string | null; source: number }[];
+  /**
+   * The synonyms DescribeConfigs lists (include_synonyms), highest priority first: the topic's
+   * override, then broker synonyms as {@link brokerSynonyms} gives them.
+   */
+  synonyms: ConfigSynonym[];
+  /**
+   * The source DescribeConfigs reports: that of the first synonym, else DEFAULT_CONFIG. It can
+   * differ from `configSource` (what CreateTopics reports), as in Kafka: see {@link brokerSynonyms}.
+   */
+  describeSource: number;
   /** ConfigDef type name ("int", "list", …). */
   type: string;
 }
@@ -205,9 +213,66 @@ const KAFKA_4_DEFAULTS: Record<string, string> = {
   "message.timestamp.after.max.ms": "3600000",
 };
 
+/** One synonym of a config, as DescribeConfigs reports it. */
+export interface ConfigSynonym {
+  name: string;
+  value: string | null;
+  source: number;
+}
+
+const BROKER_CONFIG_BY_NAME = new Map(BROKER_CONFIGS.map((c) => [c.name, c]));
+
+/** The broker configs that stand in for one another, highest priority first (Kafka's DynamicBrokerConfig). */
+const BROKER_SYNONYM_GROUPS: readonly (readonly string[])[] = [
+  ["log.roll.ms", "log.roll.hours"],
+  ["log.roll.jitter.ms", "log.roll.jitter.hours"],
+  ["log.retention.ms", "log.retention.minutes", "log.retention.hours"],
+];
+
+/**
+ * The broker configs Kafka lists as synonyms of broker config `name`, highest priority first
+ * (`DynamicBrokerConfig.brokerConfigSynonyms`): the group it belongs to, `log.flush.interval.ms`
+ * with `log.flush.scheduler.interval.ms` (which supplies its default), else the name alone.
+ */
+export function brokerConfigSynonyms(name: string): readonly string[] {
+  if (name === "log.flush.interval.ms") return ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"];
+  return BROKER_SYNONYM_GROUPS.find((g) => g.includes(name)) ?? [name];
+}
+
+/**
+ * The broker-level synonyms DescribeConfigs lists for `name` (a broker config, or the broker
+ * config that stands first for a topic config), as Kafka's `ConfigHelper.configSynonyms` builds
+ * them: the names of {@link brokerConfigSynonyms} set in the broker's configuration
+ * (STATIC_BROKER_CONFIG), then those that have a default (DEFAULT_CONFIG), each with its raw value
+ * (`log.retention.hours` stays in hours), sensitive values as null; then every entry before the
+ * first one named `name` is dropped. So a config with no default that is not set lists nothing,
+ * even when a lower synonym supplies its value: Kafka describes `retention.ms` with
+ * `log.retention.hours=24` set as DEFAULT_CONFIG with no synonyms, value 86400000.
+ */
+export function brokerSynonyms(name: string, broker: BrokerConfig): ConfigSynonym[] {
+  const names = brokerConfigSynonyms(name);
+  const found: ConfigSynonym[] = [];
+  const sensitive = (n: string) => BROKER_CONFIG_BY_NAME.get(n)?.sensitive ?? false;
+  for (const n of names) {
+    if (broker.isSet(n)) {
+      found.push({ name: n, value: sensitive(n) ? null : broker.get(n), source: ConfigSource.STATIC_BROKER_CONFIG });
+    }
+  }
+  for (const n of names) {
+    // Unset, the broker's value is its default (kbin's own where a single node differs, such as
+    // node.id); set, the default is Kafka's.
+    const d = broker.isSet(n) ? (BROKER_CONFIG_BY_NAME.get(n)?.default ?? null) : broker.get(n);
+    if (d !== null) found.push({ name: n, value: sensitive(n) ? null : d, source: ConfigSource.DEFAULT_CONFIG });
+  }
+  const first = found.findIndex((s) => s.name === name);
+  return first < 0 ? [] : found.slice(first);
+}
+
 /**
  * Every topic config with its effective value and source: the topic override, else the first
- * broker synonym that is set, else Kafka's default.
+ * broker synonym that is set, else Kafka's default. `configSource` is what CreateTopics v5+
+ * reports (Kafka's controller, `KafkaConfigSchema`); `synonyms` and `describeSource` are what
+ * DescribeConfigs reports (Kafka's broker, `ConfigHelper`).
  */
 export function effectiveTopicConfigs(overrides: Record<string, string>, broker: BrokerConfig): EffectiveConfig[] {
   const legacy: EffectiveConfig[] = [];
@@ -221,36 +286,31 @@ export function effectiveTopicConfigs(overrides: Record<string, string>, broker:
       configSource: ConfigSource.DYNAMIC_TOPIC_CONFIG,
       isSensitive: false,
       synonyms: [{ name, value, source: ConfigSource.DYNAMIC_TOPIC_CONFIG }],
+      describeSource: ConfigSource.DYNAMIC_TOPIC_CONFIG,
       type: def.type,
     });
   }
   return LIVE_TOPIC_CONFIGS.map((def): EffectiveConfig => {
-    const synonyms: EffectiveConfig["synonyms"] = [];
     const own = overrides[def.name];
-    if (own !== undefined) synonyms.push({ name: def.name, value: own, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
-    for (const synonym of def.serverDefaultProperty) {
-      if (broker.isSet(synonym)) {
-        synonyms.push({
-          name: synonym,
-          value: brokerValueForTopic(def.name, synonym, broker.get(synonym)!),
-          source: ConfigSource.STATIC_BROKER_CONFIG,
-        });
-      }
-    }
-    const fallback = KAFKA_4_DEFAULTS[def.name] ?? def.default;
-    synonyms.push({
-      name: def.serverDefaultProperty[0] ?? def.name,
-      value: fallback,
-      source: ConfigSource.DEFAULT_CONFIG,
-    });
-    const top = synonyms[0]!;
+    const setSynonym = def.serverDefaultProperty.find((s) => broker.isSet(s));
+    let value: string | null;
+    let configSource: number;
+    if (own !== undefined) [value, configSource] = [own, ConfigSource.DYNAMIC_TOPIC_CONFIG];
+    else if (setSynonym !== undefined) {
+      value = brokerValueForTopic(def.name, setSynonym, broker.get(setSynonym)!);
+      configSource = ConfigSource.STATIC_BROKER_CONFIG;
+    } else [value, configSource] = [KAFKA_4_DEFAULTS[def.name] ?? def.default, ConfigSource.DEFAULT_CONFIG];
+    const first = def.serverDefaultProperty[0];
+    const synonyms = first === undefined ? [] : brokerSynonyms(first, broker);
+    if (own !== undefined) synonyms.unshift({ name: def.name, value: own, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
     return {
       name: def.name,
-      value: top.value,
+      value,
       readOnly: false,
-      configSource: top.source,
+      configSource,
       isSensitive: false,
       synonyms,
+      describeSource: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
       type: def.type,
     };
   }).concat(legacy);

@@ -1,17 +1,20 @@
 /**
  * DescribeConfigs (key 32), v0–v4.
  *
- * TOPIC: every topic config with its effective value and source — the topic's override
- * (DYNAMIC_TOPIC_CONFIG), else the first broker synonym set in the broker's configuration
- * (STATIC_BROKER_CONFIG), else Kafka's default (DEFAULT_CONFIG); topic configs are never
- * read-only. BROKER with this node's id: every broker config, read-only unless Kafka can
- * change it dynamically, sensitive (password) values sent as null; with an empty name only
- * dynamic cluster defaults, of which kbin has none. `configuration_keys` filters; synonyms
- * (v1+) are sent only when the request asks for them, as Kafka does; config types (v3+) are
- * filled; documentation is null. v0 (removed by Kafka 4.0, served as Kafka 3.9 did) reports
+ * TOPIC: every topic config with its effective value — the topic's override, else the first
+ * broker synonym set in the broker's configuration (converted: `log.retention.hours` becomes
+ * milliseconds), else Kafka's default; topic configs are never read-only. BROKER with this node's
+ * id: every broker config, read-only unless Kafka can change it dynamically, sensitive
+ * (password) values sent as null; with an empty name only dynamic cluster defaults, of which
+ * kbin has none. Sources and synonyms follow Kafka's `ConfigHelper`, quirks included (see
+ * `brokerSynonyms` in topic_rules.ts): the source is the first synonym's, and `retention.ms`
+ * lists no broker synonym since `log.retention.ms` has no default. `configuration_keys` filters;
+ * synonyms (v1+) are sent only when the request asks for them, as Kafka does; config types (v3+)
+ * are filled; documentation is null. v0 (removed by Kafka 4.0, served as Kafka 3.9 did) reports
  * `is_default` instead of a source. An unknown topic is UNKNOWN_TOPIC_OR_PARTITION with a null
- * message, as in Kafka. A failure for one resource answers that resource with
- * UNKNOWN_SERVER_ERROR and is logged.
+ * message, an illegal topic name INVALID_TOPIC_EXCEPTION, a broker name that is not this node's
+ * id INVALID_REQUEST, with Kafka's messages. A failure for one resource answers that resource
+ * with UNKNOWN_SERVER_ERROR and is logged.
  *
  * Left out: BROKER_LOGGER, CLIENT_METRICS and GROUP resources (INVALID_REQUEST until those
  * features exist).
@@ -31,7 +34,7 @@ import type { Input } from "../../protocol/types.ts";
 import type { Broker } from "../broker.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
-import { ConfigSource, effectiveTopicConfigs } from "../topic_rules.ts";
+import { brokerSynonyms, ConfigSource, effectiveTopicConfigs, topicNameError } from "../topic_rules.ts";
 
 const TYPE_CODES: Record<string, number> = {
   boolean: ConfigType.BOOLEAN,
@@ -51,15 +54,16 @@ function brokerConfigs(broker: Broker): Entry[] {
   return BROKER_CONFIGS.map((def) => {
     const set = broker.config.isSet(def.name);
     const value = def.sensitive ? null : broker.config.get(def.name);
-    const source = set ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG;
+    // Kafka's ConfigHelper.createBrokerConfigEntry: the source is that of the first synonym.
+    const synonyms = brokerSynonyms(def.name, broker.config);
     return {
       name: def.name,
       value,
       readOnly: !def.dynamic,
       isDefault: !set,
-      configSource: source,
+      configSource: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
       isSensitive: def.sensitive,
-      synonyms: [{ name: def.name, value, source }],
+      synonyms,
       configType: TYPE_CODES[def.type] ?? ConfigType.UNKNOWN,
       documentation: null,
     };
@@ -75,6 +79,11 @@ export default defineHandler(DESCRIBE_CONFIGS_API, {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       let configs: Entry[];
       if (res.resourceType === ConfigResourceType.TOPIC) {
+        // Kafka validates the name first (Topic.validate): an illegal one is INVALID_TOPIC_EXCEPTION.
+        const illegal = topicNameError(res.resourceName);
+        if (illegal !== null) {
+          return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: illegal, configs: [] };
+        }
         const topic = broker.store.getTopic(res.resourceName);
         if (!topic.ok) {
           return {
@@ -90,21 +99,30 @@ export default defineHandler(DESCRIBE_CONFIGS_API, {
           name: c.name,
           value: c.value,
           readOnly: false,
-          isDefault: c.configSource === ConfigSource.DEFAULT_CONFIG,
-          configSource: c.configSource,
+          isDefault: c.describeSource === ConfigSource.DEFAULT_CONFIG,
+          configSource: c.describeSource,
           isSensitive: false,
           synonyms: c.synonyms,
           configType: TYPE_CODES[c.type] ?? ConfigType.UNKNOWN,
           documentation: null,
         }));
       } else if (res.resourceType === ConfigResourceType.BROKER) {
+        const id = /^[+-]?\d+$/.test(res.resourceName) ? Number(res.resourceName) : NaN;
         if (res.resourceName === "") configs = [];
-        else if (res.resourceName === String(broker.nodeId)) configs = brokerConfigs(broker);
+        else if (Number.isNaN(id)) {
+          return {
+            ...base,
+            errorCode: ErrorCode.INVALID_REQUEST,
+            errorMessage: `Broker id must be an integer, but it is: ${res.resourceName}`,
+            configs: [],
+          };
+        } else if (id === broker.nodeId) configs = brokerConfigs(broker);
         else {
           return {
             ...base,
             errorCode: ErrorCode.INVALID_REQUEST,
-            errorMessage: `Unexpected broker id, expected ${broker.nodeId} but received ${res.resourceName}`,
+            errorMessage:
+              `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${res.resourceName}`,
             configs: [],
           };
         }

@@ -1,6 +1,8 @@
 /**
  * AlterConfigs (key 33), v0–v2: the legacy, whole-set form. The given configs replace all of
- * a topic's overrides (configs left out return to their defaults), as in Kafka.
+ * a topic's overrides (configs left out return to their defaults), as in Kafka. Kafka's request
+ * checks come first: a resource named twice, a config named twice or a null value is
+ * INVALID_REQUEST; then the values are validated (INVALID_CONFIG), then the topic must exist.
  *
  * Left out: BROKER and other resources (INVALID_REQUEST, as for IncrementalAlterConfigs).
  *
@@ -11,7 +13,7 @@ import { ConfigResourceType } from "../../protocol/generated/configs.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { ALTER_CONFIGS_API, type AlterConfigsResourceResponse } from "../../protocol/generated/33_alter_configs.ts";
 import type { Input } from "../../protocol/types.ts";
-import { replaceTopicConfigs } from "../alter_topic_configs.ts";
+import { preprocessAlter, replaceTopicConfigs } from "../alter_topic_configs.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -19,31 +21,20 @@ export default defineHandler(ALTER_CONFIGS_API, {
   minVersion: 0,
   maxVersion: 2,
   handle(request, ctx) {
-    const responses: Input<AlterConfigsResourceResponse>[] = [];
-    for (const res of request.resources) {
+    const refused = preprocessAlter(request.resources, () => false);
+    const responses: Input<AlterConfigsResourceResponse>[] = request.resources.map((res, i) => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
+      const error = refused.get(i);
+      if (error) return { ...base, errorCode: error.code, errorMessage: error.message };
       if (res.resourceType !== ConfigResourceType.TOPIC) {
-        responses.push({
+        return {
           ...base,
           errorCode: ErrorCode.INVALID_REQUEST,
           errorMessage: `Altering config resource type ${res.resourceType} is not supported by this broker`,
-        });
-        continue;
+        };
       }
       const next: Record<string, string> = {};
-      let nullName: string | null = null;
-      for (const c of res.configs) {
-        if (c.value === null) nullName = c.name;
-        else next[c.name] = c.value;
-      }
-      if (nullName !== null) {
-        responses.push({
-          ...base,
-          errorCode: ErrorCode.INVALID_REQUEST,
-          errorMessage: `Null value not supported for : ${nullName}`,
-        });
-        continue;
-      }
+      for (const c of res.configs) next[c.name] = c.value!;
       const applied = guardPartSync(
         () => replaceTopicConfigs(ctx.broker, res.resourceName, next, request.validateOnly),
         {
@@ -52,12 +43,12 @@ export default defineHandler(ALTER_CONFIGS_API, {
           onError: (f) => ({ ok: false as const, code: f.code, message: f.message }),
         },
       );
-      responses.push({
+      return {
         ...base,
         errorCode: applied.ok ? ErrorCode.NONE : applied.code,
         errorMessage: applied.ok ? null : (applied.message ?? null),
-      });
-    }
+      };
+    });
     return { throttleTimeMs: 0, responses };
   },
 });

@@ -1,9 +1,13 @@
 /**
  * IncrementalAlterConfigs (key 44), v0–v1 (KIP-339).
  *
- * TOPIC resources: SET, DELETE, and APPEND/SUBTRACT on list-typed configs
- * (`cleanup.policy`, …), all validated before any is applied. A config named twice in one
- * resource is INVALID_REQUEST, as in Kafka. `validate_only` changes nothing.
+ * TOPIC resources: SET, DELETE, and APPEND/SUBTRACT on list-typed configs (`cleanup.policy`, …),
+ * all validated before any is applied. As in Kafka: a resource named twice, a config named twice
+ * in one resource, or a null value for anything but DELETE is INVALID_REQUEST; APPEND and
+ * SUBTRACT start from the topic's value, or from the config's default when the topic does not
+ * set it (APPEND `compact` to `cleanup.policy` gives `delete,compact`); the new values are
+ * validated (INVALID_CONFIG) before the topic's existence is checked. `validate_only` changes
+ * nothing.
  *
  * Left out: BROKER and other resources (dynamic broker configs are not supported yet:
  * INVALID_REQUEST with a message saying so).
@@ -18,80 +22,81 @@ import {
   INCREMENTAL_ALTER_CONFIGS_API,
 } from "../../protocol/generated/44_incremental_alter_configs.ts";
 import type { Input } from "../../protocol/types.ts";
-import { replaceTopicConfigs } from "../alter_topic_configs.ts";
+import { preprocessAlter, replaceTopicConfigs } from "../alter_topic_configs.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
-const LIST_CONFIGS = new Set(TOPIC_CONFIGS.filter((c) => c.type === "list").map((c) => c.name));
+/** List-typed topic configs and their defaults (Kafka's `KafkaConfigSchema.getDefault`). */
+const LIST_DEFAULTS = new Map(TOPIC_CONFIGS.filter((c) => c.type === "list").map((c) => [c.name, c.default]));
+
+const OP_NAMES: Record<number, string> = {
+  [AlterConfigOpType.APPEND]: "APPEND",
+  [AlterConfigOpType.SUBTRACT]: "SUBTRACT",
+};
+
+/** A list value's items, empty ones dropped (Kafka's `ConfigurationControlManager.getParts`). */
+function parts(value: string | null | undefined): string[] {
+  return (value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
 
 export default defineHandler(INCREMENTAL_ALTER_CONFIGS_API, {
   minVersion: 0,
   maxVersion: 1,
   handle(request, ctx) {
     const { broker } = ctx;
-    const responses: Input<AlterConfigsResourceResponse>[] = [];
-    for (const res of request.resources) {
-      const answer = (errorCode: number, errorMessage: string | null) =>
-        responses.push({ errorCode, errorMessage, resourceType: res.resourceType, resourceName: res.resourceName });
+    const refused = preprocessAlter(request.resources, (c) => c.configOperation === AlterConfigOpType.DELETE);
+    const responses: Input<AlterConfigsResourceResponse>[] = request.resources.map((res, i) => {
+      const answer = (errorCode: number, errorMessage: string | null) => ({
+        errorCode,
+        errorMessage,
+        resourceType: res.resourceType,
+        resourceName: res.resourceName,
+      });
+      const error = refused.get(i);
+      if (error) return answer(error.code, error.message);
       if (res.resourceType !== ConfigResourceType.TOPIC) {
-        answer(
+        return answer(
           ErrorCode.INVALID_REQUEST,
           `Altering config resource type ${res.resourceType} is not supported by this broker`,
         );
-        continue;
       }
       const topic = broker.store.getTopic(res.resourceName);
-      if (!topic.ok) {
-        answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${res.resourceName} does not exist.`);
-        continue;
-      }
-      const names = res.configs.map((c) => c.name);
-      const dup = names.find((n, i) => names.indexOf(n) !== i);
-      if (dup !== undefined) {
-        answer(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${dup}`);
-        continue;
-      }
-      const next: Record<string, string> = { ...topic.value.configs };
-      let error: [number, string] | null = null;
+      const next: Record<string, string> = { ...(topic.ok ? topic.value.configs : {}) };
       for (const c of res.configs) {
-        const current = (next[c.name] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
         switch (c.configOperation) {
           case AlterConfigOpType.SET:
-            if (c.value === null) error = [ErrorCode.INVALID_REQUEST, `Null value not supported for : ${c.name}`];
-            else next[c.name] = c.value;
+            next[c.name] = c.value!;
             break;
           case AlterConfigOpType.DELETE:
             delete next[c.name];
             break;
           case AlterConfigOpType.APPEND:
           case AlterConfigOpType.SUBTRACT: {
-            if (!LIST_CONFIGS.has(c.name)) {
-              error = [ErrorCode.INVALID_CONFIG, `Config value append is not allowed for config key: ${c.name}`];
-              break;
+            if (!LIST_DEFAULTS.has(c.name)) {
+              const op = OP_NAMES[c.configOperation];
+              return answer(ErrorCode.INVALID_CONFIG, `Can't ${op} to key ${c.name} because its type is not LIST.`);
             }
-            const items = (c.value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-            const result = c.configOperation === AlterConfigOpType.APPEND
-              ? [...current, ...items.filter((i) => !current.includes(i))]
-              : current.filter((i) => !items.includes(i));
-            next[c.name] = result.join(",");
+            const current = parts(c.name in next ? next[c.name] : LIST_DEFAULTS.get(c.name));
+            const items = parts(c.value);
+            next[c.name] = (c.configOperation === AlterConfigOpType.APPEND
+              ? [
+                ...current,
+                ...items.filter((item, k) => !current.includes(item) && items.indexOf(item) === k),
+              ]
+              : current.filter((item) => !items.includes(item))).join(",");
             break;
           }
           default:
-            error = [ErrorCode.INVALID_REQUEST, `Unknown alter config operation ${c.configOperation}`];
+            return answer(ErrorCode.INVALID_REQUEST, `Unknown alter config operation ${c.configOperation}`);
         }
-        if (error) break;
-      }
-      if (error) {
-        answer(error[0], error[1]);
-        continue;
       }
       const applied = guardPartSync(() => replaceTopicConfigs(broker, res.resourceName, next, request.validateOnly), {
         logger: broker.logger,
         context: { api: "IncrementalAlterConfigs", version: ctx.version, resource: res.resourceName },
         onError: (f) => ({ ok: false as const, code: f.code, message: f.message }),
       });
-      answer(applied.ok ? ErrorCode.NONE : applied.code, applied.ok ? null : (applied.message ?? null));
-    }
+      return answer(applied.ok ? ErrorCode.NONE : applied.code, applied.ok ? null : (applied.message ?? null));
+    });
     return { throttleTimeMs: 0, responses };
   },
 });

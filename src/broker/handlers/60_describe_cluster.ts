@@ -1,10 +1,12 @@
 /**
  * DescribeCluster (key 60), v0–v2.
  *
- * Answers with this node as the only broker and the controller. v1 clients may ask for the
- * controller endpoints (endpoint type 2); kbin has no separate controller listener, so that
- * gets UNSUPPORTED_ENDPOINT_TYPE, as a Kafka broker answers. v2 may ask for fenced brokers
- * too (KIP-1073); this node is never fenced.
+ * Answers with this node as the only broker and the controller. v1 clients may ask for another
+ * endpoint type (KIP-919); this is a broker endpoint, so, as Kafka's brokers answer
+ * (`AuthHelper.computeDescribeClusterResponse`), CONTROLLER (2) gets MISMATCHED_ENDPOINT_TYPE and a
+ * type Kafka does not know UNSUPPORTED_ENDPOINT_TYPE, each with Kafka's message and the rest of
+ * the response left at its defaults (no cluster id, controller -1, no brokers). v2 may ask for
+ * fenced brokers too (KIP-1073); this node is never fenced.
  *
  * @module
  */
@@ -15,20 +17,27 @@ import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS } from "../acl_ops.ts
 import { defineHandler } from "../registry.ts";
 
 const ENDPOINT_TYPE_BROKER = 1;
+/** Kafka's EndpointType values other than UNKNOWN (0). */
+const ENDPOINT_TYPE_NAMES: Record<number, string> = { 1: "BROKER", 2: "CONTROLLER" };
 
 export default defineHandler(DESCRIBE_CLUSTER_API, {
   minVersion: 0,
   maxVersion: 2,
   handle(request, ctx) {
     const { broker } = ctx;
-    if (ctx.version >= 1 && request.endpointType !== ENDPOINT_TYPE_BROKER) {
-      return {
-        errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
-        errorMessage:
-          "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
-        endpointType: ENDPOINT_TYPE_BROKER,
-        clusterId: broker.clusterId,
-      };
+    if (request.endpointType !== ENDPOINT_TYPE_BROKER) {
+      // v0 has no endpoint type (it reads as BROKER), so only v1+ gets here.
+      const known = ENDPOINT_TYPE_NAMES[request.endpointType];
+      return known === undefined
+        ? {
+          errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+          errorMessage: `Unsupported endpoint type ${request.endpointType}`,
+        }
+        : {
+          errorCode: ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+          errorMessage:
+            `The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type ${known}`,
+        };
     }
     return {
       throttleTimeMs: 0,

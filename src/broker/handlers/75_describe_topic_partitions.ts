@@ -1,10 +1,17 @@
 /**
  * DescribeTopicPartitions (key 75), v0 (KIP-966).
  *
- * Describes the named topics, or every topic when none is named, in name order, starting at
- * the cursor and returning at most `response_partition_limit` partitions; when the limit cuts
- * a topic short, `next_cursor` says where to continue. Unknown names get
- * UNKNOWN_TOPIC_OR_PARTITION. Eligible-leader-replica fields are empty: a single node has none.
+ * Describes the named topics, or every topic when none is named, in name order from the
+ * cursor's topic on, returning at most `response_partition_limit` partitions (1 to 2000); as in
+ * Kafka (`DescribeTopicPartitionsRequestHandler`, `KRaftMetadataCache`):
+ * - when the limit cuts a topic short, `next_cursor` names that topic and the next partition;
+ *   when it is used up exactly, the cursor names the next topic to describe at partition 0,
+ *   whether or not that topic exists;
+ * - a named topic that does not exist gets UNKNOWN_TOPIC_OR_PARTITION, or INVALID_TOPIC_EXCEPTION
+ *   when its name is illegal; when none is named, only existing topics are listed;
+ * - a cursor whose topic is not among the named ones, or with a negative partition, fails the
+ *   request: every named topic gets INVALID_REQUEST.
+ * Eligible-leader-replica fields are empty: a single node has none.
  *
  * @module
  */
@@ -20,7 +27,7 @@ import type { Topic } from "../../storage/metadata_store.ts";
 import { TOPIC_OPERATIONS } from "../acl_ops.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
-import { INTERNAL_TOPICS } from "../topic_rules.ts";
+import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 
 export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
   minVersion: 0,
@@ -29,30 +36,54 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
     const { broker } = ctx;
     const limit = Math.max(1, Math.min(request.responsePartitionLimit, 2000));
     const cursor = request.cursor;
-    const names = request.topics.length > 0
-      ? [...new Set(request.topics.map((t) => t.name))].sort()
-      : broker.store.listTopics().map((t) => t.name);
+    const cursorTopic = cursor?.topicName ?? "";
+    const fetchAll = request.topics.length === 0;
+    const names = (fetchAll ? broker.store.listTopics().map((t) => t.name) : request.topics.map((t) => t.name))
+      .filter((n) => n >= cursorTopic);
+    if (cursor && ((!fetchAll && !names.includes(cursor.topicName)) || cursor.partitionIndex < 0)) {
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((t) => ({
+          errorCode: ErrorCode.INVALID_REQUEST,
+          name: t.name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+        })),
+        nextCursor: null,
+      };
+    }
     const topics: Input<DescribeTopicPartitionsResponseTopic>[] = [];
-    let budget = limit;
+    let remaining = limit;
     let nextCursor: { topicName: string; partitionIndex: number } | null = null;
-    for (const name of names) {
-      if (cursor && name < cursor.topicName) continue;
+    for (const name of [...new Set(names)].sort()) {
+      if (remaining === 0) {
+        nextCursor = { topicName: name, partitionIndex: 0 };
+        break;
+      }
       const found = guardPartSync(() => broker.store.getTopic(name), {
         logger: broker.logger,
         context: { api: "DescribeTopicPartitions", version: ctx.version, topic: name },
         onError: (f) => ({ ok: false as const, code: f.code }),
       });
       if (!found.ok) {
-        topics.push({ errorCode: found.code, name, topicId: ZERO_UUID, partitions: [] });
+        if (fetchAll) continue;
+        const code = found.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && topicNameError(name) !== null
+          ? ErrorCode.INVALID_TOPIC_EXCEPTION
+          : found.code;
+        topics.push({
+          errorCode: code,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: INTERNAL_TOPICS.has(name),
+          partitions: [],
+          topicAuthorizedOperations: TOPIC_OPERATIONS,
+        });
         continue;
       }
-      if (budget === 0) {
-        nextCursor = { topicName: name, partitionIndex: 0 };
-        break;
-      }
       const t: Topic = found.value;
-      const start = cursor && name === cursor.topicName ? Math.max(0, cursor.partitionIndex) : 0;
-      const end = Math.min(t.partitions, start + budget);
+      const start = name === cursorTopic ? cursor!.partitionIndex : 0;
+      const end = Math.min(t.partitions, start + remaining);
       const partitions = [];
       for (let i = start; i < end; i++) {
         partitions.push({
@@ -67,7 +98,6 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
           offlineReplicas: [],
         });
       }
-      budget -= end - start;
       topics.push({
         errorCode: ErrorCode.NONE,
         name: t.name,
@@ -80,6 +110,7 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
         nextCursor = { topicName: t.name, partitionIndex: end };
         break;
       }
+      remaining -= partitions.length;
     }
     return { throttleTimeMs: 0, topics, nextCursor };
   },

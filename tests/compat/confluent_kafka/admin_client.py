@@ -78,6 +78,11 @@ def describe_configs(admin, topic):
             for name, c in entries.items()}
 
 
+def alter_configs(admin, topic, configs):
+    (future,) = admin.alter_configs([ConfigResource("topic", topic, set_config=configs)]).values()
+    return outcome(future)
+
+
 def main():
     admin = AdminClient({"bootstrap.servers": sys.argv[1], "socket.timeout.ms": 10000})
     out = {}
@@ -111,6 +116,14 @@ def main():
     out["grow_missing"] = step(lambda: outcomes(admin.create_partitions([NewPartitions("ck-missing", 2)])))
 
     out["describe_configs"] = step(lambda: describe_configs(admin, "ck-compacted"))
+
+    # AlterConfigs (the legacy whole-set form): configs left out return to their defaults.
+    out["alter_configs"] = step(lambda: alter_configs(admin, "ck-compacted", {"retention.ms": "2000"}))
+    out["after_alter_configs"] = step(lambda: describe_configs(admin, "ck-compacted"))
+    out["alter_configs_errors"] = step(lambda: {
+        "bad-value": alter_configs(admin, "ck-compacted", {"cleanup.policy": "sideways"}),
+        "missing": alter_configs(admin, "ck-missing", {"retention.ms": "2000"}),
+    })
 
     out["delete"] = step(lambda: outcomes(admin.delete_topics(["ck-compacted"], operation_timeout=10)))
     out["after_delete"] = step(lambda: sorted(admin.list_topics(timeout=TIMEOUT_S).topics))

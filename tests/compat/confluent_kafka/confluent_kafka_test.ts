@@ -44,6 +44,9 @@ interface Report {
   same_count: Outcomes;
   grow_missing: Outcomes;
   describe_configs: Record<string, { value: string; source: number; is_default: boolean }> | KError;
+  alter_configs: Outcome;
+  after_alter_configs: Record<string, { value: string; source: number; is_default: boolean }> | KError;
+  alter_configs_errors: { "bad-value": Outcome; missing: Outcome };
   delete: Outcomes;
   after_delete: string[];
   delete_missing: Outcomes;
@@ -201,4 +204,19 @@ describe("confluent-kafka AdminClient", { skip: MISSING }, () => {
       assert.equal(configs["segment.bytes"]?.is_default, true);
     },
   );
+
+  test("alter_configs() (AlterConfigs v0) replaces the whole set: the overrides left out return to their defaults", () => {
+    assert.equal(report.alter_configs, "ok");
+    const configs = report.after_alter_configs;
+    assert.ok(!("code" in configs), `describe_configs failed: ${JSON.stringify(configs)}`);
+    // Source 1 is DYNAMIC_TOPIC_CONFIG, 5 DEFAULT_CONFIG.
+    assert.deepEqual(configs["retention.ms"], { value: "2000", source: 1, is_default: false });
+    assert.deepEqual(configs["cleanup.policy"], { value: "delete", source: 5, is_default: true });
+  });
+
+  test("alter_configs() with a bad value or on a missing topic fails with INVALID_CONFIG / UNKNOWN_TOPIC_OR_PARTITION", () => {
+    const errors = report.alter_configs_errors as unknown as Outcomes;
+    assertError(errors, "bad-value", 40, "INVALID_CONFIG");
+    assertError(errors, "missing", 3, "UNKNOWN_TOPIC_OR_PART");
+  });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BrokerConfig } from "../../../src/broker/config.ts";
 import {
+  brokerSynonyms,
   collisionKey,
   ConfigSource,
   effectiveTopicConfigs,
@@ -53,6 +54,36 @@ test("effectiveTopicConfigs() reports overrides, broker synonyms and defaults wi
   ]);
   assert.equal(get("segment.bytes").configSource, ConfigSource.DEFAULT_CONFIG);
   assert.ok(all.length >= 30);
+});
+
+test("effectiveTopicConfigs() gives DescribeConfigs' synonyms and source as Kafka's ConfigHelper does", () => {
+  const get = (broker: BrokerConfig, name: string, overrides: Record<string, string> = {}) =>
+    effectiveTopicConfigs(overrides, broker).find((c) => c.name === name)!;
+  const S = ConfigSource;
+  // log.retention.ms, the first synonym, is neither set nor defaulted: Kafka lists no synonym
+  // and says DEFAULT_CONFIG, although log.retention.hours supplies the value.
+  const hours = new BrokerConfig([["log.retention.hours", "2"]]);
+  const r = get(hours, "retention.ms");
+  assert.deepEqual([r.value, r.describeSource, r.synonyms], ["7200000", S.DEFAULT_CONFIG, []]);
+  const ms = new BrokerConfig([["log.retention.hours", "2"], ["log.retention.ms", "5000"]]);
+  assert.deepEqual(get(ms, "retention.ms").synonyms, [
+    { name: "log.retention.ms", value: "5000", source: S.STATIC_BROKER_CONFIG },
+    { name: "log.retention.hours", value: "2", source: S.STATIC_BROKER_CONFIG },
+    { name: "log.retention.hours", value: "168", source: S.DEFAULT_CONFIG },
+  ]);
+  assert.equal(get(ms, "retention.ms").describeSource, S.STATIC_BROKER_CONFIG);
+  assert.deepEqual(brokerSynonyms("log.retention.hours", ms), [
+    { name: "log.retention.hours", value: "2", source: S.STATIC_BROKER_CONFIG },
+    { name: "log.retention.hours", value: "168", source: S.DEFAULT_CONFIG },
+  ]);
+  const c = get(new BrokerConfig(), "cleanup.policy", { "cleanup.policy": "compact" });
+  assert.deepEqual(c.synonyms, [
+    { name: "cleanup.policy", value: "compact", source: S.DYNAMIC_TOPIC_CONFIG },
+    { name: "log.cleanup.policy", value: "delete", source: S.DEFAULT_CONFIG },
+  ]);
+  assert.equal(c.describeSource, S.DYNAMIC_TOPIC_CONFIG);
+  // Topic configs with no broker synonym list none.
+  assert.deepEqual(get(new BrokerConfig(), "leader.replication.throttled.replicas").synonyms, []);
 });
 
 test("topicConfigError() accepts the topic configs Kafka 4.0 removed, with Kafka 3.9's rules", () => {
