@@ -13,7 +13,7 @@ import { Admin as PlatformaticAdmin } from "@platformatic/kafka";
 import { type Admin, AssignerProtocol, Kafka, logLevel } from "kafkajs";
 import { type BrokerProcess, BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
 import { createTopic, endsAfter, type Member, produceNumbered, spawnMember, waitCommitted } from "./support.ts";
-import { PYTHON, pythonMissing } from "../shared/kbin.ts";
+import { PYTHON, pythonMissing, rejection } from "../shared/kbin.ts";
 import { permanentSkip } from "../../support/skips.ts";
 
 const MEMBER = fileURLToPath(new URL("./rdkafka_member.py", import.meta.url));
@@ -43,17 +43,6 @@ async function py(bootstrap: string, step: string, ...args: string[]): Promise<a
   const r = await run(PYTHON, [ADMIN, bootstrap, step, ...args], { timeoutMs: 30_000 });
   assert.equal(r.code, 0, `admin_groups.py ${step} exited with ${r.code}:\n${r.stderr}`);
   return JSON.parse(r.stdout);
-}
-
-/** Awaits a promise that must reject and returns what it rejected with. */
-async function rejection(p: Promise<unknown>): Promise<Record<string, any>> {
-  try {
-    const value = await p;
-    assert.fail(`expected a rejection, got ${JSON.stringify(value)}`);
-  } catch (err) {
-    if (err instanceof assert.AssertionError) throw err;
-    return err as Record<string, any>;
-  }
 }
 
 /** The Kafka error ids (`apiId`) found anywhere inside a @platformatic/kafka error. */

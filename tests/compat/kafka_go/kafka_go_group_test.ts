@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { type BrokerProcess, BUN, MAIN } from "../../support/broker_process.ts";
 import { assertRoundTrip, fromWire, makeRecords, type TestRecord, toWire, type WireRecord } from "../shared/records.ts";
-import { buildGoDriver, goMissing, run, runJsonDriver, waitFor } from "../shared/kbin.ts";
+import { buildGoDriver, DriverResults, goMissing, run, runJsonDriver, waitFor } from "../shared/kbin.ts";
 import { startTappedBroker, type WireTap } from "../shared/wire_tap.ts";
 
 const DRIVER_DIR = fileURLToPath(new URL("./driver", import.meta.url));
@@ -72,13 +72,8 @@ describe("kafka-go creates a topic, round-trips records and consumes it as a gro
   const second = plain(
     makeRecords({ count: 200, partitions: 4, seed: 22, noEmpty: true, baseTimestamp: Date.now() - 3_600_000 }),
   );
-  const results = new Map<string, unknown>();
-  const result = <T>(name: string): T => {
-    const r = results.get(name) as T & { exception?: string };
-    assert.ok(r, `no result for ${name}`);
-    assert.equal(r.exception, undefined, `${name} failed: ${r.exception}`);
-    return r;
-  };
+  const results = new DriverResults();
+  const result = <T>(name: string): T => results.get<T>(name);
   let topicDescription: string;
   let afterRun1: Described;
   let afterRun1Expired: Described;
@@ -98,7 +93,7 @@ describe("kafka-go creates a topic, round-trips records and consumes it as a gro
         { bootstrap: broker.bootstrap, ops: ops.map(([, op]) => op) },
         { broker, timeoutMs: 90_000 },
       );
-      ops.forEach(([name], i) => results.set(name, out.results[i]));
+      results.setAll(ops.map(([name]) => name), out.results);
     };
     const admin = { client_id: "kafka-go-admin" };
     const group = { op: "group", group: GROUP, topic: TOPIC, session_timeout_s: 2 };

@@ -24,6 +24,7 @@ import {
 import {
   buildGoDriver,
   createTopic,
+  DriverResults,
   goMissing,
   pythonMissing,
   readWithConfluent,
@@ -51,13 +52,8 @@ describe("kafka-go Writer and Reader against the log", { skip: MISSING }, () => 
   const records: TestRecord[] = makeRecords({ noEmpty: true }).map((r) => ({ ...r, headers: [] }));
   const withEmpty: TestRecord[] = makeRecords().map((r) => ({ ...r, headers: [] }));
   const counts = Object.fromEntries([0, 1, 2].map((p) => [String(p), forPartition(records, p).length]));
-  const results = new Map<string, unknown>();
-  const result = <T>(name: string): T => {
-    const r = results.get(name) as T & { exception?: string };
-    assert.ok(r, `no result for ${name}`);
-    assert.equal(r.exception, undefined, `${name} failed: ${r.exception}`);
-    return r;
-  };
+  const results = new DriverResults();
+  const result = <T>(name: string): T => results.get<T>(name);
 
   before(async () => {
     const [bin, b] = await Promise.all([buildGoDriver(DRIVER_DIR, "kafka-go-driver"), startBrokerProcess()]);
@@ -86,7 +82,7 @@ describe("kafka-go Writer and Reader against the log", { skip: MISSING }, () => 
       { bootstrap: broker.bootstrap, ops: ops.map(([, op]) => op) },
       { broker, timeoutMs: 90_000 },
     );
-    ops.forEach(([name], i) => results.set(name, out.results[i]));
+    results.setAll(ops.map(([name]) => name), out.results);
   });
   after(async () => {
     await broker?.[Symbol.asyncDispose]();

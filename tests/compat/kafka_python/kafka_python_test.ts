@@ -20,7 +20,7 @@ import {
   toWire,
   type WireRecord,
 } from "../shared/records.ts";
-import { createTopic, PYTHON, pythonMissing, readWithConfluent, runJsonDriver } from "../shared/kbin.ts";
+import { createTopic, DriverResults, PYTHON, pythonMissing, readWithConfluent, runJsonDriver } from "../shared/kbin.ts";
 
 const SCRIPT = fileURLToPath(new URL("./log_client.py", import.meta.url));
 const MISSING = pythonMissing("kafka", "snappy", "lz4", "zstandard");
@@ -62,13 +62,8 @@ const noHeaders = (records: TestRecord[]) => records.map((r) => ({ ...r, headers
 describe("kafka-python KafkaProducer and KafkaConsumer against the log", { skip: MISSING }, () => {
   let broker: BrokerProcess;
   const records = makeRecords();
-  const results = new Map<string, unknown>();
-  const result = <T>(name: string): T => {
-    const r = results.get(name) as T & { exception?: string };
-    assert.ok(r, `no result for ${name}`);
-    assert.equal(r.exception, undefined, `${name} raised ${r.exception}`);
-    return r;
-  };
+  const results = new DriverResults();
+  const result = <T>(name: string): T => results.get<T>(name);
   const counts = Object.fromEntries([0, 1, 2].map((p) => [p, forPartition(records, p).length]));
 
   before(async () => {
@@ -83,7 +78,7 @@ describe("kafka-python KafkaProducer and KafkaConsumer against the log", { skip:
           { bootstrap: broker.bootstrap, ops: ops.map(([, op]) => op) },
           { broker, timeoutMs: 100_000 },
         );
-        ops.forEach(([name], i) => results.set(name, out.results[i]));
+        results.setAll(ops.map(([name]) => name), out.results);
       }));
     };
     // One batch per protocol level, in parallel; then the cross-level reads, which need their data.

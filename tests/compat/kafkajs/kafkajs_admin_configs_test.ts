@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Admin, ConfigResourceTypes, Kafka, type LogEntry, logLevel } from "kafkajs";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
+import { rejection } from "../shared/kbin.ts";
 
 const logs: LogEntry[] = [];
 
@@ -16,17 +17,6 @@ const logs: LogEntry[] = [];
 const TOPIC_CONFIG = 1;
 const STATIC_BROKER_CONFIG = 4;
 const DEFAULT_CONFIG = 5;
-
-/** Awaits a promise that must reject and returns what it rejected with. */
-async function rejection(p: Promise<unknown>): Promise<Record<string, any>> {
-  try {
-    const value = await p;
-    assert.fail(`expected a rejection, got ${JSON.stringify(value)}`);
-  } catch (err) {
-    if (err instanceof assert.AssertionError) throw err;
-    return err as Record<string, any>;
-  }
-}
 
 describe("KafkaJS admin configs", () => {
   let broker: BrokerProcess;

@@ -8,23 +8,13 @@ import assert from "node:assert/strict";
 import { type Admin, Kafka, type LogEntry, logLevel } from "kafkajs";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import { clusterInfo } from "../../support/cluster_info.ts";
+import { rejection } from "../shared/kbin.ts";
 
 /** Every log entry KafkaJS writes, so failures can show what the client saw. */
 const logs: LogEntry[] = [];
 
 function logTail(n = 10): string {
   return logs.slice(-n).map((e) => `${logLevel[e.level]} ${e.log.message} ${JSON.stringify(e.log)}`).join("\n");
-}
-
-/** Awaits a promise that must reject and returns what it rejected with. */
-async function rejection(p: Promise<unknown>): Promise<Record<string, any>> {
-  try {
-    const value = await p;
-    assert.fail(`expected a rejection, got ${JSON.stringify(value)}`);
-  } catch (err) {
-    if (err instanceof assert.AssertionError) throw err;
-    return err as Record<string, any>;
-  }
 }
 
 describe("KafkaJS admin", () => {

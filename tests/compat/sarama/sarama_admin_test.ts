@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { BrokerProcess } from "../../support/broker_process.ts";
-import { buildGoDriver, goMissing, runJsonDriver } from "../shared/kbin.ts";
+import { buildGoDriver, DriverResults, goMissing, runJsonDriver } from "../shared/kbin.ts";
 import { startTappedBroker, type WireTap } from "../shared/wire_tap.ts";
 
 const DRIVER_DIR = fileURLToPath(new URL("./driver", import.meta.url));
@@ -46,13 +46,8 @@ interface DescribeTopicsResult extends Outcome {
 describe("Sarama ClusterAdmin creates, lists, describes and deletes topics", { skip: MISSING }, () => {
   let broker: BrokerProcess;
   let tap: WireTap;
-  const results = new Map<string, unknown>();
-  const result = <T>(name: string): T => {
-    const r = results.get(name) as T & { exception?: string };
-    assert.ok(r, `no result for ${name}`);
-    assert.equal(r.exception, undefined, `${name} failed: ${r.exception}`);
-    return r;
-  };
+  const results = new DriverResults();
+  const result = <T>(name: string): T => results.get<T>(name);
 
   before(async () => {
     const [bin, started] = await Promise.all([buildGoDriver(DRIVER_DIR, "sarama-driver"), startTappedBroker()]);
@@ -110,7 +105,7 @@ describe("Sarama ClusterAdmin creates, lists, describes and deletes topics", { s
       { bootstrap: broker.bootstrap, ops: ops.map(([, op]) => op) },
       { broker, timeoutMs: 60_000 },
     );
-    ops.forEach(([name], i) => results.set(name, out.results[i]));
+    results.setAll(ops.map(([name]) => name), out.results);
     if (process.env.KBIN_COMPAT_VERBOSE) console.error(`versions sent:\n${tap.summary()}`);
   });
   after(async () => {

@@ -24,7 +24,7 @@ import {
   toWire,
   type WireRecord,
 } from "../shared/records.ts";
-import { buildGoDriver, createTopic, goMissing, runJsonDriver } from "../shared/kbin.ts";
+import { buildGoDriver, createTopic, DriverResults, goMissing, runJsonDriver } from "../shared/kbin.ts";
 
 const DRIVER_DIR = fileURLToPath(new URL("./driver", import.meta.url));
 const MISSING = goMissing("github.com/Shopify/sarama", "golang-github-shopify-sarama-dev");
@@ -48,13 +48,8 @@ describe("Sarama SyncProducer and PartitionConsumer against the log", { skip: MI
   let broker: BrokerProcess;
   const records = makeRecords();
   const counts = Object.fromEntries([0, 1, 2].map((p) => [String(p), forPartition(records, p).length]));
-  const results = new Map<string, unknown>();
-  const result = <T>(name: string): T => {
-    const r = results.get(name) as T & { exception?: string };
-    assert.ok(r, `no result for ${name}`);
-    assert.equal(r.exception, undefined, `${name} failed: ${r.exception}`);
-    return r;
-  };
+  const results = new DriverResults();
+  const result = <T>(name: string): T => results.get<T>(name);
 
   before(async () => {
     const [bin, b] = await Promise.all([buildGoDriver(DRIVER_DIR, "sarama-driver"), startBrokerProcess()]);
@@ -123,7 +118,7 @@ describe("Sarama SyncProducer and PartitionConsumer against the log", { skip: MI
       { bootstrap: broker.bootstrap, ops: ops.map(([, op]) => op) },
       { broker, timeoutMs: 90_000 },
     );
-    ops.forEach(([name], i) => results.set(name, out.results[i]));
+    results.setAll(ops.map(([name]) => name), out.results);
   });
   after(async () => {
     await broker?.[Symbol.asyncDispose]();

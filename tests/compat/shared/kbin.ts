@@ -271,3 +271,34 @@ export async function buildGoDriver(dir: string, name: string): Promise<string> 
   renameSync(partial, bin);
   return bin;
 }
+
+/**
+ * Results of a JSON driver's plan by operation name: `set` stores them, `get` returns one and
+ * fails the test when it is missing or the driver reported an exception for it.
+ */
+export class DriverResults {
+  readonly #byName = new Map<string, unknown>();
+
+  /** Stores results in the order of the named operations that produced them. */
+  setAll(names: readonly string[], results: readonly unknown[]): void {
+    names.forEach((name, i) => this.#byName.set(name, results[i]));
+  }
+
+  get<T>(name: string): T {
+    const r = this.#byName.get(name) as T & { exception?: string };
+    assert.ok(r, `no result for ${name}`);
+    assert.equal(r.exception, undefined, `${name} failed: ${r.exception}`);
+    return r;
+  }
+}
+
+/** Awaits a promise that must reject and returns what it rejected with. */
+export async function rejection(p: Promise<unknown>): Promise<Record<string, any>> {
+  try {
+    const value = await p;
+    assert.fail(`expected a rejection, got ${JSON.stringify(value)}`);
+  } catch (err) {
+    if (err instanceof assert.AssertionError) throw err;
+    return err as Record<string, any>;
+  }
+}
