@@ -79,7 +79,6 @@ interface ApiEntry {
   flexibleVersions: string;
   listeners: string[];
   latestVersionUnstable?: boolean;
-  deprecatedVersions?: string;
   requestHeaderVersionByApiVersion: Record<string, string>;
   responseHeaderVersionByApiVersion: Record<string, string>;
   requestFile: string;
@@ -1514,7 +1513,11 @@ export interface ApiDescriptor<Req, Res> {
   encodeResponse(w: Writer, version: number, msg: Input<Res>): void;
 }`.split("\n");
 
-function apiKeysFile(apis: ApiEntry[], consts: { file: string; constName: string }[]): string {
+function apiKeysFile(
+  apis: ApiEntry[],
+  consts: { file: string; constName: string }[],
+  allNames: { name: string; apiKey: number }[],
+): string {
   const o = new Out();
   o.line(HEADER);
   o.line();
@@ -1525,9 +1528,9 @@ function apiKeysFile(apis: ApiEntry[], consts: { file: string; constName: string
   o.line();
   for (const l of API_DESCRIPTOR) o.line(l);
   o.line();
-  o.line("/** Kafka API keys by PascalCase API name. */");
+  o.line("/** Kafka API keys by PascalCase API name, removed APIs (keys 4–7, no codecs) included. */");
   o.open("export const ApiKey = {");
-  for (const a of apis) o.line(`${a.name}: ${a.apiKey},`);
+  for (const a of allNames) o.line(`${a.name}: ${a.apiKey},`);
   o.close("} as const;");
   o.line("export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];");
   o.line();
@@ -1777,7 +1780,7 @@ function main(): void {
     outputs.set(file, text);
     consts.push({ file, constName });
   }
-  outputs.set("api_keys.ts", apiKeysFile(apis, consts));
+  outputs.set("api_keys.ts", apiKeysFile(apis, consts, readJson<ApiEntry[]>("apis.json")));
   outputs.set("headers.ts", headersFile());
   const dataSpecs = fs.readdirSync(path.join(SPEC_DIR, "messages"))
     .filter((f) => f.endsWith(".json"))

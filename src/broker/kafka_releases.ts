@@ -1,5 +1,4 @@
 /**
- * @module
  * What each Apache Kafka release advertised in its ApiVersions response, so that kbin can cap
  * its own versions and behave like an older broker (STYLE.md §7.12).
  *
@@ -26,7 +25,11 @@
  * (the request schemas, `ApiKeys`, and from 2.8 the specs' `listeners` and
  * `latestVersionUnstable`), cross-checked with franz-go's `kversion` tables, and for 4.x with the
  * 4.3.1 spec set in `shared/kafka-protocol-4.3/`. Where franz-go differs, the comment says so.
+ *
+ * @module
  */
+
+import { ApiKey } from "../protocol/generated/api_keys.ts";
 
 /** One API key as a release advertised it in ApiVersions. */
 export interface ReleaseApi {
@@ -38,93 +41,8 @@ export interface ReleaseApi {
   refusedVersions?: readonly [number, number];
 }
 
-/** API names as the 4.3.1 specs spell them, for the keys this table uses. */
-const API_KEY = {
-  Produce: 0,
-  Fetch: 1,
-  ListOffsets: 2,
-  Metadata: 3,
-  LeaderAndIsr: 4,
-  StopReplica: 5,
-  UpdateMetadata: 6,
-  ControlledShutdown: 7,
-  OffsetCommit: 8,
-  OffsetFetch: 9,
-  FindCoordinator: 10,
-  JoinGroup: 11,
-  Heartbeat: 12,
-  LeaveGroup: 13,
-  SyncGroup: 14,
-  DescribeGroups: 15,
-  ListGroups: 16,
-  SaslHandshake: 17,
-  ApiVersions: 18,
-  CreateTopics: 19,
-  DeleteTopics: 20,
-  DeleteRecords: 21,
-  InitProducerId: 22,
-  OffsetForLeaderEpoch: 23,
-  AddPartitionsToTxn: 24,
-  AddOffsetsToTxn: 25,
-  EndTxn: 26,
-  WriteTxnMarkers: 27,
-  TxnOffsetCommit: 28,
-  DescribeAcls: 29,
-  CreateAcls: 30,
-  DeleteAcls: 31,
-  DescribeConfigs: 32,
-  AlterConfigs: 33,
-  AlterReplicaLogDirs: 34,
-  DescribeLogDirs: 35,
-  SaslAuthenticate: 36,
-  CreatePartitions: 37,
-  CreateDelegationToken: 38,
-  RenewDelegationToken: 39,
-  ExpireDelegationToken: 40,
-  DescribeDelegationToken: 41,
-  DeleteGroups: 42,
-  ElectLeaders: 43,
-  IncrementalAlterConfigs: 44,
-  AlterPartitionReassignments: 45,
-  ListPartitionReassignments: 46,
-  OffsetDelete: 47,
-  DescribeClientQuotas: 48,
-  AlterClientQuotas: 49,
-  DescribeUserScramCredentials: 50,
-  AlterUserScramCredentials: 51,
-  DescribeQuorum: 55,
-  AlterPartition: 56,
-  UpdateFeatures: 57,
-  Envelope: 58,
-  DescribeCluster: 60,
-  DescribeProducers: 61,
-  UnregisterBroker: 64,
-  DescribeTransactions: 65,
-  ListTransactions: 66,
-  AllocateProducerIds: 67,
-  ConsumerGroupHeartbeat: 68,
-  ConsumerGroupDescribe: 69,
-  ListConfigResources: 74,
-  DescribeTopicPartitions: 75,
-  ShareGroupHeartbeat: 76,
-  ShareGroupDescribe: 77,
-  ShareFetch: 78,
-  ShareAcknowledge: 79,
-  AddRaftVoter: 80,
-  RemoveRaftVoter: 81,
-  InitializeShareGroupState: 83,
-  ReadShareGroupState: 84,
-  WriteShareGroupState: 85,
-  DeleteShareGroupState: 86,
-  ReadShareGroupStateSummary: 87,
-  StreamsGroupHeartbeat: 88,
-  StreamsGroupDescribe: 89,
-  DescribeShareGroupOffsets: 90,
-  AlterShareGroupOffsets: 91,
-  DeleteShareGroupOffsets: 92,
-} as const;
-
-type ApiName = keyof typeof API_KEY;
+/** API names as the 4.3.1 specs spell them (the generated key table). */
+type ApiName = keyof typeof ApiKey;
 
 /** One change between a release and the one before it. */
 type Step =
@@ -709,7 +627,7 @@ function buildTable(): Map<string, ReadonlyMap<number, ReleaseApi>> {
 }
 
 function applyStep(apis: Map<number, ReleaseApi>, step: Step, release: string): void {
-  const key = API_KEY[step.api];
+  const key = ApiKey[step.api];
   const current = apis.get(key);
   const fail = (why: string): never => {
     throw new Error(`Cannot build the Kafka ${release} API table: ${step.api} ${why}`);

@@ -129,12 +129,16 @@ export interface ApiDescriptor<Req, Res> {
   encodeResponse(w: Writer, version: number, msg: Input<Res>): void;
 }
 
-/** Kafka API keys by PascalCase API name. */
+/** Kafka API keys by PascalCase API name, removed APIs (keys 4–7, no codecs) included. */
 export const ApiKey = {
   Produce: 0,
   Fetch: 1,
   ListOffsets: 2,
   Metadata: 3,
+  LeaderAndIsr: 4,
+  StopReplica: 5,
+  UpdateMetadata: 6,
+  ControlledShutdown: 7,
   OffsetCommit: 8,
   OffsetFetch: 9,
   FindCoordinator: 10,

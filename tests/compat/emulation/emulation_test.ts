@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
 import { releaseApiVersions } from "../../../src/broker/kafka_releases.ts";
+import { ApiKey } from "../../../src/protocol/generated/api_keys.ts";
 import { buildGoDriver, createTopic, goMissing, kcatMissing, run, runJsonDriver, waitFor } from "../shared/kbin.ts";
 
 const KCAT_MISSING = kcatMissing();
@@ -27,36 +28,11 @@ function servedVersions(log: string): [string, number][] {
   });
 }
 
-const NAMES: Record<string, number> = {
-  Produce: 0,
-  Fetch: 1,
-  ListOffsets: 2,
-  Metadata: 3,
-  OffsetCommit: 8,
-  OffsetFetch: 9,
-  FindCoordinator: 10,
-  JoinGroup: 11,
-  Heartbeat: 12,
-  LeaveGroup: 13,
-  SyncGroup: 14,
-  DescribeGroups: 15,
-  ListGroups: 16,
-  ApiVersions: 18,
-  CreateTopics: 19,
-  DeleteTopics: 20,
-  InitProducerId: 22,
-  OffsetForLeaderEpoch: 23,
-  DescribeConfigs: 32,
-  AlterConfigs: 33,
-  CreatePartitions: 37,
-  DeleteGroups: 42,
-};
-
 /** Every version the broker served (ApiVersions aside) was one Kafka 2.0 served. */
 function assertWithinKafka20(log: string): [string, number][] {
   const served = servedVersions(log);
   for (const [name, version] of served) {
-    const key = NAMES[name];
+    const key = (ApiKey as Record<string, number>)[name];
     assert.ok(key !== undefined, `unexpected API ${name}`);
     const r = KAFKA_2_0.get(key)!;
     assert.ok(r, `${name} did not exist in Kafka 2.0`);
