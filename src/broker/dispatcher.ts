@@ -18,6 +18,7 @@ import { DecodeError, Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import { CloseConnection, type ConnState } from "./conn_state.ts";
 import { partFailure } from "./part_errors.ts";
+import { inWindow } from "./registry.ts";
 import { RequestCounts } from "./request_counts.ts";
 import type { Broker } from "./broker.ts";
 
@@ -56,11 +57,11 @@ export class Dispatcher {
     const apiKey = view.getInt16(0);
     const version = view.getInt16(2);
     const correlationId = view.getInt32(4);
-    const handler = broker.handlers.get(apiKey);
-    const window = broker.handlers.window(apiKey);
-    if (!handler || !window) throw new CloseConnection(`unknown API key ${apiKey} (version ${version})`);
+    const served = broker.handlers.served(apiKey);
+    if (!served) throw new CloseConnection(`unknown API key ${apiKey} (version ${version})`);
+    const { handler, window } = served;
     const api = handler.api;
-    if (!broker.handlers.accepts(apiKey, version)) {
+    if (!inWindow(window, version)) {
       if (apiKey === API_VERSIONS_API.apiKey) {
         broker.logger.warn("ApiVersions with unsupported version, answering UNSUPPORTED_VERSION at v0", {
           remote: conn.remote,

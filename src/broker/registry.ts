@@ -64,6 +64,13 @@ export interface VersionWindow {
   readonly refused?: readonly [number, number];
 }
 
+/** Whether `version` is advertised by `window` and not refused. */
+export function inWindow(window: VersionWindow, version: number): boolean {
+  if (version < window.minVersion || version > window.maxVersion) return false;
+  const refused = window.refused;
+  return !(refused && version >= refused[0] && version <= refused[1]);
+}
+
 /** How a registry narrows its handlers' windows. */
 export interface RegistryOptions {
   /** Advertise versions the spec marks unstable (`unstable.api.versions.enable`). */
@@ -77,7 +84,8 @@ export interface RegistryOptions {
 /** The set of handlers one broker serves. */
 export class HandlerRegistry {
   readonly #byKey = new Map<number, Handler>();
-  readonly #windows = new Map<number, VersionWindow>();
+  /** The APIs this broker serves: handler and advertised window, one lookup per request. */
+  readonly #served = new Map<number, { handler: Handler; window: VersionWindow }>();
   readonly #options: RegistryOptions;
 
   constructor(handlers: readonly Handler[] = [], options: RegistryOptions = {}) {
@@ -91,7 +99,7 @@ export class HandlerRegistry {
     }
     this.#byKey.set(handler.api.apiKey, handler);
     const window = this.#window(handler);
-    if (window) this.#windows.set(handler.api.apiKey, window);
+    if (window) this.#served.set(handler.api.apiKey, { handler, window });
   }
 
   #window(h: Handler): VersionWindow | null {
@@ -111,21 +119,20 @@ export class HandlerRegistry {
     return refused ? { minVersion: min, maxVersion: max, refused } : { minVersion: min, maxVersion: max };
   }
 
-  /** The handler of an API key, whether or not this broker advertises it. */
-  get(apiKey: number): Handler | undefined {
-    return this.#byKey.get(apiKey);
+  /** The handler and advertised window of an API key, or undefined when the API is not served. */
+  served(apiKey: number): { handler: Handler; window: VersionWindow } | undefined {
+    return this.#served.get(apiKey);
   }
 
   /** The advertised window of an API key, or undefined when the API is not served. */
   window(apiKey: number): VersionWindow | undefined {
-    return this.#windows.get(apiKey);
+    return this.#served.get(apiKey)?.window;
   }
 
   /** Whether a request of this API key and version is served. */
   accepts(apiKey: number, version: number): boolean {
-    const w = this.#windows.get(apiKey);
-    if (!w || version < w.minVersion || version > w.maxVersion) return false;
-    return !(w.refused && version >= w.refused[0] && version <= w.refused[1]);
+    const w = this.#served.get(apiKey)?.window;
+    return w !== undefined && inWindow(w, version);
   }
 
   /** The Kafka release being emulated, or null. */
@@ -135,8 +142,8 @@ export class HandlerRegistry {
 
   /** Advertised version ranges, sorted by API key. */
   versions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
-    return [...this.#windows.entries()]
+    return [...this.#served.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([apiKey, w]) => ({ apiKey, minVersion: w.minVersion, maxVersion: w.maxVersion }));
+      .map(([apiKey, { window: w }]) => ({ apiKey, minVersion: w.minVersion, maxVersion: w.maxVersion }));
   }
 }
