@@ -17,11 +17,10 @@ import { Codec, createCodecs, DEFAULT_MAX_OUTPUT_BYTES } from "../../src/protoco
 import { APIS } from "../../src/protocol/generated/api_keys.ts";
 import { ErrorCode } from "../../src/protocol/generated/errors.ts";
 import { buildBatch, inspectBatch } from "../../src/protocol/records/mod.ts";
-import { decodeApiVersionsResponse } from "../../src/protocol/generated/18_api_versions.ts";
 import { encodeRequestHeader } from "../../src/protocol/generated/headers.ts";
 import { DecodeError, Reader } from "../../src/protocol/reader.ts";
 import { Writer } from "../../src/protocol/writer.ts";
-import { type RawClient, rawClient, requestFrame } from "../support/raw_client.ts";
+import { assertServes, type RawClient, rawClient } from "../support/raw_client.ts";
 import {
   AllocationGuard,
   allTargets,
@@ -202,18 +201,12 @@ describe("malformed frames over a real connection", () => {
   let bystander: RawClient;
   let correlationId = 1000;
 
-  async function assertServes(client: RawClient): Promise<void> {
-    const id = ++correlationId;
-    client.send(requestFrame(18, 0, id, new Uint8Array(0)));
-    const r = new Reader(await client.frame());
-    assert.equal(r.int32(), id);
-    assert.equal(decodeApiVersionsResponse(r, 0).errorCode, 0);
-  }
+  const serves = (client: RawClient) => assertServes(client, ++correlationId);
 
   before(async () => {
     broker = await startBroker({ logLevel: "silent" });
     bystander = await rawClient(broker.port);
-    await assertServes(bystander);
+    await serves(bystander);
   });
   after(async () => {
     bystander.end();
@@ -264,7 +257,7 @@ describe("malformed frames over a real connection", () => {
       batch.forEach((f, j) => clients[j]!.send(f.frame));
       const closed = await Promise.all(clients.map((c) => c.closed()));
       batch.forEach((f, j) => assert.equal(closed[j], true, `${f.name} should close its connection`));
-      await assertServes(bystander);
+      await serves(bystander);
     }
   });
 
@@ -282,7 +275,7 @@ describe("malformed frames over a real connection", () => {
     c.send(framed);
     const r = new Reader(await c.frame());
     assert.equal(r.int32(), 5);
-    await assertServes(c);
+    await serves(c);
     c.end();
   });
 });

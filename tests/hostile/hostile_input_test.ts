@@ -3,20 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { type EmbeddedBroker, startBroker } from "../../mod.ts";
 import { decodeApiVersionsResponse } from "../../src/protocol/generated/18_api_versions.ts";
 import { Reader } from "../../src/protocol/reader.ts";
-import { type RawClient, rawClient, requestFrame } from "../support/raw_client.ts";
-
-/** A well-formed ApiVersions v0 request (empty body). */
-const API_VERSIONS_V0 = requestFrame(18, 0, 7, new Uint8Array(0));
-
-async function assertServes(client: RawClient): Promise<void> {
-  client.send(API_VERSIONS_V0);
-  const frame = await client.frame();
-  const r = new Reader(frame);
-  assert.equal(r.int32(), 7);
-  const res = decodeApiVersionsResponse(r, 0);
-  assert.equal(res.errorCode, 0);
-  assert.ok(res.apiKeys.some((k) => k.apiKey === 3));
-}
+import { assertServes, type RawClient, rawClient, requestFrame } from "../support/raw_client.ts";
 
 describe("hostile input", () => {
   let broker: EmbeddedBroker;

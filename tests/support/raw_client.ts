@@ -5,7 +5,10 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
+import { decodeApiVersionsResponse } from "../../src/protocol/generated/18_api_versions.ts";
+import { Reader } from "../../src/protocol/reader.ts";
 
 /** A raw connection with a byte inbox. */
 export interface RawClient {
@@ -84,4 +87,17 @@ export function requestFrame(
   const size = Buffer.alloc(4);
   size.writeInt32BE(header.length + body.length);
   return new Uint8Array(Buffer.concat([size, header, body]));
+}
+
+/**
+ * Sends a well-formed ApiVersions v0 request and checks the answer: the broker still serves
+ * this connection (a bystander's, in the hostile-input tests).
+ */
+export async function assertServes(client: RawClient, correlationId = 7): Promise<void> {
+  client.send(requestFrame(18, 0, correlationId, new Uint8Array(0)));
+  const r = new Reader(await client.frame());
+  assert.equal(r.int32(), correlationId);
+  const res = decodeApiVersionsResponse(r, 0);
+  assert.equal(res.errorCode, 0);
+  assert.ok(res.apiKeys.some((k) => k.apiKey === 3));
 }
