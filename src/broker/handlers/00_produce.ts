@@ -54,7 +54,7 @@ import { F, int64, view } from "../../storage/log/batch_fields.ts";
 import type { Topic } from "../../storage/metadata_store.ts";
 import type { Broker } from "../broker.ts";
 import { CloseConnection } from "../conn_state.ts";
-import { guardPart } from "../part_errors.ts";
+import { partFailure } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 type PartitionResult = Input<PartitionProduceResponse>;
@@ -85,11 +85,14 @@ async function producePartition(
   appended: () => void,
 ): Promise<PartitionResult> {
   try {
-    return await guardPart(() => appendPartition(broker, topic, index, records, acks, version, appended), {
+    return await appendPartition(broker, topic, index, records, acks, version, appended);
+  } catch (err) {
+    // Inline rather than guardPart(): no closure or context object per partition on the hot path.
+    const f = partFailure(err, {
       logger: broker.logger,
       context: { api: "Produce", version, topic: topic.name, partition: index },
-      onError: (f) => failed(index, f.code, f.message),
     });
+    return failed(index, f.code, f.message);
   } finally {
     appended(); // refusals never reach the log; they release at once
   }

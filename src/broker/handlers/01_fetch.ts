@@ -42,7 +42,7 @@ import type { PartitionLog } from "../../storage/log/partition_log.ts";
 import type { Topic } from "../../storage/metadata_store.ts";
 import type { Broker } from "../broker.ts";
 import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
-import { guardPart } from "../part_errors.ts";
+import { partFailure } from "../part_errors.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
 
 /** One partition to read in this request. */
@@ -107,15 +107,18 @@ async function readAll(
       outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.UNKNOWN_LEADER_EPOCH), bytes: 0, log: null });
       continue;
     }
-    const outcome = await guardPart(
-      () =>
-        readPartition(broker, w, topic, request, version, Math.max(0, Math.min(w.maxBytes, remaining)), minOneBatch),
-      {
+    let outcome: Outcome;
+    try {
+      const maxBytes = Math.max(0, Math.min(w.maxBytes, remaining));
+      outcome = await readPartition(broker, w, topic, request, version, maxBytes, minOneBatch);
+    } catch (err) {
+      // Inline rather than guardPart(): no closure or context object per partition on the hot path.
+      const f = partFailure(err, {
         logger: broker.logger,
         context: { api: "Fetch", version, topic: topic.name, partition: w.partition, offset: String(w.fetchOffset) },
-        onError: (f): Outcome => ({ want: w, data: errorData(w.partition, f.code), bytes: 0, log: null }),
-      },
-    );
+      });
+      outcome = { want: w, data: errorData(w.partition, f.code), bytes: 0, log: null };
+    }
     remaining -= outcome.bytes;
     if (outcome.bytes > 0) minOneBatch = false;
     outcomes.push(outcome);
