@@ -12,6 +12,7 @@
 # disk baseline, start-up, produce against kbin and against scripts/bench/sink.ts, acks=all with
 # 1/4/8 producers, consume, end to end. Everything listens on 127.0.0.1, port 0.
 # The Markdown report goes to stdout and into docs/benchmarks.md; logs to .cache/bench/logs/.
+# Not run here: scripts/bench/commit_stall.ts (producer p99 under OffsetCommit load; --kbin-root for before/after).
 #
 # Environment:
 #   KBIN_BIN        kbin executable to benchmark instead (e.g. dist/kbin)

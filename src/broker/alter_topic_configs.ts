@@ -9,7 +9,7 @@
 
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import { fail, ok, type Result } from "../storage/result.ts";
-import type { Broker } from "./broker.ts";
+import type { BrokerContext } from "./context.ts";
 import { isTopicConfig, topicConfigError, topicConfigWarning, topicNameError } from "./topic_rules.ts";
 
 /** What both alter requests carry per resource. */
@@ -59,12 +59,12 @@ export function preprocessAlter<R extends AlterResource>(
 }
 
 /** Validates `next` (the complete set of overrides) and stores it unless `validateOnly`. */
-export function replaceTopicConfigs(
-  broker: Broker,
+export async function replaceTopicConfigs(
+  broker: BrokerContext,
   topicName: string,
   next: Record<string, string>,
   validateOnly: boolean,
-): Result<void> {
+): Promise<Result<void>> {
   // Kafka's ControllerConfigurationValidator: the name, then the values, then existence.
   if (topicName === "") return fail(ErrorCode.INVALID_REQUEST, "Default topic resources are not allowed.");
   const illegal = topicNameError(topicName);
@@ -74,7 +74,7 @@ export function replaceTopicConfigs(
     const err = topicConfigError(name, value);
     if (err) return fail(ErrorCode.INVALID_CONFIG, err);
   }
-  const topic = broker.store.getTopic(topicName);
+  const topic = broker.storage.topics.get(topicName);
   if (!topic.ok) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${topicName}' does not exist.`);
   for (const [name, value] of Object.entries(next)) {
     if (topic.value.configs[name] === value) continue; // warned when it was set
@@ -82,7 +82,7 @@ export function replaceTopicConfigs(
     if (warning) broker.logger.warn(warning, { topic: topicName });
   }
   if (validateOnly) return ok(undefined);
-  const stored = broker.store.setTopicConfigs(topicName, next);
+  const stored = await broker.storage.topics.setConfigs(topicName, next);
   if (!stored.ok) return stored;
   broker.logger.info("Changed topic configs", { topic: topicName, configs: JSON.stringify(next) });
   return ok(undefined);

@@ -1,5 +1,5 @@
 /**
- * The broker: configuration, metadata store, partition logs, codecs and the handler registry,
+ * The broker: configuration, storage, codecs, the group coordinator and the handler registry,
  * shared by every connection. It owns no sockets; `src/server` feeds it frames through the
  * {@link Dispatcher}.
  *
@@ -8,10 +8,9 @@
 
 import type { Codecs } from "../protocol/compression/mod.ts";
 import type { Clock, Logger } from "../ports.ts";
-import type { LogManager } from "../storage/log/log_manager.ts";
-import type { PartitionLog } from "../storage/log/partition_log.ts";
-import type { MetadataStore, Topic } from "../storage/metadata_store.ts";
+import type { Storage } from "../storage/engine.ts";
 import { type BrokerConfig, ConfigError } from "./config.ts";
+import type { BrokerContext, ProducerIdSource } from "./context.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { FetchSessionCache } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./group/coordinator.ts";
@@ -24,8 +23,7 @@ import type { TopicPolicies } from "./topic_policy.ts";
 /** Options for {@link Broker}. */
 export interface BrokerOptions {
   config: BrokerConfig;
-  store: MetadataStore;
-  logs: LogManager;
+  storage: Storage;
   codecs: Codecs;
   policies: TopicPolicies;
   groups: GroupCoordinator;
@@ -33,21 +31,25 @@ export interface BrokerOptions {
   clock: Clock;
 }
 
-/** Hands out producer ids from blocks reserved in the metadata store. */
-class ProducerIds {
+/** Hands out producer ids from blocks reserved in storage; one reservation at a time. */
+class ProducerIds implements ProducerIdSource {
   static readonly BLOCK = 1000;
-  readonly #store: MetadataStore;
+  readonly #storage: Storage;
   #next = 0;
   #end = 0;
+  #reserving: Promise<void> | null = null;
 
-  constructor(store: MetadataStore) {
-    this.#store = store;
+  constructor(storage: Storage) {
+    this.#storage = storage;
   }
 
-  next(): number {
-    if (this.#next >= this.#end) {
-      this.#next = this.#store.reserveProducerIds(ProducerIds.BLOCK);
-      this.#end = this.#next + ProducerIds.BLOCK;
+  async next(): Promise<number> {
+    while (this.#next >= this.#end) {
+      this.#reserving ??= this.#storage.reserveProducerIds(ProducerIds.BLOCK).then((first) => {
+        this.#next = first;
+        this.#end = first + ProducerIds.BLOCK;
+      }).finally(() => (this.#reserving = null));
+      await this.#reserving;
     }
     return this.#next++;
   }
@@ -72,10 +74,9 @@ function registryOptions(config: BrokerConfig): RegistryOptions {
 }
 
 /** Shared broker state. */
-export class Broker {
+export class Broker implements BrokerContext {
   readonly config: BrokerConfig;
-  readonly store: MetadataStore;
-  readonly logs: LogManager;
+  readonly storage: Storage;
   readonly codecs: Codecs;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -94,27 +95,21 @@ export class Broker {
 
   constructor(options: BrokerOptions) {
     this.config = options.config;
-    this.store = options.store;
-    this.logs = options.logs;
+    this.storage = options.storage;
     this.codecs = options.codecs;
     this.logger = options.logger;
     this.clock = options.clock;
     // First, so that a bad emulation setting stops start-up before anything else is touched.
     this.handlers = new HandlerRegistry(ALL_HANDLERS, registryOptions(options.config));
     this.nodeId = options.config.number("node.id");
-    this.clusterId = options.store.clusterId();
+    this.clusterId = options.storage.clusterId;
     this.policies = options.policies;
     this.groups = options.groups;
-    this.producerIds = new ProducerIds(options.store);
+    this.producerIds = new ProducerIds(options.storage);
     this.fetchSessions = new FetchSessionCache({
       maxSessions: options.config.number("max.incremental.fetch.session.cache.slots"),
       clock: options.clock,
     });
     this.dispatcher = new Dispatcher(this);
-  }
-
-  /** The log of one partition of a topic (opened on first use). */
-  partitionLog(topic: Topic, partition: number): Promise<PartitionLog> {
-    return this.logs.get({ topicName: topic.name, topicId: topic.id, partition });
   }
 }

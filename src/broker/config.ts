@@ -31,6 +31,8 @@ const KBIN_DEFAULTS: Record<string, string> = {
 /** Settings that only kbin knows, with their defaults. */
 export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.log.level": { type: "string", default: "info" },
+  /** Where all state is kept: file:DIR, memory: or postgres://… ("" for file: at log.dirs). */
+  "kbin.storage": { type: "string", default: "" },
   /** Advertise and accept only what this Kafka release did ("" for everything kbin serves). */
   "kbin.emulate.kafka.version": { type: "string", default: "" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */

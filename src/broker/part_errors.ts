@@ -10,7 +10,7 @@
 
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { Logger } from "../ports.ts";
-import { StorageError } from "../storage/log/partition_log.ts";
+import { StorageError } from "../storage/engine.ts";
 import { CloseConnection } from "./conn_state.ts";
 
 /** An unexpected failure, classified: its Kafka error code and a message safe to send. */
@@ -85,4 +85,16 @@ export function guardPartSync<T>(
   } catch (err) {
     return options.onError(partFailure(err, options));
   }
+}
+
+/**
+ * Maps items one at a time, in order (admin changes apply in the order a request lists them).
+ * @param items the items
+ * @param fn the async mapping
+ * @returns the results, in order
+ */
+export async function mapInOrder<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i++) out.push(await fn(items[i]!, i));
+  return out;
 }

@@ -15,12 +15,12 @@ import type { ApiDescriptor } from "../protocol/generated/api_keys.ts";
 import type { RequestHeader } from "../protocol/generated/headers.ts";
 import type { Input } from "../protocol/types.ts";
 import type { ConnState } from "./conn_state.ts";
-import type { Broker } from "./broker.ts";
+import type { BrokerContext } from "./context.ts";
 import type { ReleaseApi } from "./kafka_releases.ts";
 
 /** What a handler sees besides the decoded request. */
 export interface RequestContext {
-  readonly broker: Broker;
+  readonly broker: BrokerContext;
   readonly header: RequestHeader;
   readonly version: number;
   readonly conn: ConnState;

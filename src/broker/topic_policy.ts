@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { LogConfig } from "../storage/log/partition_log.ts";
-import type { Topic } from "../storage/metadata_store.ts";
+import type { LogConfig } from "../storage/engine.ts";
+import type { Topic } from "../storage/engine.ts";
 import type { BrokerConfig } from "./config.ts";
 import { effectiveTopicConfigs } from "./topic_rules.ts";
 

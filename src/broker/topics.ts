@@ -8,8 +8,8 @@
 
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import { fail, ok, type Result } from "../storage/result.ts";
-import type { Topic } from "../storage/metadata_store.ts";
-import type { Broker } from "./broker.ts";
+import type { Topic } from "../storage/engine.ts";
+import type { BrokerContext } from "./context.ts";
 import { collisionKey, topicConfigError, topicConfigWarning, topicNameError } from "./topic_rules.ts";
 
 /** What a client asks for when creating a topic. */
@@ -30,14 +30,14 @@ export interface TopicPlan {
 }
 
 /** Validates a topic request against the broker's state; does not create anything. */
-export function planTopic(broker: Broker, req: TopicRequest): Result<TopicPlan> {
+export function planTopic(broker: BrokerContext, req: TopicRequest): Result<TopicPlan> {
   const nameError = topicNameError(req.name);
   if (nameError) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
-  if (broker.store.getTopic(req.name).ok) {
+  if (broker.storage.topics.get(req.name).ok) {
     return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${req.name}' already exists.`);
   }
   const key = collisionKey(req.name);
-  const clash = broker.store.listTopics().find((t) => collisionKey(t.name) === key);
+  const clash = broker.storage.topics.list().find((t) => collisionKey(t.name) === key);
   if (clash) {
     return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${req.name}' collides with existing topic: ${clash.name}`);
   }
@@ -113,8 +113,12 @@ export function planTopic(broker: Broker, req: TopicRequest): Result<TopicPlan> 
 }
 
 /** Creates a planned topic and logs it. */
-export function createPlannedTopic(broker: Broker, plan: TopicPlan): Result<Topic> {
-  const created = broker.store.createTopic({ name: plan.name, partitions: plan.partitions, configs: plan.configs });
+export async function createPlannedTopic(broker: BrokerContext, plan: TopicPlan): Promise<Result<Topic>> {
+  const created = await broker.storage.topics.create({
+    name: plan.name,
+    partitions: plan.partitions,
+    configs: plan.configs,
+  });
   if (created.ok) {
     broker.logger.info("Created topic", { topic: plan.name, partitions: plan.partitions, id: created.value.id });
   }
@@ -122,8 +126,8 @@ export function createPlannedTopic(broker: Broker, plan: TopicPlan): Result<Topi
 }
 
 /** Auto-creates a topic with broker defaults (Metadata with allow_auto_topic_creation). */
-export function autoCreateTopic(broker: Broker, name: string): Result<Topic> {
+export function autoCreateTopic(broker: BrokerContext, name: string): Promise<Result<Topic>> {
   const plan = planTopic(broker, { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: [] });
-  if (!plan.ok) return plan;
+  if (!plan.ok) return Promise.resolve(plan);
   return createPlannedTopic(broker, plan.value);
 }

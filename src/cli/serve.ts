@@ -19,7 +19,9 @@ Runs a Kafka-compatible broker in the foreground. Stops gracefully on Ctrl-C or 
 Options:
   --listen HOST:PORT      Address to listen on (default 127.0.0.1:9092; port 0 picks a free port)
   --advertised HOST:PORT  Address given to clients in metadata (default: the listen address)
-  --data-dir DIR          Where topics and data are kept (default ./kbin-data)
+  --storage URL           Where all state is kept: file:DIR (the default, file:./kbin-data),
+                          memory: (nothing on disk, gone on exit) or postgres://… (kbin.storage)
+  --data-dir DIR          Short for --storage file:DIR
   --node-id N             This broker's node id (default 1)
   --config FILE           Read settings from a server.properties file (Kafka's broker names)
   --set NAME=VALUE        Set one broker setting; repeatable, applied after --config and flags
@@ -33,6 +35,7 @@ Examples:
   kbin serve --listen 0.0.0.0:9092 --advertised kafka.local:9092 --data-dir /var/lib/kbin
   kbin serve --set auto.create.topics.enable=false --set num.partitions=3
   kbin serve --emulate-kafka 2.8
+  kbin serve --storage memory:
 `;
 
 const OPTIONS = {
@@ -40,6 +43,7 @@ const OPTIONS = {
   listen: { type: "string" },
   advertised: { type: "string" },
   "data-dir": { type: "string" },
+  storage: { type: "string" },
   "node-id": { type: "string" },
   config: { type: "string" },
   set: { type: "string", multiple: true },
@@ -65,12 +69,27 @@ async function settingsFrom(io: CliIo, values: Record<string, unknown>): Promise
     const a = parseListener(flag("advertised")!);
     settings.push(["advertised.listeners", `PLAINTEXT://${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`]);
   }
-  if (flag("data-dir") !== undefined) settings.push(["log.dirs", flag("data-dir")!]);
+  if (flag("storage") !== undefined && flag("data-dir") !== undefined) {
+    throw new CliError("serve: --storage and --data-dir both name the storage; give one", 2);
+  }
+  if (flag("data-dir") !== undefined) settings.push(["kbin.storage", `file:${flag("data-dir")!}`]);
+  if (flag("storage") !== undefined) settings.push(["kbin.storage", flag("storage")!]);
   if (flag("node-id") !== undefined) settings.push(["node.id", flag("node-id")!]);
   if (flag("log-level") !== undefined) settings.push(["kbin.log.level", flag("log-level")!]);
   if (flag("emulate-kafka") !== undefined) settings.push(["kbin.emulate.kafka.version", flag("emulate-kafka")!]);
   settings.push(...keyValues("serve", "--set", values["set"] as string[] | undefined));
   return settings;
+}
+
+/**
+ * The storage URL of a configuration: `kbin.storage` when set, else Kafka's `log.dirs` (its first
+ * directory) or `log.dir` as a `file:` directory.
+ */
+export function storageUrl(config: BrokerConfig): string {
+  if ((config.get("kbin.storage") ?? "") !== "") return config.get("kbin.storage")!;
+  if (config.isSet("log.dirs")) return `file:${config.list("log.dirs")[0] ?? "./kbin-data"}`;
+  if (config.isSet("log.dir")) return `file:${config.get("log.dir")}`;
+  return "file:./kbin-data";
 }
 
 /** Runs the broker; resolves with the exit code after a graceful shutdown. */
@@ -99,10 +118,10 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     throw new CliError(`serve: --log-level must be one of debug, info, warn, error; got "${level}"`, 2);
   }
   const logger = createLogger((line) => io.stderr(line + "\n"), { level });
-  const dataDir = config.list("log.dirs")[0] ?? config.get("log.dir") ?? "./kbin-data";
+  const storage = storageUrl(config);
   let running;
   try {
-    running = await startKafkaBroker({ runtime: io.runtime, config, logger, dataDir });
+    running = await startKafkaBroker({ runtime: io.runtime, config, logger, storage });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(`serve: ${err.message}`);
     const e = err as { code?: string; message: string };
@@ -114,7 +133,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   const ms = (performance.now() - started).toFixed(1);
   io.stdout(
     `kbin ${VERSION} ready on ${running.server.host}:${running.server.port} ` +
-      `(advertised ${running.bootstrap}, node ${running.broker.nodeId}, cluster ${running.broker.clusterId}, data ${dataDir}, ${ms} ms)\n`,
+      `(advertised ${running.bootstrap}, node ${running.broker.nodeId}, cluster ${running.broker.clusterId}, storage ${storage}, ${ms} ms)\n`,
   );
   const signal = await signalled;
   off();

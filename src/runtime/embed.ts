@@ -1,6 +1,7 @@
 /**
  * The embeddable broker: `startBroker()` runs kbin in-process on Bun or Deno, for the tests of
- * other projects. Without a data directory everything is kept in memory.
+ * other projects. Unless a storage URL or data directory is given, everything is kept in memory
+ * (`memory:`).
  *
  * @module
  */
@@ -12,8 +13,10 @@ import { startKafkaBroker } from "../server/start.ts";
 
 /** Options for {@link startBroker}. */
 export interface StartBrokerOptions {
-  /** Keep data here; omit for an ephemeral in-memory broker. */
+  /** Keep data here (short for `storage: "file:DIR"`). */
   dataDir?: string;
+  /** Storage URL: `memory:` (the default), `file:DIR` or `postgres://…`. */
+  storage?: string;
   /** "host:port" to listen on (default 127.0.0.1:0, a free port). */
   listen?: string;
   /** Broker settings by Kafka name, e.g. `{ "num.partitions": "3" }`. */
@@ -53,7 +56,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   for (const [k, v] of Object.entries(options.config ?? {})) settings.push([k, v]);
   const config = new BrokerConfig(settings);
   const logger = createLogger((line) => console.error(line), { level: options.logLevel ?? "warn" });
-  const running = await startKafkaBroker({ runtime, config, logger, dataDir: options.dataDir ?? null });
+  const running = await startKafkaBroker({
+    runtime,
+    config,
+    logger,
+    storage: options.storage ?? (options.dataDir !== undefined ? `file:${options.dataDir}` : "memory:"),
+  });
   return {
     bootstrap: running.bootstrap,
     port: running.server.port,

@@ -1,22 +1,20 @@
 /**
- * Starts a complete broker: data directory, metadata store, broker state and the Kafka
+ * Starts a complete broker: storage (the engine its URL names), broker state and the Kafka
  * listener. Runtime adapters and the embeddable API call this with their capabilities.
  *
  * @module
  */
 
 import { Broker } from "../broker/broker.ts";
+import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
+import { GroupCache } from "../broker/group/group_cache.ts";
 import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
-import { GroupStore } from "../storage/group_store.ts";
-import { DEFAULT_LOG_CONFIG } from "../storage/log/partition_log.ts";
-import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
 import type { Logger, Runtime } from "../ports.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { APIS } from "../protocol/generated/api_keys.ts";
-import { LogManager } from "../storage/log/log_manager.ts";
-import { memoryFs } from "../storage/memory/memory_fs.ts";
-import { openMetadataStore } from "../storage/metadata_store.ts";
+import type { Storage } from "../storage/engine.ts";
+import { openStorage, parseStorageUrl, type StorageUrl, StorageUrlError } from "../storage/open.ts";
 import { type Server, startServer } from "./server.ts";
 
 /** Options for {@link startKafkaBroker}. */
@@ -24,8 +22,8 @@ export interface StartKafkaBrokerOptions {
   runtime: Runtime;
   config: BrokerConfig;
   logger: Logger;
-  /** Data directory; null keeps everything in memory (embedded tests). */
-  dataDir: string | null;
+  /** Storage URL: `file:DIR`, `memory:` or `postgres://…` (see src/storage/open.ts). */
+  storage: string;
 }
 
 /** A broker that is serving. */
@@ -50,51 +48,49 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   }
   const listen = parseListener(listeners[0]!);
   const advertisedText = config.list("advertised.listeners")[0];
-  let dbPath = ":memory:";
-  if (options.dataDir !== null) {
-    await runtime.fs.mkdir(options.dataDir);
-    dbPath = `${options.dataDir}/metadata.db`;
+  let url: StorageUrl;
+  try {
+    url = parseStorageUrl(options.storage);
+  } catch (err) {
+    if (err instanceof StorageUrlError) throw new ConfigError(err.message);
+    throw err;
   }
-  const db = runtime.openDatabase(dbPath);
-  const store = openMetadataStore(db, { clock: runtime.clock });
-  let logs: LogManager | null = null;
+  const codecs = createCodecs(runtime.codecs);
+  const policies = new TopicPolicies(config);
+  let storage: Storage;
+  try {
+    storage = await openStorage(url, {
+      fs: runtime.fs,
+      openDatabase: runtime.openDatabase,
+      clock: runtime.clock,
+      logger,
+      decompress: (codec, data) => codecs.decompress(codec, data),
+      logConfig: (topic) => policies.for(topic).log,
+    });
+  } catch (err) {
+    if (err instanceof StorageUrlError) throw new ConfigError(err.message);
+    throw err;
+  }
   let coordinator: GroupCoordinator | null = null;
   try {
-    const node = store.ensureNode(config.number("node.id"));
+    const node = await storage.claimNode(config.number("node.id"));
     if (!node.ok) {
       throw new ConfigError(`Cannot start broker: ${node.message ?? "node id does not match the data directory"}`);
     }
-    const codecs = createCodecs(runtime.codecs);
-    const policies = new TopicPolicies(config);
-    logs = await LogManager.open(
-      {
-        fs: options.dataDir === null ? memoryFs() : runtime.fs,
-        dataDir: options.dataDir === null ? "/kbin" : options.dataDir,
-        clock: runtime.clock,
-        logger,
-        decompress: (codec, data) => codecs.decompress(codec, data),
-        configFor: (name) => {
-          const t = store.getTopic(name);
-          return t.ok ? policies.for(t.value).log : DEFAULT_LOG_CONFIG;
-        },
-      },
-      store.listTopics().flatMap((t) =>
-        Array.from({ length: t.partitions }, (_, partition) => ({ topicName: t.name, topicId: t.id, partition }))
-      ),
-    );
+    const topics = storage.topics;
     const groups = new GroupCoordinator({
-      store: new GroupStore(db, { clock: runtime.clock }),
+      store: await GroupCache.load(storage.groups, { clock: runtime.clock, logger }),
       config,
       clock: runtime.clock,
       logger,
       partitionsOf: (name) => {
-        const t = store.getTopic(name);
+        const t = topics.get(name);
         return t.ok ? t.value.partitions : null;
       },
-      topics: () => store.listTopics().map((t) => ({ topicId: t.id, name: t.name, partitions: t.partitions })),
+      topics: () => topics.list().map((t) => ({ topicId: t.id, name: t.name, partitions: t.partitions })),
     });
     coordinator = groups;
-    const broker = new Broker({ config, store, logs, codecs, policies, groups, logger, clock: runtime.clock });
+    const broker = new Broker({ config, storage, codecs, policies, groups, logger, clock: runtime.clock });
     if (broker.handlers.emulatedRelease !== null) {
       logger.info("Emulating a Kafka release: only its API versions are advertised and accepted", {
         kafka: broker.handlers.emulatedRelease,
@@ -134,16 +130,14 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
             });
           }
           coordinator?.close();
-          await logs!.close();
-          store.close();
+          await storage.close();
         })();
         return closed;
       },
     };
   } catch (err) {
     coordinator?.close();
-    await logs?.close();
-    store.close();
+    await storage.close();
     throw err;
   }
 }

@@ -14,7 +14,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Clock, Logger } from "../../ports.ts";
-import type { CommittedOffset, GroupStore } from "../../storage/group_store.ts";
+import type { CommittedOffset, GroupCache } from "./group_cache.ts";
 import type { BrokerConfig } from "../config.ts";
 import { SERVER_ASSIGNORS } from "./assignors.ts";
 import { ClassicGroup, joinError, type JoinRequest, type JoinResult, type SyncResult } from "./classic_group.ts";
@@ -40,7 +40,7 @@ export interface OffsetToCommit {
 
 /** Options for {@link GroupCoordinator}. */
 export interface GroupCoordinatorOptions {
-  store: GroupStore;
+  store: GroupCache;
   config: BrokerConfig;
   clock: Clock;
   logger: Logger;
@@ -234,11 +234,11 @@ export class GroupCoordinator {
    * OffsetCommit: one error code per partition (the group-level checks apply to every one).
    * `generationId` -1 with an empty member id is a simple commit from a group-less consumer.
    */
-  commitOffsets(
+  async commitOffsets(
     groupId: string,
     member: { memberId: string; groupInstanceId: string | null; generationId: number; apiVersion?: number },
     offsets: readonly OffsetToCommit[],
-  ): number[] {
+  ): Promise<number[]> {
     if (groupId === "") return offsets.map(() => ErrorCode.INVALID_GROUP_ID);
     let groupError: number = ErrorCode.NONE;
     const group = this.#classic.get(groupId);
@@ -275,7 +275,7 @@ export class GroupCoordinator {
       accepted.push({ ...o, metadata: o.metadata ?? "", commitMs: o.commitMs ?? now });
       codes.push(ErrorCode.NONE);
     }
-    this.#o.store.commit(groupId, accepted);
+    await this.#o.store.commit(groupId, accepted);
     return codes;
   }
 
@@ -355,10 +355,10 @@ export class GroupCoordinator {
    * OffsetDelete: removes offsets of partitions the group no longer consumes; a topic the
    * group's members subscribe to gets GROUP_SUBSCRIBED_TO_TOPIC for each of its partitions.
    */
-  deleteOffsets(
+  async deleteOffsets(
     groupId: string,
     topics: { name: string; partitions: number[] }[],
-  ): { errorCode: number; codes: number[][] } {
+  ): Promise<{ errorCode: number; codes: number[][] }> {
     const group = this.#classic.get(groupId);
     const consumer = this.#consumer.get(groupId);
     if (!group && !consumer && !this.#o.store.groupIds().includes(groupId)) {
@@ -372,12 +372,14 @@ export class GroupCoordinator {
       : group && !group.isEmpty()
       ? group.subscribedTopics()
       : new Set<string>();
+    const deletions: Promise<number>[] = [];
     const codes = topics.map((t) => {
       if (subscribed.has(t.name)) return t.partitions.map(() => ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC);
       if (this.#o.partitionsOf(t.name) === null) return t.partitions.map(() => ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      this.#o.store.deleteOffsets(groupId, t.name, t.partitions);
+      deletions.push(this.#o.store.deleteOffsets(groupId, t.name, t.partitions));
       return t.partitions.map(() => ErrorCode.NONE);
     });
+    await Promise.all(deletions);
     return { errorCode: ErrorCode.NONE, codes };
   }
 
@@ -444,8 +446,8 @@ export class GroupCoordinator {
     return [...new Set([...this.#classic.keys(), ...this.#consumer.keys(), ...this.#o.store.groupIds()])].sort();
   }
 
-  /** Deletes a group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP or NONE. */
-  deleteGroup(groupId: string): number {
+  /** Deletes a group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP or NONE (once stored). */
+  async deleteGroup(groupId: string): Promise<number> {
     const group = this.#classic.get(groupId);
     const consumer = this.#consumer.get(groupId);
     const known = group !== undefined || consumer !== undefined || this.#o.store.groupIds().includes(groupId);
@@ -455,7 +457,7 @@ export class GroupCoordinator {
     consumer?.markDead();
     this.#classic.delete(groupId);
     this.#consumer.delete(groupId);
-    this.#o.store.deleteGroup(groupId);
+    await this.#o.store.deleteGroup(groupId);
     this.#o.logger.info("Deleted group", { group: groupId });
     return ErrorCode.NONE;
   }
@@ -490,20 +492,27 @@ export class GroupCoordinator {
       if (this.#consumer.get(groupId)?.isEmpty() === false) continue;
       const emptySince = g && g.protocolType !== null ? g.stateSinceMs : null;
       const stale = this.#o.store.offsets(groupId).filter((o) => now - (emptySince ?? o.commitMs) >= retentionMs);
-      for (const o of stale) this.#o.store.deleteOffsets(groupId, o.topic, [o.partition]);
+      const expired = stale.map((o) => this.#o.store.deleteOffsets(groupId, o.topic, [o.partition]));
       if (stale.length > 0) {
         this.#o.logger.info("Expired committed offsets", { group: groupId, partitions: stale.length });
       }
-      if (!this.#o.store.hasOffsets(groupId) && g && g.isEmpty() && g.state === "Empty") {
-        this.#classic.delete(groupId);
-        this.#o.store.deleteGroup(groupId);
-      }
+      Promise.all(expired).then(() => {
+        if (
+          !this.#o.store.hasOffsets(groupId) && g && g.isEmpty() && g.state === "Empty" &&
+          this.#classic.get(groupId) === g
+        ) {
+          this.#classic.delete(groupId);
+          return this.#o.store.deleteGroup(groupId);
+        }
+      }).catch((err) => {
+        this.#o.logger.error("Could not expire committed offsets", { group: groupId, error: String(err) });
+      });
     }
   }
 
   /** A deleted topic's offsets are removed from every group. */
-  onTopicDeleted(topic: string): void {
-    this.#o.store.deleteTopic(topic);
+  onTopicDeleted(topic: string): Promise<void> {
+    return this.#o.store.deleteTopic(topic);
   }
 
   /** Stops timers; members still waiting for a rebalance are told to find the coordinator again. */

@@ -49,10 +49,10 @@ import {
   upConvertMessageSet,
 } from "../../protocol/records/mod.ts";
 import type { Input } from "../../protocol/types.ts";
-import { StorageError } from "../../storage/log/partition_log.ts";
-import { F, int64, view } from "../../storage/log/batch_fields.ts";
-import type { Topic } from "../../storage/metadata_store.ts";
-import type { Broker } from "../broker.ts";
+import { StorageError } from "../../storage/engine.ts";
+import { F, int64, view } from "../../storage/batch_fields.ts";
+import type { Topic } from "../../storage/engine.ts";
+import { type BrokerContext, partitionOf } from "../context.ts";
 import { CloseConnection } from "../conn_state.ts";
 import { partFailure } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
@@ -76,7 +76,7 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
 
 /** Validates, converts and appends one partition's records; never throws for Kafka outcomes. */
 async function producePartition(
-  broker: Broker,
+  broker: BrokerContext,
   topic: Topic,
   index: number,
   records: Uint8Array | null,
@@ -100,7 +100,7 @@ async function producePartition(
 
 /** The body of {@link producePartition}; calls `appended` once the batch has its offsets. */
 async function appendPartition(
-  broker: Broker,
+  broker: BrokerContext,
   topic: Topic,
   index: number,
   records: Uint8Array | null,
@@ -193,7 +193,7 @@ async function appendPartition(
     }
   }
   try {
-    const log = await broker.partitionLog(topic, index);
+    const log = await partitionOf(broker, topic, index);
     const outcome = await log.append(batch);
     appended();
     if (outcome.kind === "error") return failed(index, outcome.code, outcome.message);
@@ -253,7 +253,7 @@ export default defineHandler(PRODUCE_API, {
     if (waiting === 0) ctx.release();
     const byId = version >= 13;
     const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
-      const found = byId ? broker.store.getTopicById(t.topicId) : broker.store.getTopic(t.name);
+      const found = byId ? broker.storage.topics.byId(t.topicId) : broker.storage.topics.get(t.name);
       const partitionResponses = await allSettled(
         t.partitionData.map((p) => {
           if (found.ok) return producePartition(broker, found.value, p.index, p.records, acks, version, once(appended));

@@ -37,10 +37,10 @@ import {
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import { downConvertBatches } from "../../protocol/records/mod.ts";
 import type { Input } from "../../protocol/types.ts";
-import { batchSizeAt, F, view } from "../../storage/log/batch_fields.ts";
-import type { PartitionLog } from "../../storage/log/partition_log.ts";
-import type { Topic } from "../../storage/metadata_store.ts";
-import type { Broker } from "../broker.ts";
+import { batchSizeAt, F, view } from "../../storage/batch_fields.ts";
+import type { PartitionStorage } from "../../storage/engine.ts";
+import type { Topic } from "../../storage/engine.ts";
+import { type BrokerContext, leaderEpochError, leaderEpochOf, partitionOf } from "../context.ts";
 import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
 import { partFailure } from "../part_errors.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
@@ -61,7 +61,7 @@ interface Outcome {
   want: Want;
   data: Input<PartitionData>;
   bytes: number;
-  log: PartitionLog | null;
+  log: PartitionStorage | null;
 }
 
 const READ_COMMITTED = 1;
@@ -79,8 +79,8 @@ function errorData(partitionIndex: number, errorCode: number): Input<PartitionDa
 }
 
 /** Resolves the wanted partitions' topics; unknown ones are reported with their error. */
-function resolveTopic(broker: Broker, w: Want, byId: boolean): Topic | number {
-  const found = byId ? broker.store.getTopicById(w.topicId) : broker.store.getTopic(w.topicName);
+function resolveTopic(broker: BrokerContext, w: Want, byId: boolean): Topic | number {
+  const found = byId ? broker.storage.topics.byId(w.topicId) : broker.storage.topics.get(w.topicName);
   if (!found.ok) return byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   if (w.partition < 0 || w.partition >= found.value.partitions) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   return found.value;
@@ -88,7 +88,7 @@ function resolveTopic(broker: Broker, w: Want, byId: boolean): Topic | number {
 
 /** Reads every wanted partition once, within the request's byte limits. */
 async function readAll(
-  broker: Broker,
+  broker: BrokerContext,
   wants: Want[],
   request: FetchRequest,
   version: number,
@@ -103,8 +103,9 @@ async function readAll(
       outcomes.push({ want: w, data: errorData(w.partition, topic), bytes: 0, log: null });
       continue;
     }
-    if (w.currentLeaderEpoch > 0) {
-      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.UNKNOWN_LEADER_EPOCH), bytes: 0, log: null });
+    const epochError = leaderEpochError(w.currentLeaderEpoch, leaderEpochOf(broker, topic, w.partition));
+    if (epochError !== ErrorCode.NONE) {
+      outcomes.push({ want: w, data: errorData(w.partition, epochError), bytes: 0, log: null });
       continue;
     }
     let outcome: Outcome;
@@ -128,7 +129,7 @@ async function readAll(
 
 /** Reads one partition within `maxBytes`; throws only for failures nobody expected. */
 async function readPartition(
-  broker: Broker,
+  broker: BrokerContext,
   w: Want,
   topic: Topic,
   request: FetchRequest,
@@ -136,7 +137,7 @@ async function readPartition(
   maxBytes: number,
   minOneBatch: boolean,
 ): Promise<Outcome> {
-  const log = await broker.partitionLog(topic, w.partition);
+  const log = await partitionOf(broker, topic, w.partition);
   const read = await log.read(Number(w.fetchOffset), maxBytes, { minOneBatch });
   if (!read.ok) {
     const data = errorData(w.partition, read.code);
@@ -196,7 +197,7 @@ function hasZstd(records: Uint8Array): boolean {
  * read and this wait) ends the wait at once, so no wake-up is lost.
  */
 function waitForData(
-  watched: { log: PartitionLog; seenHighWatermark: number }[],
+  watched: { log: PartitionStorage; seenHighWatermark: number }[],
   deadlineMs: number,
   now: number,
 ): Promise<void> {
@@ -213,14 +214,14 @@ function waitForData(
   });
 }
 
-function buildWants(request: FetchRequest, version: number, broker: Broker): Want[] {
+function buildWants(request: FetchRequest, version: number, broker: BrokerContext): Want[] {
   const wants: Want[] = [];
   for (const t of request.topics) {
     const byId = version >= 13;
     const topicId = byId ? t.topicId : ZERO_UUID;
     let topicName = byId ? "" : t.topic;
     if (byId) {
-      const found = broker.store.getTopicById(t.topicId);
+      const found = broker.storage.topics.byId(t.topicId);
       if (found.ok) topicName = found.value.name;
     }
     for (const p of t.partitions) {

@@ -25,8 +25,8 @@ import {
   type ListOffsetsTopicResponse,
 } from "../../protocol/generated/02_list_offsets.ts";
 import type { Input } from "../../protocol/types.ts";
-import type { Topic } from "../../storage/metadata_store.ts";
-import type { Broker } from "../broker.ts";
+import type { Topic } from "../../storage/engine.ts";
+import { type BrokerContext, leaderEpochError, partitionOf } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -44,13 +44,14 @@ function failed(partitionIndex: number, errorCode: number): PartitionResult {
 }
 
 async function listPartition(
-  broker: Broker,
+  broker: BrokerContext,
   topic: Topic,
   p: ListOffsetsPartition,
   version: number,
 ): Promise<PartitionResult> {
-  if (p.currentLeaderEpoch > 0) return failed(p.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH);
-  const log = await broker.partitionLog(topic, p.partitionIndex);
+  const log = await partitionOf(broker, topic, p.partitionIndex);
+  const epochError = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
+  if (epochError !== ErrorCode.NONE) return failed(p.partitionIndex, epochError);
   if (log.failure) return failed(p.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR);
   if (version === 0) {
     if (p.timestamp < -2n) return failed(p.partitionIndex, ErrorCode.INVALID_REQUEST);
@@ -76,7 +77,7 @@ async function listPartition(
     errorCode: ErrorCode.NONE,
     timestamp: BigInt(timestamp),
     offset: BigInt(offset),
-    leaderEpoch: offset >= 0 ? 0 : -1,
+    leaderEpoch: offset < 0 ? -1 : p.timestamp === LATEST ? log.leaderEpoch : log.epochForOffset(offset),
   };
 }
 
@@ -87,7 +88,7 @@ export default defineHandler(LIST_OFFSETS_API, {
     const { broker, version } = ctx;
     const topics: Input<ListOffsetsTopicResponse>[] = [];
     for (const t of request.topics) {
-      const found = broker.store.getTopic(t.name);
+      const found = broker.storage.topics.get(t.name);
       const partitions: PartitionResult[] = [];
       for (const p of t.partitions) {
         if (!found.ok || p.partitionIndex < 0 || p.partitionIndex >= found.value.partitions) {

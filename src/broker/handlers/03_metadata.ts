@@ -23,22 +23,22 @@ import {
 } from "../../protocol/generated/03_metadata.ts";
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
-import type { Topic } from "../../storage/metadata_store.ts";
+import type { Topic } from "../../storage/engine.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from "../acl_ops.ts";
-import type { Broker } from "../broker.ts";
-import { guardPartSync } from "../part_errors.ts";
+import { type BrokerContext, leaderEpochOf } from "../context.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 import { autoCreateTopic } from "../topics.ts";
 
 /** Partition metadata for a topic led entirely by this node. */
-export function topicPartitions(broker: Broker, topic: Topic) {
+export function topicPartitions(broker: BrokerContext, topic: Topic) {
   const node = broker.nodeId;
   return Array.from({ length: topic.partitions }, (_, i) => ({
     errorCode: ErrorCode.NONE,
     partitionIndex: i,
     leaderId: node,
-    leaderEpoch: 0,
+    leaderEpoch: leaderEpochOf(broker, topic, i),
     replicaNodes: [node],
     isrNodes: [node],
     offlineReplicas: [],
@@ -48,7 +48,7 @@ export function topicPartitions(broker: Broker, topic: Topic) {
 export default defineHandler(METADATA_API, {
   minVersion: 0,
   maxVersion: 13,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const { broker, version } = ctx;
     const topicOps = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
     const describe = (t: Topic): Input<MetadataResponseTopic> => ({
@@ -64,11 +64,11 @@ export default defineHandler(METADATA_API, {
     let topics: Input<MetadataResponseTopic>[];
     const all = request.topics === null || (version === 0 && request.topics.length === 0);
     if (all) {
-      topics = broker.store.listTopics().map(describe);
+      topics = broker.storage.topics.list().map(describe);
     } else {
       topics = [];
       for (const t of request.topics ?? []) {
-        const answered = guardPartSync(() => describeNamed(t), {
+        const answered = await guardPart(() => describeNamed(t), {
           logger: broker.logger,
           context: { api: "Metadata", version, topic: t.name ?? t.topicId },
           onError: (f): Input<MetadataResponseTopic> => ({
@@ -81,23 +81,23 @@ export default defineHandler(METADATA_API, {
         topics.push(answered);
       }
     }
-    function describeNamed(t: MetadataRequestTopic): Input<MetadataResponseTopic> {
+    async function describeNamed(t: MetadataRequestTopic): Promise<Input<MetadataResponseTopic>> {
       if (t.name === null || t.name === undefined) {
         if (t.topicId === ZERO_UUID) {
           return { errorCode: ErrorCode.INVALID_REQUEST, name: null, topicId: ZERO_UUID, partitions: [] };
         }
-        const found = broker.store.getTopicById(t.topicId);
+        const found = broker.storage.topics.byId(t.topicId);
         return found.ok
           ? describe(found.value)
           : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: t.topicId, partitions: [] };
       }
-      const found = broker.store.getTopic(t.name);
+      const found = broker.storage.topics.get(t.name);
       if (found.ok) return describe(found.value);
       if (topicNameError(t.name)) {
         return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: t.name, partitions: [] };
       }
       if (allowAuto) {
-        const created = autoCreateTopic(broker, t.name);
+        const created = await autoCreateTopic(broker, t.name);
         return created.ok ? describe(created.value) : { errorCode: created.code, name: t.name, partitions: [] };
       }
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: t.name, partitions: [] };

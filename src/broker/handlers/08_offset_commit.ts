@@ -20,19 +20,19 @@
 import { OFFSET_COMMIT_API } from "../../protocol/generated/08_offset_commit.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { OffsetToCommit } from "../group/coordinator.ts";
-import { guardPartSync } from "../part_errors.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(OFFSET_COMMIT_API, {
   minVersion: 0,
   maxVersion: 10,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const { broker, version } = ctx;
     const byId = version >= 10;
     // Topics named by an unknown id are answered UNKNOWN_TOPIC_ID and not committed.
     const names = request.topics.map((t) => {
       if (!byId) return t.name;
-      const found = broker.store.getTopicById(t.topicId);
+      const found = broker.storage.topics.byId(t.topicId);
       return found.ok ? found.value.name : null;
     });
     const flat: OffsetToCommit[] = [];
@@ -50,7 +50,7 @@ export default defineHandler(OFFSET_COMMIT_API, {
         });
       }
     });
-    const codes = guardPartSync(() =>
+    const codes = await guardPart(() =>
       broker.groups.commitOffsets(request.groupId, {
         memberId: request.memberId,
         groupInstanceId: request.groupInstanceId,

@@ -17,11 +17,11 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { OFFSET_FETCH_API, type OffsetFetchResponseTopics } from "../../protocol/generated/09_offset_fetch.ts";
 import type { Input } from "../../protocol/types.ts";
-import type { Broker } from "../broker.ts";
+import type { BrokerContext } from "../context.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
-type Fetched = ReturnType<Broker["groups"]["fetchOffsets"]>;
+type Fetched = ReturnType<BrokerContext["groups"]["fetchOffsets"]>;
 
 function toWire(r: Fetched) {
   return r.topics.map((t) => ({
@@ -32,7 +32,7 @@ function toWire(r: Fetched) {
 
 /** A v10 group: topics named by id in and out. */
 function fetchById(
-  broker: Broker,
+  broker: BrokerContext,
   groupId: string,
   topics: { topicId: string; partitionIndexes: number[] }[] | null,
   member: { memberId: string | null; memberEpoch: number },
@@ -48,7 +48,7 @@ function fetchById(
     })),
   });
   const named = topics?.map((t) => {
-    const found = broker.store.getTopicById(t.topicId);
+    const found = broker.storage.topics.byId(t.topicId);
     return { ...t, name: found.ok ? found.value.name : null };
   });
   const known = named?.filter((t) => t.name !== null).map((t) => ({
@@ -62,7 +62,7 @@ function fetchById(
     // Every committed topic, each named by its id (a topic deleted meanwhile is left out).
     const out: Input<OffsetFetchResponseTopics>[] = [];
     for (const t of byName.values()) {
-      const found = broker.store.getTopic(t.name);
+      const found = broker.storage.topics.get(t.name);
       if (found.ok) out.push({ topicId: found.value.id, partitions: t.partitions });
     }
     return { errorCode: ErrorCode.NONE, topics: out };

@@ -14,13 +14,13 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/10_find_coordinator.ts";
-import type { Broker } from "../broker.ts";
+import type { BrokerContext } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
 
-function locate(broker: Broker, keyType: number): { errorCode: number; errorMessage: string | null } {
+function locate(broker: BrokerContext, keyType: number): { errorCode: number; errorMessage: string | null } {
   if (keyType === KEY_TYPE_GROUP) return { errorCode: ErrorCode.NONE, errorMessage: null };
   if (keyType === KEY_TYPE_TRANSACTION) {
     return {

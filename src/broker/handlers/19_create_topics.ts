@@ -25,7 +25,7 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { type CreatableTopicResult, CREATE_TOPICS_API } from "../../protocol/generated/19_create_topics.ts";
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
-import { guardPartSync } from "../part_errors.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { effectiveTopicConfigs } from "../topic_rules.ts";
 import { createPlannedTopic, planTopic } from "../topics.ts";
@@ -33,7 +33,7 @@ import { createPlannedTopic, planTopic } from "../topics.ts";
 export default defineHandler(CREATE_TOPICS_API, {
   minVersion: 0,
   maxVersion: 7,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const { broker } = ctx;
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
@@ -48,29 +48,31 @@ export default defineHandler(CREATE_TOPICS_API, {
         });
         continue;
       }
-      results.push(guardPartSync((): Input<CreatableTopicResult> => {
-        const plan = planTopic(broker, t);
-        if (!plan.ok) return { name: t.name, errorCode: plan.code, errorMessage: plan.message ?? null };
-        let topicId = ZERO_UUID;
-        if (!request.validateOnly) {
-          const created = createPlannedTopic(broker, plan.value);
-          if (!created.ok) return { name: t.name, errorCode: created.code, errorMessage: created.message ?? null };
-          topicId = created.value.id;
-        }
-        return {
-          name: t.name,
-          topicId,
-          errorCode: ErrorCode.NONE,
-          errorMessage: null,
-          numPartitions: plan.value.partitions,
-          replicationFactor: plan.value.replicationFactor,
-          configs: effectiveTopicConfigs(plan.value.configs, broker.config),
-        };
-      }, {
-        logger: broker.logger,
-        context: { api: "CreateTopics", version: ctx.version, topic: t.name },
-        onError: (f) => ({ name: t.name, errorCode: f.code, errorMessage: f.message }),
-      }));
+      results.push(
+        await guardPart(async (): Promise<Input<CreatableTopicResult>> => {
+          const plan = planTopic(broker, t);
+          if (!plan.ok) return { name: t.name, errorCode: plan.code, errorMessage: plan.message ?? null };
+          let topicId = ZERO_UUID;
+          if (!request.validateOnly) {
+            const created = await createPlannedTopic(broker, plan.value);
+            if (!created.ok) return { name: t.name, errorCode: created.code, errorMessage: created.message ?? null };
+            topicId = created.value.id;
+          }
+          return {
+            name: t.name,
+            topicId,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            numPartitions: plan.value.partitions,
+            replicationFactor: plan.value.replicationFactor,
+            configs: effectiveTopicConfigs(plan.value.configs, broker.config),
+          };
+        }, {
+          logger: broker.logger,
+          context: { api: "CreateTopics", version: ctx.version, topic: t.name },
+          onError: (f) => ({ name: t.name, errorCode: f.code, errorMessage: f.message }),
+        }),
+      );
     }
     return { throttleTimeMs: 0, topics: results };
   },

@@ -40,7 +40,7 @@ export default defineHandler(DELETE_TOPICS_API, {
         });
         continue;
       }
-      const found = byId ? broker.store.getTopicById(w.topicId) : broker.store.getTopic(w.name!);
+      const found = byId ? broker.storage.topics.byId(w.topicId) : broker.storage.topics.get(w.name!);
       if (!found.ok) {
         responses.push({
           name: w.name,
@@ -53,7 +53,7 @@ export default defineHandler(DELETE_TOPICS_API, {
       const topic = found.value;
       responses.push(
         await guardPart(async (): Promise<Input<DeletableTopicResult>> => {
-          const deleted = broker.store.deleteTopic(topic.name);
+          const deleted = await broker.storage.topics.delete(topic.name);
           if (!deleted.ok) {
             return {
               name: topic.name,
@@ -62,8 +62,7 @@ export default defineHandler(DELETE_TOPICS_API, {
               errorMessage: deleted.message ?? null,
             };
           }
-          await broker.logs.deleteTopic(topic.name, topic.partitions);
-          broker.groups.onTopicDeleted(topic.name);
+          await broker.groups.onTopicDeleted(topic.name);
           broker.logger.info("Deleted topic", { topic: topic.name, id: topic.id });
           return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null };
         }, {

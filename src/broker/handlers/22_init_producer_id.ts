@@ -22,14 +22,14 @@ import { defineHandler } from "../registry.ts";
 export default defineHandler(INIT_PRODUCER_ID_API, {
   minVersion: 0,
   maxVersion: 6,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     if (request.enable2Pc && request.transactionalId === null) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 };
     }
     if (request.transactionalId !== null) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 };
     }
-    const producerId = BigInt(ctx.broker.producerIds.next());
+    const producerId = BigInt(await ctx.broker.producerIds.next());
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   },
 });

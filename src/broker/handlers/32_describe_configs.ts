@@ -31,7 +31,7 @@ import {
 } from "../../protocol/generated/32_describe_configs.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Input } from "../../protocol/types.ts";
-import type { Broker } from "../broker.ts";
+import type { BrokerContext } from "../context.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { brokerSynonyms, ConfigSource, effectiveTopicConfigs, topicNameError } from "../topic_rules.ts";
@@ -50,7 +50,7 @@ const TYPE_CODES: Record<string, number> = {
 
 type Entry = Input<DescribeConfigsResourceResult>;
 
-function brokerConfigs(broker: Broker): Entry[] {
+function brokerConfigs(broker: BrokerContext): Entry[] {
   return BROKER_CONFIGS.map((def) => {
     const set = broker.config.isSet(def.name);
     const value = def.sensitive ? null : broker.config.get(def.name);
@@ -84,7 +84,7 @@ export default defineHandler(DESCRIBE_CONFIGS_API, {
         if (illegal !== null) {
           return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: illegal, configs: [] };
         }
-        const topic = broker.store.getTopic(res.resourceName);
+        const topic = broker.storage.topics.get(res.resourceName);
         if (!topic.ok) {
           return {
             ...base,

@@ -14,15 +14,15 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { ALTER_CONFIGS_API, type AlterConfigsResourceResponse } from "../../protocol/generated/33_alter_configs.ts";
 import type { Input } from "../../protocol/types.ts";
 import { preprocessAlter, replaceTopicConfigs } from "../alter_topic_configs.ts";
-import { guardPartSync } from "../part_errors.ts";
+import { guardPart, mapInOrder } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(ALTER_CONFIGS_API, {
   minVersion: 0,
   maxVersion: 2,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const refused = preprocessAlter(request.resources, () => false);
-    const responses: Input<AlterConfigsResourceResponse>[] = request.resources.map((res, i) => {
+    const responses: Input<AlterConfigsResourceResponse>[] = await mapInOrder(request.resources, async (res, i) => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       const error = refused.get(i);
       if (error) return { ...base, errorCode: error.code, errorMessage: error.message };
@@ -35,7 +35,7 @@ export default defineHandler(ALTER_CONFIGS_API, {
       }
       const next: Record<string, string> = {};
       for (const c of res.configs) next[c.name] = c.value!;
-      const applied = guardPartSync(
+      const applied = await guardPart(
         () => replaceTopicConfigs(ctx.broker, res.resourceName, next, request.validateOnly),
         {
           logger: ctx.broker.logger,

@@ -15,7 +15,7 @@ import {
   type CreatePartitionsTopicResult,
 } from "../../protocol/generated/37_create_partitions.ts";
 import type { Input } from "../../protocol/types.ts";
-import { guardPartSync } from "../part_errors.ts";
+import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 /** Kafka's cap on partitions per topic is the broker's memory; kbin keeps a sane bound. */
@@ -24,7 +24,7 @@ const MAX_PARTITIONS = 100_000;
 export default defineHandler(CREATE_PARTITIONS_API, {
   minVersion: 0,
   maxVersion: 3,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const { broker } = ctx;
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
@@ -36,7 +36,7 @@ export default defineHandler(CREATE_PARTITIONS_API, {
         fail(t.name, ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
         continue;
       }
-      const found = broker.store.getTopic(t.name);
+      const found = broker.storage.topics.get(t.name);
       if (!found.ok) {
         results.push({ name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null });
         continue;
@@ -84,7 +84,7 @@ export default defineHandler(CREATE_PARTITIONS_API, {
         }
       }
       if (!request.validateOnly) {
-        const grown = guardPartSync(() => broker.store.addPartitions(t.name, t.count), {
+        const grown = await guardPart(() => broker.storage.topics.addPartitions(t.name, t.count), {
           logger: broker.logger,
           context: { api: "CreatePartitions", version: ctx.version, topic: t.name },
           onError: (f) => ({ ok: false as const, code: f.code, message: f.message }),

@@ -6,18 +6,18 @@
  */
 
 import { DELETE_GROUPS_API } from "../../protocol/generated/42_delete_groups.ts";
-import { guardPartSync } from "../part_errors.ts";
+import { guardPart, mapInOrder } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(DELETE_GROUPS_API, {
   minVersion: 0,
   maxVersion: 2,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     return {
       throttleTimeMs: 0,
-      results: request.groupsNames.map((groupId) => ({
+      results: await mapInOrder(request.groupsNames, async (groupId) => ({
         groupId,
-        errorCode: guardPartSync(() => ctx.broker.groups.deleteGroup(groupId), {
+        errorCode: await guardPart(() => ctx.broker.groups.deleteGroup(groupId), {
           logger: ctx.broker.logger,
           context: { api: "DeleteGroups", version: ctx.version, group: groupId },
           onError: (f) => f.code,

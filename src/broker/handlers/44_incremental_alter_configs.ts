@@ -23,7 +23,7 @@ import {
 } from "../../protocol/generated/44_incremental_alter_configs.ts";
 import type { Input } from "../../protocol/types.ts";
 import { preprocessAlter, replaceTopicConfigs } from "../alter_topic_configs.ts";
-import { guardPartSync } from "../part_errors.ts";
+import { guardPart, mapInOrder } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 /** List-typed topic configs and their defaults (Kafka's `KafkaConfigSchema.getDefault`). */
@@ -42,10 +42,10 @@ function parts(value: string | null | undefined): string[] {
 export default defineHandler(INCREMENTAL_ALTER_CONFIGS_API, {
   minVersion: 0,
   maxVersion: 1,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const { broker } = ctx;
     const refused = preprocessAlter(request.resources, (c) => c.configOperation === AlterConfigOpType.DELETE);
-    const responses: Input<AlterConfigsResourceResponse>[] = request.resources.map((res, i) => {
+    const responses: Input<AlterConfigsResourceResponse>[] = await mapInOrder(request.resources, async (res, i) => {
       const answer = (errorCode: number, errorMessage: string | null) => ({
         errorCode,
         errorMessage,
@@ -60,7 +60,7 @@ export default defineHandler(INCREMENTAL_ALTER_CONFIGS_API, {
           `Altering config resource type ${res.resourceType} is not supported by this broker`,
         );
       }
-      const topic = broker.store.getTopic(res.resourceName);
+      const topic = broker.storage.topics.get(res.resourceName);
       const next: Record<string, string> = { ...(topic.ok ? topic.value.configs : {}) };
       for (const c of res.configs) {
         switch (c.configOperation) {
@@ -90,7 +90,7 @@ export default defineHandler(INCREMENTAL_ALTER_CONFIGS_API, {
             return answer(ErrorCode.INVALID_REQUEST, `Unknown alter config operation ${c.configOperation}`);
         }
       }
-      const applied = guardPartSync(() => replaceTopicConfigs(broker, res.resourceName, next, request.validateOnly), {
+      const applied = await guardPart(() => replaceTopicConfigs(broker, res.resourceName, next, request.validateOnly), {
         logger: broker.logger,
         context: { api: "IncrementalAlterConfigs", version: ctx.version, resource: res.resourceName },
         onError: (f) => ({ ok: false as const, code: f.code, message: f.message }),

@@ -12,9 +12,9 @@ import { defineHandler } from "../registry.ts";
 export default defineHandler(OFFSET_DELETE_API, {
   minVersion: 0,
   maxVersion: 0,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const topics = request.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) }));
-    const r = ctx.broker.groups.deleteOffsets(request.groupId, topics);
+    const r = await ctx.broker.groups.deleteOffsets(request.groupId, topics);
     return {
       throttleTimeMs: 0,
       errorCode: r.errorCode,

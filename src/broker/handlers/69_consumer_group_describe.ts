@@ -30,7 +30,7 @@ export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
     const { broker } = ctx;
     const assignment = (m: Map<string, number[]>) => ({
       topicPartitions: [...m.entries()].flatMap(([topicId, partitions]) => {
-        const t = broker.store.getTopicById(topicId);
+        const t = broker.storage.topics.byId(topicId);
         return t.ok ? [{ topicId, topicName: t.value.name, partitions }] : [];
       }),
     });

@@ -50,7 +50,7 @@ export default defineHandler(LIST_CONFIG_RESOURCES_API, {
       out.push({ resourceName: String(broker.nodeId), resourceType: ConfigResourceType.BROKER });
     }
     if (wanted.includes(ConfigResourceType.TOPIC)) {
-      for (const t of broker.store.listTopics()) {
+      for (const t of broker.storage.topics.list()) {
         out.push({ resourceName: t.name, resourceType: ConfigResourceType.TOPIC });
       }
     }

@@ -23,9 +23,10 @@ import {
 } from "../../protocol/generated/75_describe_topic_partitions.ts";
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
-import type { Topic } from "../../storage/metadata_store.ts";
+import type { Topic } from "../../storage/engine.ts";
 import { TOPIC_OPERATIONS } from "../acl_ops.ts";
 import { guardPartSync } from "../part_errors.ts";
+import { leaderEpochOf } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 
@@ -38,7 +39,7 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
     const cursor = request.cursor;
     const cursorTopic = cursor?.topicName ?? "";
     const fetchAll = request.topics.length === 0;
-    const names = (fetchAll ? broker.store.listTopics().map((t) => t.name) : request.topics.map((t) => t.name))
+    const names = (fetchAll ? broker.storage.topics.list().map((t) => t.name) : request.topics.map((t) => t.name))
       .filter((n) => n >= cursorTopic);
     if (cursor && ((!fetchAll && !names.includes(cursor.topicName)) || cursor.partitionIndex < 0)) {
       return {
@@ -61,7 +62,7 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
         nextCursor = { topicName: name, partitionIndex: 0 };
         break;
       }
-      const found = guardPartSync(() => broker.store.getTopic(name), {
+      const found = guardPartSync(() => broker.storage.topics.get(name), {
         logger: broker.logger,
         context: { api: "DescribeTopicPartitions", version: ctx.version, topic: name },
         onError: (f) => ({ ok: false as const, code: f.code }),
@@ -90,7 +91,7 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
           errorCode: ErrorCode.NONE,
           partitionIndex: i,
           leaderId: broker.nodeId,
-          leaderEpoch: 0,
+          leaderEpoch: leaderEpochOf(broker, t, i),
           replicaNodes: [broker.nodeId],
           isrNodes: [broker.nodeId],
           eligibleLeaderReplicas: [],

@@ -48,7 +48,7 @@ describe("errors stay with their partition, group or resource", () => {
       runtime: await runtimeWithFs(fs, { dbPath: join(dbDir, "metadata.db") }),
       config: new BrokerConfig([["listeners", "PLAINTEXT://127.0.0.1:0"]]),
       logger,
-      dataDir: "/data",
+      storage: "file:/data",
     });
     conn = await KafkaConnection.open("127.0.0.1", running.server.port, { connect });
   }

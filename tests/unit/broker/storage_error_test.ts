@@ -30,7 +30,7 @@ describe("a failing disk", () => {
       runtime: await runtimeWithFs(fs),
       config: new BrokerConfig([["listeners", "PLAINTEXT://127.0.0.1:0"]]),
       logger: silentLogger,
-      dataDir: "/data",
+      storage: "file:/data",
     });
     conn = await KafkaConnection.open("127.0.0.1", running.server.port, { connect });
     const created = await conn.request(CREATE_TOPICS_API, 5, {

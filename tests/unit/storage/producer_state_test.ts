@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ErrorCode } from "../../../../src/protocol/generated/errors.ts";
+import { ErrorCode } from "../../../src/protocol/generated/errors.ts";
 import {
   type BatchInfo,
   incrementSequence,
   NUM_BATCHES_TO_RETAIN,
   ProducerStateManager,
   type SequenceCheck,
-} from "../../../../src/storage/log/producer_state.ts";
+} from "../../../src/storage/producer_state.ts";
 
 const INT32_MAX = 0x7fffffff;
 const PID = 1000n;

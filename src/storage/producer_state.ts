@@ -13,9 +13,9 @@
  * @module
  */
 
-import { crc32c } from "../../protocol/crc32c.ts";
-import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { DecodeError, Reader } from "../../protocol/reader.ts";
+import { crc32c } from "../protocol/crc32c.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
+import { DecodeError, Reader } from "../protocol/reader.ts";
 
 /** Batches kept per producer for duplicate detection: Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`. */
 export const NUM_BATCHES_TO_RETAIN = 5;

@@ -10,7 +10,8 @@
  */
 
 import type { Clock, FileSystem, Logger } from "../../ports.ts";
-import { type LogConfig, PartitionLog } from "./partition_log.ts";
+import type { LogConfig, PartitionRef } from "../engine.ts";
+import { PartitionLog } from "./partition_log.ts";
 
 const CLEAN_MARKER = ".kbin-clean-shutdown";
 
@@ -25,17 +26,11 @@ export interface LogManagerOptions {
   configFor: (topicName: string) => LogConfig;
 }
 
-/** A partition as the log manager knows it. */
-export interface PartitionRef {
-  topicName: string;
-  topicId: string;
-  partition: number;
-}
-
 /** Owns every partition log. */
 export class LogManager {
   readonly #o: LogManagerOptions;
   readonly #logs = new Map<string, Promise<PartitionLog>>();
+  readonly #open = new Map<string, PartitionLog>();
   readonly #cleanShutdown: boolean;
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
@@ -92,7 +87,9 @@ export class LogManager {
     if (!log) {
       log = this.#openLog(p);
       this.#logs.set(key, log);
-      log.catch(() => this.#logs.delete(key));
+      log.then((l) => {
+        if (this.#logs.get(key) === log) this.#open.set(key, l);
+      }, () => this.#logs.delete(key));
     }
     return log;
   }
@@ -124,6 +121,11 @@ export class LogManager {
     });
   }
 
+  /** The partition's log if it is open (no I/O). */
+  opened(p: { topicName: string; partition: number }): PartitionLog | undefined {
+    return this.#open.get(LogManager.dirName(p));
+  }
+
   /** Logs opened so far. */
   async all(): Promise<PartitionLog[]> {
     const out: PartitionLog[] = [];
@@ -143,6 +145,7 @@ export class LogManager {
       const key = LogManager.dirName({ topicName, partition: i });
       const log = this.#logs.get(key);
       this.#logs.delete(key);
+      this.#open.delete(key);
       if (log) {
         try {
           await (await log).delete();

@@ -19,30 +19,20 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { verifyBatchCrc } from "../../protocol/records/batch.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
 import type { Clock, FileSystem, Logger } from "../../ports.ts";
+import { admitBatch, batchInfoAt, stampBatch } from "../append.ts";
+import { batchSizeAt, F, int64, view } from "../batch_fields.ts";
+import {
+  type AppendOutcome,
+  type EpochEnd,
+  type LogConfig,
+  type PartitionStorage,
+  type ReadResult,
+  StorageError,
+} from "../engine.ts";
+import { LeaderEpochs } from "../leader_epochs.ts";
+import { ProducerStateManager } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
-import { batchSizeAt, F, int64, setInt64, view } from "./batch_fields.ts";
-import { type BatchInfo, ProducerStateManager } from "./producer_state.ts";
 import { Segment } from "./segment.ts";
-
-/** Per-topic settings the log follows (resolved from topic overrides and broker defaults). */
-export interface LogConfig {
-  segmentBytes: number;
-  segmentMs: number;
-  indexIntervalBytes: number;
-  /** Datasync after this many messages even without acks=all (Infinity: never by count). */
-  flushMessages: number;
-  /** Datasync data older than this (Infinity: never by time). */
-  flushMs: number;
-}
-
-/** Defaults matching Kafka's (1 GiB segments, 7-day roll, 4 KiB index interval, OS flushing). */
-export const DEFAULT_LOG_CONFIG: LogConfig = {
-  segmentBytes: 1073741824,
-  segmentMs: 604800000,
-  indexIntervalBytes: 4096,
-  flushMessages: Infinity,
-  flushMs: Infinity,
-};
 
 /** Options for {@link PartitionLog.open}. */
 export interface PartitionLogOptions {
@@ -57,28 +47,6 @@ export interface PartitionLogOptions {
   cleanShutdown: boolean;
   /** For log lines. */
   name: string;
-}
-
-/** What happened to an appended batch. */
-export type AppendOutcome =
-  | { kind: "appended"; baseOffset: number; lastOffset: number; written: Promise<void> }
-  | { kind: "duplicate"; baseOffset: number; lastOffset: number; maxTimestamp: number }
-  | { kind: "error"; code: number; message: string };
-
-/** A fetch read: whole batches only, as a view of the bytes read from the segment. */
-export interface ReadResult {
-  records: Uint8Array;
-  highWatermark: number;
-  logStartOffset: number;
-}
-
-/** Thrown (and turned into KAFKA_STORAGE_ERROR) when a log's disk failed. */
-export class StorageError extends Error {
-  readonly code = "KBIN_STORAGE";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "StorageError";
-  }
 }
 
 interface WriteGroup {
@@ -114,8 +82,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
   return { promise, resolve, reject };
 }
 
+const EPOCH_CHECKPOINT = "leader-epoch-checkpoint";
+
 /** One partition's log. */
-export class PartitionLog {
+export class PartitionLog implements PartitionStorage {
   readonly dir: string;
   readonly producers: ProducerStateManager;
   readonly #o: PartitionLogOptions;
@@ -134,13 +104,16 @@ export class PartitionLog {
   #messagesSinceFlush = 0;
   #lastFlushMs: number;
   #closed = false;
+  #epochs: LeaderEpochs;
 
   private constructor(
     o: PartitionLogOptions,
     segments: Segment[],
     logStartOffset: number,
     producers: ProducerStateManager,
+    epochs: LeaderEpochs,
   ) {
+    this.#epochs = epochs;
     this.#o = o;
     this.dir = o.dir;
     this.#segments = segments;
@@ -179,6 +152,36 @@ export class PartitionLog {
   /** Bytes in all segments. */
   get sizeBytes(): number {
     return this.#segments.reduce((n, s) => n + s.size, 0);
+  }
+  /** The epoch appends are stamped with. */
+  get leaderEpoch(): number {
+    return this.#epochs.latest;
+  }
+
+  epochForOffset(offset: number): number {
+    return this.#epochs.epochForOffset(offset);
+  }
+
+  endOffsetForEpoch(epoch: number): EpochEnd {
+    return this.#epochs.endOffsetFor(epoch, this.#nextOffset);
+  }
+
+  async startLeaderEpoch(epoch: number): Promise<Result<EpochEnd>> {
+    while (this.#busy) await this.#busy;
+    if (this.#failed) throw this.#failed;
+    const next = new LeaderEpochs(this.#epochs.entries);
+    if (!next.assign(epoch, this.#nextOffset)) {
+      return fail(
+        ErrorCode.FENCED_LEADER_EPOCH,
+        `Cannot start leader epoch ${epoch} of ${this.#o.name}: the current epoch is ${this.#epochs.latest}`,
+      );
+    }
+    await this.#o.fs.writeFileAtomic(
+      `${this.#o.dir}/${EPOCH_CHECKPOINT}`,
+      new TextEncoder().encode(next.toCheckpoint()),
+    );
+    this.#epochs = next;
+    return ok({ leaderEpoch: epoch, endOffset: this.#nextOffset });
   }
 
   /** Opens (creating or recovering) the log in `dir`. */
@@ -236,12 +239,16 @@ export class PartitionLog {
     // whose only segment starts after 0 keeps its base offset as the log start.
     const logStartOffset = Math.max(checkpoint?.logStartOffset ?? segments[0]!.baseOffset, segments[0]!.baseOffset);
     const producers = await loadProducerState(fs, dir, segments, o);
-    const log = new PartitionLog(
-      o,
-      segments,
-      Math.min(logStartOffset, segments[segments.length - 1]!.nextOffset),
-      producers,
-    );
+    const end = segments[segments.length - 1]!.nextOffset;
+    const epochBytes = await fs.readFile(`${dir}/${EPOCH_CHECKPOINT}`);
+    const epochs = epochBytes === null
+      ? new LeaderEpochs()
+      : LeaderEpochs.fromCheckpoint(new TextDecoder().decode(epochBytes));
+    if (epochs === null) throw new StorageError(`Cannot open log ${o.name}: its ${EPOCH_CHECKPOINT} is not valid`);
+    if (epochs.truncateFromEnd(end)) {
+      await fs.writeFileAtomic(`${dir}/${EPOCH_CHECKPOINT}`, new TextEncoder().encode(epochs.toCheckpoint()));
+    }
+    const log = new PartitionLog(o, segments, Math.min(logStartOffset, end), producers, epochs);
     await log.#writeCheckpoint();
     return log;
   }
@@ -258,31 +265,10 @@ export class PartitionLog {
     const v = view(batch);
     const lastOffsetDelta = v.getInt32(F.LAST_OFFSET_DELTA);
     const maxTimestamp = int64(v, F.MAX_TIMESTAMP);
-    const producerId = int64(v, F.PRODUCER_ID);
     const now = this.#o.clock.now();
-    let info: BatchInfo | null = null;
-    if (producerId >= 0) {
-      const attributes = v.getInt16(F.ATTRIBUTES);
-      info = {
-        producerId: BigInt(producerId),
-        producerEpoch: v.getInt16(F.PRODUCER_EPOCH),
-        baseSequence: v.getInt32(F.BASE_SEQUENCE),
-        lastOffsetDelta,
-        isTransactional: (attributes & 0x10) !== 0,
-        isControl: (attributes & 0x20) !== 0,
-        maxTimestamp: BigInt(maxTimestamp),
-      };
-      const check = this.producers.check(info);
-      if (check.kind === "duplicate") {
-        return {
-          kind: "duplicate",
-          baseOffset: Number(check.baseOffset),
-          lastOffset: Number(check.lastOffset),
-          maxTimestamp: Number(check.maxTimestamp),
-        };
-      }
-      if (check.kind === "error") return check;
-    }
+    const admission = admitBatch(this.producers, v);
+    if (admission.kind !== "new") return admission;
+    const info = admission.info;
     const config = this.#o.config();
     let active = this.#segments[this.#segments.length - 1]!;
     const tooBig = active.size > 0 && active.size + batch.length > config.segmentBytes;
@@ -301,8 +287,7 @@ export class PartitionLog {
     const position = active.size;
     const baseOffset = this.#nextOffset;
     const lastOffset = baseOffset + lastOffsetDelta;
-    setInt64(v, F.BASE_OFFSET, baseOffset);
-    v.setInt32(F.LEADER_EPOCH, 0);
+    stampBatch(v, baseOffset, this.#epochs.latest);
     active.size += batch.length;
     active.noteBatch(position, batch.length, baseOffset, lastOffset, maxTimestamp, config.indexIntervalBytes);
     active.firstAppendMs ??= now;
@@ -829,23 +814,8 @@ async function loadProducerState(
       if (head.length < F.HEADER_END) break;
       const hv = view(head);
       const base = int64(hv, 0);
-      const producerId = int64(hv, F.PRODUCER_ID);
-      if (base >= from && producerId >= 0) {
-        const attributes = hv.getInt16(F.ATTRIBUTES);
-        state.update(
-          {
-            producerId: BigInt(producerId),
-            producerEpoch: hv.getInt16(F.PRODUCER_EPOCH),
-            baseSequence: hv.getInt32(F.BASE_SEQUENCE),
-            lastOffsetDelta: hv.getInt32(F.LAST_OFFSET_DELTA),
-            isTransactional: (attributes & 0x10) !== 0,
-            isControl: (attributes & 0x20) !== 0,
-            maxTimestamp: BigInt(int64(hv, F.MAX_TIMESTAMP)),
-          },
-          BigInt(base),
-          now,
-        );
-      }
+      const info = base >= from ? batchInfoAt(hv) : null;
+      if (info !== null) state.update(info, BigInt(base), now);
       pos += batchSizeAt(hv, 0);
     }
   }

@@ -6,12 +6,8 @@ import { readBatchHeader, scanBatches } from "../../../../src/protocol/records/b
 import { batchRecords, buildBatch } from "../../../../src/protocol/records/records.ts";
 import type { FileSystem } from "../../../../src/ports.ts";
 import { type MemoryFs, memoryFs } from "../../../../src/storage/memory/memory_fs.ts";
-import {
-  DEFAULT_LOG_CONFIG,
-  type LogConfig,
-  PartitionLog,
-  StorageError,
-} from "../../../../src/storage/log/partition_log.ts";
+import { DEFAULT_LOG_CONFIG, type LogConfig, StorageError } from "../../../../src/storage/engine.ts";
+import { PartitionLog } from "../../../../src/storage/file/partition_log.ts";
 import { ErrorCode } from "../../../../src/protocol/generated/errors.ts";
 
 const codecs = createCodecs();

@@ -1,0 +1,74 @@
+/**
+ * What every engine does to a batch on append, before storing its bytes: the idempotent
+ * producer check (KIP-98) against the partition's producer state, and the two header fields the
+ * broker sets (base offset and partition leader epoch). Engines differ only in where the bytes go.
+ *
+ * @module
+ */
+
+import type { AppendOutcome } from "./engine.ts";
+import { F, int64, setInt64 } from "./batch_fields.ts";
+import type { BatchInfo, ProducerStateManager } from "./producer_state.ts";
+
+/** Whether a batch may be appended: `new` (with its producer info, null when not idempotent), or the answer. */
+export type Admission =
+  | { kind: "new"; info: BatchInfo | null }
+  | Extract<AppendOutcome, { kind: "duplicate" | "error" }>;
+
+const PLAIN: Admission = Object.freeze({ kind: "new", info: null });
+
+/**
+ * The producer fields of the batch whose header starts at `p`, or null when it has no producer id.
+ * @param v a view over the batch bytes
+ * @param p where the batch starts in `v`
+ * @returns the producer info
+ */
+export function batchInfoAt(v: DataView, p = 0): BatchInfo | null {
+  const producerId = int64(v, p + F.PRODUCER_ID);
+  if (producerId < 0) return null;
+  const attributes = v.getInt16(p + F.ATTRIBUTES);
+  return {
+    producerId: BigInt(producerId),
+    producerEpoch: v.getInt16(p + F.PRODUCER_EPOCH),
+    baseSequence: v.getInt32(p + F.BASE_SEQUENCE),
+    lastOffsetDelta: v.getInt32(p + F.LAST_OFFSET_DELTA),
+    isTransactional: (attributes & 0x10) !== 0,
+    isControl: (attributes & 0x20) !== 0,
+    maxTimestamp: BigInt(int64(v, p + F.MAX_TIMESTAMP)),
+  };
+}
+
+/**
+ * Checks an idempotent producer's batch against the producer state: a retry of a batch still
+ * remembered is a duplicate (answered with its original offsets), a sequence gap or stale epoch
+ * an error. Batches without a producer id are always new.
+ * @param producers the partition's producer state
+ * @param v a view over the batch
+ * @returns the admission
+ */
+export function admitBatch(producers: ProducerStateManager, v: DataView): Admission {
+  const info = batchInfoAt(v);
+  if (info === null) return PLAIN;
+  const check = producers.check(info);
+  if (check.kind === "duplicate") {
+    return {
+      kind: "duplicate",
+      baseOffset: Number(check.baseOffset),
+      lastOffset: Number(check.lastOffset),
+      maxTimestamp: Number(check.maxTimestamp),
+    };
+  }
+  if (check.kind === "error") return check;
+  return { kind: "new", info };
+}
+
+/**
+ * Sets the broker-assigned header fields. Neither is covered by the batch CRC.
+ * @param v a view over the batch
+ * @param baseOffset the offset of its first record
+ * @param leaderEpoch the partition leader epoch
+ */
+export function stampBatch(v: DataView, baseOffset: number, leaderEpoch: number): void {
+  setInt64(v, F.BASE_OFFSET, baseOffset);
+  v.setInt32(F.LEADER_EPOCH, leaderEpoch);
+}

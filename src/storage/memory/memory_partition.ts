@@ -1,0 +1,224 @@
+/**
+ * A partition log of the `memory:` engine: each appended batch is one copied `Uint8Array` in an
+ * array, found by binary search on base offsets. Batches are served as the bytes stored, with the
+ * same idempotence and epoch rules as every engine (`append.ts`, `leader_epochs.ts`). Everything
+ * is visible and "durable" as soon as it is appended; nothing survives the process.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { batchRecords } from "../../protocol/records/records.ts";
+import { admitBatch, stampBatch } from "../append.ts";
+import { F, int64, view } from "../batch_fields.ts";
+import { type AppendOutcome, type EpochEnd, type PartitionStorage, type ReadResult, StorageError } from "../engine.ts";
+import { LeaderEpochs } from "../leader_epochs.ts";
+import { ProducerStateManager } from "../producer_state.ts";
+import { fail, ok, type Result } from "../result.ts";
+
+const WRITTEN: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
+
+/** One in-memory partition. */
+export class MemoryPartition implements PartitionStorage {
+  readonly producers = new ProducerStateManager();
+  readonly #name: string;
+  readonly #now: () => number;
+  readonly #decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  readonly #batches: Uint8Array[] = [];
+  readonly #bases: number[] = [];
+  #size = 0;
+  #start = 0;
+  #next = 0;
+  #epochs = new LeaderEpochs();
+  #failure: StorageError | null = null;
+  #waiters = new Set<() => void>();
+
+  constructor(options: {
+    name: string;
+    now: () => number;
+    decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  }) {
+    this.#name = options.name;
+    this.#now = options.now;
+    this.#decompress = options.decompress;
+  }
+
+  get logStartOffset(): number {
+    return this.#start;
+  }
+  get logEndOffset(): number {
+    return this.#next;
+  }
+  get highWatermark(): number {
+    return this.#next;
+  }
+  get sizeBytes(): number {
+    return this.#size;
+  }
+  get failure(): StorageError | null {
+    return this.#failure;
+  }
+  get leaderEpoch(): number {
+    return this.#epochs.latest;
+  }
+
+  append(batch: Uint8Array): Promise<AppendOutcome> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    // A copy: the request's buffer is reused once the produce request settles.
+    const copy = batch.slice();
+    const v = view(copy);
+    const admission = admitBatch(this.producers, v);
+    if (admission.kind !== "new") return Promise.resolve(admission);
+    const baseOffset = this.#next;
+    const lastOffset = baseOffset + v.getInt32(F.LAST_OFFSET_DELTA);
+    stampBatch(v, baseOffset, this.#epochs.latest);
+    this.#batches.push(copy);
+    this.#bases.push(baseOffset);
+    this.#size += copy.length;
+    this.#next = lastOffset + 1;
+    if (admission.info) this.producers.update(admission.info, BigInt(baseOffset), this.#now());
+    this.#notify();
+    return Promise.resolve({ kind: "appended", baseOffset, lastOffset, written: WRITTEN });
+  }
+
+  waitDurable(_offset: number): Promise<void> {
+    return this.#failure ? Promise.reject(this.#failure) : WRITTEN;
+  }
+
+  /** Index of the batch holding `offset` (the last one whose base is at or below it). */
+  #indexOf(offset: number): number {
+    let lo = 0;
+    let hi = this.#bases.length - 1;
+    let best = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#bases[mid]! <= offset) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return best;
+  }
+
+  read(
+    offset: number,
+    maxBytes: number,
+    options: { minOneBatch: boolean; upTo?: number },
+  ): Promise<Result<ReadResult>> {
+    if (this.#failure) return Promise.resolve(fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#failure.message));
+    const hw = this.#next;
+    const upTo = Math.min(options.upTo ?? hw, hw);
+    if (offset < this.#start || offset > this.#next) {
+      return Promise.resolve(
+        fail(ErrorCode.OFFSET_OUT_OF_RANGE, `Offset ${offset} is outside [${this.#start}, ${this.#next}]`),
+      );
+    }
+    const result = (records: Uint8Array) =>
+      Promise.resolve(ok({ records, highWatermark: hw, logStartOffset: this.#start }));
+    if (offset >= upTo) return result(EMPTY);
+    const taken: Uint8Array[] = [];
+    let bytes = 0;
+    for (let i = this.#indexOf(offset); i < this.#batches.length && this.#bases[i]! < upTo; i++) {
+      const b = this.#batches[i]!;
+      if (bytes + b.length > maxBytes && !(taken.length === 0 && options.minOneBatch)) break;
+      taken.push(b);
+      bytes += b.length;
+    }
+    if (taken.length <= 1) return result(taken[0] ?? EMPTY);
+    const out = new Uint8Array(bytes);
+    let at = 0;
+    for (const b of taken) {
+      out.set(b, at);
+      at += b.length;
+    }
+    return result(out);
+  }
+
+  onData(fn: () => void): () => void {
+    this.#waiters.add(fn);
+    return () => this.#waiters.delete(fn);
+  }
+
+  #notify(): void {
+    if (this.#waiters.size === 0) return;
+    const ws = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of ws) w();
+  }
+
+  #firstAtOrAfter(timestampMs: number, from: number): { offset: number; timestamp: number } | null {
+    for (let i = from; i < this.#batches.length; i++) {
+      const b = this.#batches[i]!;
+      if (int64(view(b), F.MAX_TIMESTAMP) < timestampMs) continue;
+      const { records } = batchRecords(b, 0, { decompress: this.#decompress });
+      for (const r of records) {
+        if (Number(r.timestamp) >= timestampMs) return { offset: Number(r.offset), timestamp: Number(r.timestamp) };
+      }
+    }
+    return null;
+  }
+
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    return Promise.resolve(this.#firstAtOrAfter(timestampMs, 0));
+  }
+
+  maxTimestampOffset(): Promise<{ offset: number; timestamp: number } | null> {
+    let best = -1;
+    let bestTs = -1;
+    for (let i = 0; i < this.#batches.length; i++) {
+      const ts = int64(view(this.#batches[i]!), F.MAX_TIMESTAMP);
+      if (ts >= 0 && ts > bestTs) {
+        best = i;
+        bestTs = ts;
+      }
+    }
+    if (best < 0) return Promise.resolve(null);
+    return Promise.resolve(this.#firstAtOrAfter(bestTs, best) ?? { offset: this.#bases[best]!, timestamp: bestTs });
+  }
+
+  /** One segment: the log start (judged by the newest record), then the log end when there is data. */
+  legacyOffsetsBefore(timestampMs: number, maxCount: number, nowMs: number): number[] {
+    let maxTs = -1;
+    for (const b of this.#batches) maxTs = Math.max(maxTs, int64(view(b), F.MAX_TIMESTAMP));
+    const points = [{ offset: this.#start, time: maxTs }];
+    if (this.#batches.length > 0) points.push({ offset: this.#next, time: nowMs });
+    let start: number;
+    if (timestampMs === -1) start = points.length - 1;
+    else if (timestampMs === -2) start = 0;
+    else {
+      start = points.length - 1;
+      while (start >= 0 && points[start]!.time > timestampMs) start--;
+    }
+    const out: number[] = [];
+    for (let i = start; i >= 0 && out.length < maxCount; i--) out.push(points[i]!.offset);
+    return out.sort((a, b) => b - a);
+  }
+
+  epochForOffset(offset: number): number {
+    return this.#epochs.epochForOffset(offset);
+  }
+
+  endOffsetForEpoch(epoch: number): EpochEnd {
+    return this.#epochs.endOffsetFor(epoch, this.#next);
+  }
+
+  startLeaderEpoch(epoch: number): Promise<Result<EpochEnd>> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (!this.#epochs.assign(epoch, this.#next)) {
+      return Promise.resolve(fail(
+        ErrorCode.FENCED_LEADER_EPOCH,
+        `Cannot start leader epoch ${epoch} of ${this.#name}: the current epoch is ${this.#epochs.latest}`,
+      ));
+    }
+    return Promise.resolve(ok({ leaderEpoch: epoch, endOffset: this.#next }));
+  }
+
+  /** The topic was deleted: every later call fails. */
+  delete(): void {
+    this.#failure = new StorageError(`Log ${this.#name} was deleted`);
+    this.#batches.length = 0;
+    this.#bases.length = 0;
+    this.#notify();
+  }
+}
