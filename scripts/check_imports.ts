@@ -1,7 +1,9 @@
 /**
  * Enforces the layer rules of STYLE.md §1: outside src/runtime nothing imports bun, bun:*,
  * node:* or mentions the Bun/Deno globals (src/cli may use node:util); a lower layer never
- * imports a higher one. Exits 1 with one line per violation.
+ * imports a higher one; request handlers and what they share see the broker only through
+ * `broker/context.ts` (never `broker/broker.ts`, which imports every handler), and storage
+ * engines (`storage/<engine>/`) never import each other. Exits 1 with one line per violation.
  *
  * @module
  */
@@ -55,6 +57,16 @@ for (const file of walk(join(ROOT, "src"))) {
   for (const s of specs) {
     if (!s.startsWith(".")) continue;
     const target = relative(join(ROOT, "src"), join(file, "..", s));
+    if (target === "broker/broker.ts" && rel.startsWith("broker/")) {
+      problems.push(`${rel}: imports broker/broker.ts; take a BrokerContext from broker/context.ts`);
+    }
+    const engine = /^storage\/(file|memory|postgres)\//;
+    const from = engine.exec(rel)?.[1];
+    const to = engine.exec(target)?.[1];
+    // memory_fs.ts is a FileSystem for tests, not part of the memory engine.
+    if (from && to && from !== to && target !== "storage/memory/memory_fs.ts") {
+      problems.push(`${rel}: storage engine "${from}" must not import engine "${to}" (${target})`);
+    }
     const targetLayer = target.includes("/") ? target.split("/")[0]! : "";
     if (targetLayer === "" || targetLayer === layer) continue;
     if (!ALLOWED[layer]?.includes(targetLayer)) problems.push(`${rel}: layer "${layer}" must not import "${target}"`);

@@ -2,9 +2,18 @@
 # kbin's produce/consume benchmark suite. A benchmark, not a test: scripts/test.sh never runs it.
 #
 # Usage: bash scripts/bench/run.sh [quick|full]
+#        bash scripts/bench/run.sh compare [REV]
 #   quick (default, about 1.5 minutes): 3 s per produce run, a 256 MiB consume backlog, 5 s end to end.
 #   full  (about 13 minutes): 10 s per produce run, each repeated 3 times, a 1 GiB backlog, 15 s end to end, acks=all
 #         also against the sink and end to end.
+#   compare REV (default ddcfde3, the commit before the storage-engine refactor; about 6 minutes): builds kbin at
+#         git revision REV into .cache/bench/base-<short rev>/ (once per revision, from a detached worktree at
+#         /tmp/kbin-bench-base that borrows this tree's node_modules) and runs scripts/bench/compare.ts: that build
+#         ("before") and the current one ("after") run side by side, their runs alternate, 3 per case: produce
+#         100 B / 1 KiB with acks=1 / all, consume a 256 MiB backlog, end to end at 10,000 records/s. It prints a
+#         Markdown table of medians and after/before changes with a verdict ("within 5 %", "slower by X %", "faster
+#         by X %") and writes it to .cache/bench/compare-<short rev>.md; docs/benchmarks.md is not touched. It exits
+#         non-zero only when runs could not be taken, never for slow results.
 #
 # What it does: installs librdkafka-dev if it is missing (apt-get, as root), compiles the
 # librdkafka load generator scripts/bench/rdkafka_bench.c into .cache/bench/, builds kbin into
@@ -15,9 +24,14 @@
 # Not run here: scripts/bench/commit_stall.ts (producer p99 under OffsetCommit load; --kbin-root for before/after).
 #
 # Environment:
-#   KBIN_BIN        kbin executable to benchmark instead (e.g. dist/kbin)
+#   KBIN_BIN        kbin executable to benchmark instead (e.g. dist/kbin); in compare mode the "after" side
 #   KBIN_BENCH_OUT  Markdown file to update (default docs/benchmarks.md; "-" for none)
 #   CC              C compiler (default cc)
+# Compare mode only (smaller values make a smoke test: SECONDS=1 REPEATS=1 CONSUME_MIB=16 takes about 25 s):
+#   KBIN_COMPARE_SECONDS      seconds per produce run and per end-to-end run (default 10)
+#   KBIN_COMPARE_REPEATS      runs per case and side, the median is reported (default 3)
+#   KBIN_COMPARE_CONSUME_MIB  consume backlog in MiB (default 256)
+#   KBIN_BASE_TREE            worktree for building REV (default /tmp/kbin-bench-base)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -33,7 +47,8 @@ fail() {
 
 case "$mode" in
   quick | full) ;;
-  *) fail "Cannot run mode \"$mode\": expected quick or full" ;;
+  compare) base_rev="${2:-ddcfde3}" ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full or compare" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"
@@ -66,4 +81,38 @@ fi
 [[ -x "$KBIN_BIN" ]] || fail "Cannot run kbin: \"$KBIN_BIN\" is not an executable"
 
 export KBIN_BIN KBIN_BENCH_TOOL="$tool"
-exec bun "$root/scripts/bench/suite.ts" "$mode"
+if [[ "$mode" != compare ]]; then
+  exec bun "$root/scripts/bench/suite.ts" "$mode"
+fi
+
+# The baseline: kbin built at base_rev, cached by revision (a commit's build never changes).
+base_sha="$(git -C "$root" rev-parse --verify --quiet "$base_rev^{commit}")" ||
+  fail "Cannot compare with \"$base_rev\": not a commit in $root"
+base_short="$(git -C "$root" rev-parse --short "$base_sha")"
+base_bin="$cache/base-$base_short/kbin"
+if [[ ! -x "$base_bin" ]]; then
+  tree="${KBIN_BASE_TREE:-/tmp/kbin-bench-base}"
+  if [[ -e "$tree" ]]; then
+    # Reuse it only if it is a worktree of this repository; move it to base_rev if it is elsewhere.
+    ours="$(cd "$(git -C "$root" rev-parse --path-format=absolute --git-common-dir)" && pwd -P)"
+    theirs="$(git -C "$tree" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)"
+    [[ -n "$theirs" && "$(cd "$theirs" && pwd -P)" == "$ours" ]] ||
+      fail "Cannot use $tree for the baseline: it exists and is not a worktree of $root (set KBIN_BASE_TREE)"
+    if [[ "$(git -C "$tree" rev-parse HEAD)" != "$base_sha" ]]; then
+      echo "bench: moving the worktree $tree to $base_short" >&2
+      git -C "$tree" checkout --quiet --detach "$base_sha" >&2 || fail "Cannot check out $base_short in $tree"
+    fi
+  else
+    echo "bench: adding a worktree for $base_short at $tree" >&2
+    git -C "$root" worktree prune
+    git -C "$root" worktree add --detach "$tree" "$base_sha" >&2 || fail "Cannot add a worktree at $tree"
+  fi
+  [[ -e "$tree/node_modules" ]] || ln -s "$root/node_modules" "$tree/node_modules"
+  [[ -f "$tree/scripts/build.sh" ]] || fail "Cannot build $base_short: it has no scripts/build.sh"
+  echo "bench: building kbin $base_short into ${cache#"$root/"}/base-$base_short" >&2
+  KBIN_OUT_DIR="$cache/base-$base_short" bash "$tree/scripts/build.sh" >&2 || fail "Cannot build kbin at $base_short"
+fi
+[[ -x "$base_bin" ]] || fail "Cannot run the baseline: \"$base_bin\" is not an executable"
+
+export KBIN_BASE_BIN="$base_bin" KBIN_BASE_REV="$base_short"
+exec bun "$root/scripts/bench/compare.ts"

@@ -19,8 +19,15 @@ import { Writer } from "../protocol/writer.ts";
 import { CloseConnection, type ConnState } from "./conn_state.ts";
 import { partFailure } from "./part_errors.ts";
 import { inWindow } from "./registry.ts";
-import { RequestCounts } from "./request_counts.ts";
-import type { Broker } from "./broker.ts";
+import { RequestCounts, type RequestTotals } from "./request_counts.ts";
+import type { BrokerContext } from "./context.ts";
+import type { HandlerRegistry } from "./registry.ts";
+
+/** What the dispatcher needs: the handlers' context, the registry and the served-request totals. */
+export interface DispatchTarget extends BrokerContext {
+  readonly handlers: HandlerRegistry;
+  readonly requestTotals: RequestTotals;
+}
 
 /** A writer with room for the size prefix, so a small answer goes out in one socket write. */
 function frameWriter(): Writer {
@@ -38,9 +45,9 @@ function finishFrame(w: Writer): Uint8Array[] {
 
 /** The broker's {@link FrameHandler}. */
 export class Dispatcher {
-  readonly #broker: Broker;
+  readonly #broker: DispatchTarget;
 
-  constructor(broker: Broker) {
+  constructor(broker: DispatchTarget) {
     this.#broker = broker;
   }
 

@@ -30,6 +30,8 @@ export interface EmbeddedBroker {
   /** "host:port" to give to clients. */
   readonly bootstrap: string;
   readonly port: number;
+  /** The storage URL it keeps its state in (`memory:` unless one was given). */
+  readonly storage: string;
   /** Stops the broker gracefully. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -56,15 +58,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   for (const [k, v] of Object.entries(options.config ?? {})) settings.push([k, v]);
   const config = new BrokerConfig(settings);
   const logger = createLogger((line) => console.error(line), { level: options.logLevel ?? "warn" });
-  const running = await startKafkaBroker({
-    runtime,
-    config,
-    logger,
-    storage: options.storage ?? (options.dataDir !== undefined ? `file:${options.dataDir}` : "memory:"),
-  });
+  const storage = options.storage ?? (options.dataDir !== undefined ? `file:${options.dataDir}` : "memory:");
+  const running = await startKafkaBroker({ runtime, config, logger, storage });
   return {
     bootstrap: running.bootstrap,
     port: running.server.port,
+    storage,
     close: () => running.close(),
     [Symbol.asyncDispose]: () => running.close(),
   };

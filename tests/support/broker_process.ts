@@ -15,6 +15,8 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 export const BUN = join(ROOT, "node_modules/.bin/bun");
 /** The CLI entry point run from source. */
 export const MAIN = join(ROOT, "src/runtime/bun/main.ts");
+/** The embedded broker (mod.ts's `startBroker()`, on `memory:`) as a child process. */
+export const EMBEDDED = join(ROOT, "tests/support/embedded_broker.ts");
 
 /** A broker running in a child process. */
 export interface BrokerProcess {
@@ -37,6 +39,11 @@ export interface BrokerProcessOptions {
   args?: string[];
   /** Use this data directory (kept afterwards); default a fresh temp dir (removed). */
   dataDir?: string;
+  /**
+   * A storage URL (`kbin serve --storage URL`) instead of `--data-dir`; the test owns what it
+   * names. See {@link PERSISTENT_ENGINES}.
+   */
+  storage?: string;
   /** Command to run instead of `bun src/runtime/bun/main.ts` (e.g. the compiled binary). */
   command?: string[];
   /** Working directory of the broker process (default: this process's). */
@@ -68,24 +75,45 @@ function recordCoverage(testFile: string, log: string): void {
   appendFileSync(COVERAGE_FILE, JSON.stringify({ testFile, versions: m[1]!.split(",") }) + "\n");
 }
 
-/** Starts `kbin serve --listen 127.0.0.1:0` and resolves once it prints its ready line. */
+/** A persistent storage engine the restart and kill -9 tests run on, once each. */
+export interface PersistentEngine {
+  name: string;
+  /** The storage URL that keeps a broker's data in (or under the name of) `dir`. */
+  url(dir: string): string;
+}
+
+/** Every persistent engine: the kill -9 and restart tests of real clients run on each. */
+export const PERSISTENT_ENGINES: readonly PersistentEngine[] = [
+  { name: "file", url: (dir) => `file:${dir}` },
+];
+
+/**
+ * Starts a broker and resolves once it prints its ready line: `kbin serve --listen 127.0.0.1:0`
+ * when the test gives a data dir, storage URL or command; otherwise the embedded broker
+ * (`startBroker()` from mod.ts, on its default `memory:` storage) in a child process.
+ */
 export async function startBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const testFile = COVERAGE_FILE ? callerTestFile() : "";
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "kbin-test-")));
+  // A broker that keeps nothing across the test is the embedded one, on memory:.
+  const embedded = options.command === undefined && options.dataDir === undefined && options.storage === undefined;
   const [cmd, ...pre] = options.command ?? [BUN, MAIN];
-  const child = spawn(cmd!, [
-    ...pre,
-    "serve",
-    "--listen",
-    "127.0.0.1:0",
-    "--data-dir",
-    dataDir,
-    ...(options.args ?? []),
-  ], {
-    stdio: ["ignore", "pipe", "pipe"],
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-  });
+  const child = spawn(
+    cmd!,
+    embedded ? [EMBEDDED, ...(options.args ?? [])] : [
+      ...pre,
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      ...(options.storage === undefined ? ["--data-dir", dataDir] : ["--storage", options.storage]),
+      ...(options.args ?? []),
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -296,7 +296,7 @@ describe("kbin serve lifecycle", () => {
   test("kbin serve exits 0 on SIGTERM, even with a client connected", {
     skip: permanentSkip("deno-child-exit-code-after-signal", !EXIT_CODE_AFTER_SIGNAL),
   }, async () => {
-    await using broker = await startBrokerProcess();
+    await using broker = await startBrokerProcess({ storage: "memory:" });
     const socket = connect({ host: broker.host, port: broker.port });
     socket.on("error", () => {});
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));

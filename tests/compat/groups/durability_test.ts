@@ -11,7 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
-import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
+import {
+  type BrokerProcess,
+  PERSISTENT_ENGINES,
+  type PersistentEngine,
+  startBrokerProcess,
+} from "../../support/broker_process.ts";
 import {
   assertExactlyOnce,
   committedBy,
@@ -46,8 +51,8 @@ function member(bootstrap: string, name: string, topic: string, group: string): 
   return m;
 }
 
-async function broker(dataDir: string): Promise<BrokerProcess> {
-  const b = await startBrokerProcess({ args: ARGS, dataDir });
+async function broker(engine: PersistentEngine, dataDir: string): Promise<BrokerProcess> {
+  const b = await startBrokerProcess({ args: ARGS, dataDir, storage: engine.url(dataDir) });
   brokers.push(b);
   return b;
 }
@@ -76,12 +81,17 @@ async function readBack(bootstrap: string, topic: string, groups: string[]) {
  * with their offsets; a new member of G waits out the old member's session, then resumes at
  * the offsets read back.
  */
-async function restartScenario(signal: "SIGTERM" | "SIGKILL", total: number, killAfterCommits: number) {
+async function restartScenario(
+  engine: PersistentEngine,
+  signal: "SIGTERM" | "SIGKILL",
+  total: number,
+  killAfterCommits: number,
+) {
   const dataDir = await mkdtemp(join(tmpdir(), "kbin-groups-"));
   dirs.push(dataDir);
   const topic = `dur-${signal.toLowerCase()}`;
   const [group, empty] = [`${topic}-g`, `${topic}-e`];
-  const first = await broker(dataDir);
+  const first = await broker(engine, dataDir);
   await createTopic(first.bootstrap, topic, PARTS);
   await produceNumbered(first.bootstrap, topic, { from: 0, to: total, partitions: PARTS });
   const e = member(first.bootstrap, `${topic}/E`, topic, empty);
@@ -97,7 +107,7 @@ async function restartScenario(signal: "SIGTERM" | "SIGKILL", total: number, kil
   await a.stop("SIGKILL");
   const acked = committedBy([a]);
 
-  const second = await broker(dataDir);
+  const second = await broker(engine, dataDir);
   const back = await readBack(second.bootstrap, topic, [group, empty]);
   assert.deepEqual(back.listed, [empty, group].sort(), "groups missing after the restart");
   assert.deepEqual(back.described, [[group, "Stable", "consumer"], [empty, "Empty", "consumer"]]);
@@ -123,27 +133,29 @@ async function restartScenario(signal: "SIGTERM" | "SIGKILL", total: number, kil
   return { a, b, acked };
 }
 
-describe("groups and offsets across a broker restart", { skip: MISSING }, () => {
-  after(async () => {
-    await Promise.all(members.map((m) => m.stop("SIGKILL")));
-    await Promise.all(brokers.map((b) => b[Symbol.asyncDispose]()));
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-  });
+for (const engine of PERSISTENT_ENGINES) {
+  describe(`groups and offsets across a broker restart on ${engine.name}:`, { skip: MISSING }, () => {
+    after(async () => {
+      await Promise.all(members.map((m) => m.stop("SIGKILL")));
+      await Promise.all(brokers.map((b) => b[Symbol.asyncDispose]()));
+      await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    });
 
-  test("after SIGTERM the groups, their offsets and members are restored and a new member resumes exactly", async () => {
-    const total = 100;
-    const { a, b } = await restartScenario("SIGTERM", total, total);
-    // Everything was committed before the restart: nothing is delivered twice, nothing lost.
-    assertExactlyOnce([a, b], total + 100);
-  });
+    test("after SIGTERM the groups, their offsets and members are restored and a new member resumes exactly", async () => {
+      const total = 100;
+      const { a, b } = await restartScenario(engine, "SIGTERM", total, total);
+      // Everything was committed before the restart: nothing is delivered twice, nothing lost.
+      assertExactlyOnce([a, b], total + 100);
+    });
 
-  test("after SIGKILL mid-stream every acknowledged commit is kept and a new member resumes there", async () => {
-    const total = 400;
-    const { a, b, acked } = await restartScenario("SIGKILL", total, 50);
-    assert.ok([...acked.values()].reduce((x, y) => x + y, 0) < total, "the broker died after A had committed all");
-    // At least once: records after the last stored commit come again, none are lost.
-    const seen = new Set([a, b].flatMap((m) => m.events.filter((x) => x.ev === "msg").map((x) => x.v)));
-    const lost = [...Array(total + 100).keys()].map(String).filter((v) => !seen.has(v));
-    assert.deepEqual(lost, [], describeMember(b));
+    test("after SIGKILL mid-stream every acknowledged commit is kept and a new member resumes there", async () => {
+      const total = 400;
+      const { a, b, acked } = await restartScenario(engine, "SIGKILL", total, 50);
+      assert.ok([...acked.values()].reduce((x, y) => x + y, 0) < total, "the broker died after A had committed all");
+      // At least once: records after the last stored commit come again, none are lost.
+      const seen = new Set([a, b].flatMap((m) => m.events.filter((x) => x.ev === "msg").map((x) => x.v)));
+      const lost = [...Array(total + 100).keys()].map(String).filter((v) => !seen.has(v));
+      assert.deepEqual(lost, [], describeMember(b));
+    });
   });
-});
+}

@@ -46,7 +46,13 @@ describe("kafka-python consumer groups", { skip: MISSING }, () => {
       sessionMs: SESSION_MS,
       heartbeatMs: HEARTBEAT_MS,
     });
-    assert.deepEqual(errorsOf([a, b, c]), [], "members reported errors");
+    // kafka-python logs its own cancellation of an in-flight fetch when a member closes its
+    // connection during the rebalance or at shutdown (Errors.Cancelled only comes from the client).
+    assert.deepEqual(
+      errorsOf([a, b, c], /^kafka\.consumer\.fetcher Fetch to node \d+ failed: Cancelled/),
+      [],
+      "members reported errors",
+    );
     // kafka-python picks its protocol versions from the broker version it infers from ApiVersions:
     // 2.5 needs DescribeAcls v2, which kbin does not serve, so it settles on 2.4 (Produce v8).
     const inferred = a.events.find((e) => e.ev === "version")?.api_version;
