@@ -1,6 +1,6 @@
 /**
  * Request-path microbenchmark: requests per second through `Dispatcher.handle` in one process,
- * with in-memory storage and no sockets, for small Produce (v9, acks=1, one 100-byte record) and
+ * with `file:` storage in a temporary directory and no sockets, for small Produce (v9, acks=1, one 100-byte record) and
  * Fetch (v12, one partition) requests. It measures the per-request work of kbin's own code
  * (decoding, routing, handlers, encoding), which the socket benchmarks in suite.ts drown in I/O.
  *
@@ -25,14 +25,22 @@ const { encodeRequestHeader } = await import(`${root}/src/protocol/generated/hea
 const { Writer } = await import(`${root}/src/protocol/writer.ts`);
 const { buildBatch } = await import(`${root}/src/protocol/records/records.ts`);
 
+const { mkdtempSync, rmSync } = await import("node:fs");
+const { tmpdir } = await import("node:os");
+const dir = mkdtempSync(`${tmpdir()}/kbin-dispatch-`);
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 const running = await startKafkaBroker({
   runtime: bunRuntime,
   config: new BrokerConfig([["listeners", "PLAINTEXT://127.0.0.1:0"], ["num.partitions", "1"]]),
   logger: silentLogger,
-  dataDir: null,
+  // Trees from before the storage interface took `dataDir`; later ones a storage URL.
+  dataDir: dir,
+  storage: `file:${dir}`,
 });
 const broker = running.broker;
-const created = broker.store.createTopic({ name: "b", partitions: 1, configs: {} });
+const created = broker.store
+  ? broker.store.createTopic({ name: "b", partitions: 1, configs: {} })
+  : await broker.storage.topics.create({ name: "b", partitions: 1, configs: {} });
 if (!created.ok) throw new Error("create failed");
 const conn: Record<string, unknown> = { remote: "x", id: 1, principal: "ANONYMOUS", data: new Map() };
 function frame(api: any, version: number, body: any): Uint8Array {
