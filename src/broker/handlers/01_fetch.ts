@@ -12,7 +12,8 @@
  * FETCH_SESSION_ID_NOT_FOUND and INVALID_FETCH_SESSION_EPOCH. From v13 topics are named by id.
  *
  * Isolation levels are accepted; the last stable offset equals the high watermark until
- * transactions exist. A leader epoch newer than this node's (0) is UNKNOWN_LEADER_EPOCH.
+ * transactions exist. A current leader epoch older than the partition's is FENCED_LEADER_EPOCH, a
+ * newer one UNKNOWN_LEADER_EPOCH.
  *
  * Errors stay with their partition: a read that throws (a failed segment read, a time-index or
  * down-conversion error) answers that partition with KAFKA_STORAGE_ERROR (I/O) or

@@ -6,7 +6,8 @@
  * earliest local (KIP-405, v8+: the log start, nothing is tiered), -5 latest tiered (v9+) and -6
  * earliest pending upload (KIP-1023, v11+): offset -1, as Kafka answers without tiered storage.
  * Any other timestamp finds the first record at or after it through the time index; none →
- * offset -1. The leader epoch is always 0 (v4+).
+ * offset -1. The leader epoch (v4+) is the one the offset was written in (the current one for
+ * latest); a current leader epoch that is older or newer than the partition's is fenced or unknown.
  *
  * v0 (removed by Kafka 4.0, served as Kafka 3.9 did) answers up to `max_num_offsets` offsets per
  * partition, descending, from segment boundaries (see `PartitionLog.legacyOffsetsBefore`).

@@ -1,7 +1,7 @@
 /**
  * Metadata (key 3), v0–v13.
  *
- * One broker (this node) leads every partition with leader epoch 0 and is its only replica and
+ * One broker (this node) leads every partition, at its leader epoch from storage, and is its only replica and
  * in-sync replica. A null topic list (v1+) or an empty one at v0 means all topics. Unknown
  * topics are created when the request allows it (always before v4) and the broker's
  * `auto.create.topics.enable` is true; since creation is synchronous, the new topic is answered
