@@ -24,6 +24,8 @@ Ops (names refer to clients this process keeps until it exits):
   seek                name, topic, partition, offset, epoch (rd_kafka_seek_partitions), then consume
                       like `consume` -> also {seek_error}
   close               name -> {}
+  signal              path -> {} (creates the file: tells the test this point was reached)
+  wait_file           path, timeout_s -> {} (waits until the test creates the file)
 Errors travel as {"code", "name", "str"} (None when there is none). It never judges anything: the
 TypeScript test does.
 """
@@ -459,6 +461,21 @@ def op_close(bootstrap, op):
     return {}
 
 
+def op_signal(bootstrap, op):
+    with open(op["path"], "w"):
+        pass
+    return {}
+
+
+def op_wait_file(bootstrap, op):
+    deadline = time.monotonic() + op.get("timeout_s", 30)
+    while not os.path.exists(op["path"]):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{op['path']} did not appear")
+        time.sleep(0.02)
+    return {}
+
+
 def op_version(bootstrap, op):
     return {"version": text(version_str())}
 
@@ -476,4 +493,6 @@ run_plan({
     "consume": op_consume,
     "seek": op_seek,
     "close": op_close,
+    "signal": op_signal,
+    "wait_file": op_wait_file,
 })
