@@ -24,15 +24,18 @@
  * @module
  */
 
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
+import { BenchLogs, cpuSeconds, sh } from "./proc.ts";
 
 const MIB = 1024 * 1024;
 const ROOT = join(import.meta.dir, "../..");
 const CACHE = join(ROOT, ".cache/bench");
 const LOGS = join(CACHE, "compare-logs");
+const logs = new BenchLogs(LOGS);
+const run = (cmd: string[], label: string, timeoutS: number) => logs.run(cmd, label, timeoutS);
 const TOOL = process.env.KBIN_BENCH_TOOL ?? join(CACHE, "rdkafka_bench");
 const BEFORE_BIN = process.env.KBIN_BASE_BIN ?? "";
 const AFTER_BIN = process.env.KBIN_BIN ?? join(CACHE, "dist/kbin");
@@ -79,7 +82,6 @@ interface Broker {
   stop(): Promise<void>;
 }
 
-let logSeq = 0;
 let topicSeq = 0;
 
 function envInt(name: string, fallback: number): number {
@@ -93,45 +95,6 @@ function envInt(name: string, fallback: number): number {
 
 function progress(text: string): void {
   process.stderr.write(`compare: ${text}\n`);
-}
-
-function sh(cmd: string[]): string {
-  try {
-    const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "ignore" });
-    return r.stdout.toString().trim();
-  } catch {
-    return "";
-  }
-}
-
-/** Runs a command to completion within `timeoutS`; stderr goes to a numbered log file. */
-async function run(cmd: string[], label: string, timeoutS: number): Promise<{ code: number; stdout: string }> {
-  const log = join(LOGS, `${String(++logSeq).padStart(3, "0")}-${label}.log`);
-  const child = Bun.spawn(cmd, { stdout: "pipe", stderr: Bun.file(log) });
-  const timer = setTimeout(() => {
-    for (const pid of childrenOf(child.pid)) process.kill(pid, "SIGKILL");
-    child.kill("SIGKILL");
-  }, timeoutS * 1000);
-  const stdout = await new Response(child.stdout).text();
-  const code = await child.exited;
-  clearTimeout(timer);
-  if (child.signalCode === "SIGKILL") throw new Error(`"${label}" did not finish within ${timeoutS} s (log: ${log})`);
-  return { code, stdout };
-}
-
-/** Direct children of a process (so a timed-out helper does not leave its own children behind). */
-function childrenOf(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent) out.push(Number(name));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
 }
 
 /** Runs the load generator; its last stdout line is a JSON object of numbers (and `error`). */
@@ -156,47 +119,11 @@ async function tool(args: string[], label: string, timeoutS: number): Promise<Ru
 
 /** Starts `kbin serve` and waits (10 s at most) for its "ready on HOST:PORT" line. */
 async function startBroker(side: Side, bin: string, dataDir: string): Promise<Broker> {
-  const label = `${side}-kbin-serve`;
-  const log = join(LOGS, `${String(++logSeq).padStart(3, "0")}-${label}.log`);
-  const child = Bun.spawn(
+  const server = await logs.startServer(
     [bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"],
-    { stdout: Bun.file(log), stderr: Bun.file(`${log}.err`) },
+    `${side}-kbin-serve`,
   );
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const text = existsSync(log) ? await readFile(log, "utf8") : "";
-    const m = / on (127\.0\.0\.1:\d+)/.exec(text);
-    if (m) {
-      return {
-        side,
-        bin,
-        pid: child.pid,
-        addr: m[1]!,
-        async stop() {
-          child.kill("SIGTERM");
-          const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          await child.exited;
-          clearTimeout(killer);
-        },
-      };
-    }
-    if (child.exitCode !== null || performance.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`Cannot start the ${side} kbin: no "ready on" line (log: ${log})`);
-    }
-    await Bun.sleep(5);
-  }
-}
-
-/** User + system CPU seconds of a process (clock ticks of 1/100 s, as on every Linux we run). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
+  return { side, bin, ...server };
 }
 
 /** Runs `fn`, adding the broker's CPU seconds per wall second meanwhile as `cpu`. */

@@ -16,10 +16,11 @@
  * @module
  */
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
+import { BenchLogs, cpuSeconds, sh } from "./proc.ts";
 
 type Mode = "quick" | "full";
 
@@ -80,6 +81,8 @@ const TOOL = process.env.KBIN_BENCH_TOOL ?? join(CACHE, "rdkafka_bench");
 const KBIN = process.env.KBIN_BIN ?? join(ROOT, "dist/kbin");
 const OUT = process.env.KBIN_BENCH_OUT ?? join(ROOT, "docs/benchmarks.md");
 const LOGS = join(CACHE, "logs");
+const logs = new BenchLogs(LOGS);
+const run = (cmd: string[], label: string, timeoutS: number) => logs.run(cmd, label, timeoutS);
 
 interface ProduceResult {
   records: number;
@@ -128,52 +131,10 @@ interface Measured<T> {
   range?: [number, number];
 }
 
-interface Server {
-  pid: number;
-  addr: string;
-  stop(): Promise<void>;
-}
-
 const commands: string[] = [];
-let logSeq = 0;
 
 function progress(text: string): void {
   process.stderr.write(`bench: ${text}\n`);
-}
-
-function sh(cmd: string[]): string {
-  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "ignore" });
-  return r.stdout.toString().trim();
-}
-
-/** Runs a command to completion within `timeoutS`; stderr goes to a numbered log file. */
-async function run(cmd: string[], label: string, timeoutS: number): Promise<{ code: number; stdout: string }> {
-  const log = join(LOGS, `${String(++logSeq).padStart(3, "0")}-${label}.log`);
-  const child = Bun.spawn(cmd, { stdout: "pipe", stderr: Bun.file(log) });
-  const timer = setTimeout(() => {
-    for (const pid of childrenOf(child.pid)) process.kill(pid, "SIGKILL");
-    child.kill("SIGKILL");
-  }, timeoutS * 1000);
-  const stdout = await new Response(child.stdout).text();
-  const code = await child.exited;
-  clearTimeout(timer);
-  if (child.signalCode === "SIGKILL") throw new Error(`"${label}" did not finish within ${timeoutS} s (log: ${log})`);
-  return { code, stdout };
-}
-
-/** Direct children of a process (so a timed-out helper does not leave its own children behind). */
-function childrenOf(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent) out.push(Number(name));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
 }
 
 /** Runs the load generator; its last stdout line is a JSON object. */
@@ -218,48 +179,9 @@ async function repeated<T>(
   return good.length > 1 ? { ...median, range: [keyOf(good[0]!), keyOf(good[good.length - 1]!)] } : median;
 }
 
-/** Starts a server whose stdout announces "… on HOST:PORT"; waits for that line (10 s at most). */
-async function startServer(cmd: string[], label: string): Promise<Server> {
-  const log = join(LOGS, `${String(++logSeq).padStart(3, "0")}-${label}.log`);
-  const child = Bun.spawn(cmd, { stdout: Bun.file(log), stderr: Bun.file(`${log}.err`) });
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const text = existsSync(log) ? await readFile(log, "utf8") : "";
-    const m = / on (127\.0\.0\.1:\d+)/.exec(text);
-    if (m) {
-      return {
-        pid: child.pid,
-        addr: m[1]!,
-        async stop() {
-          child.kill("SIGTERM");
-          const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          await child.exited;
-          clearTimeout(killer);
-        },
-      };
-    }
-    if (child.exitCode !== null || performance.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`Cannot start ${label}: no "ready on" line (log: ${log})`);
-    }
-    await Bun.sleep(5);
-  }
-}
-
 function rssKiB(pid: number): number {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** User + system CPU seconds of a process (clock ticks of 1/100 s, as on every Linux we run). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
@@ -419,11 +341,11 @@ async function main(): Promise<void> {
     // kbin and the sink run side by side, and their runs alternate, so drift in the machine's
     // load hits both sides of each ratio alike.
     progress("starting kbin and the sink");
-    const kbin = await startServer(
+    const kbin = await logs.startServer(
       [KBIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "warn"],
       "kbin",
     );
-    const sink = await startServer(
+    const sink = await logs.startServer(
       [process.execPath, join(ROOT, "scripts/bench/sink.ts"), "--partitions", String(PRODUCE_PARTITIONS)],
       "sink",
     );
