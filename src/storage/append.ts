@@ -72,3 +72,49 @@ export function stampBatch(v: DataView, baseOffset: number, leaderEpoch: number)
   setInt64(v, F.BASE_OFFSET, baseOffset);
   v.setInt32(F.LEADER_EPOCH, leaderEpoch);
 }
+
+/** Callbacks waiting for a partition's high watermark to move (long-polling fetches). */
+export class DataWaiters {
+  #waiters = new Set<() => void>();
+
+  /** Calls `fn` once at the next {@link DataWaiters.notify}; returns a canceller. */
+  add(fn: () => void): () => void {
+    this.#waiters.add(fn);
+    return () => this.#waiters.delete(fn);
+  }
+
+  /** Calls (and forgets) every waiter. */
+  notify(): void {
+    if (this.#waiters.size === 0) return;
+    const ws = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of ws) w();
+  }
+}
+
+/**
+ * ListOffsets v0 (removed in Kafka 4.0): up to `maxCount` offsets, descending, from segment
+ * boundaries — `points` are each segment's first offset with its newest record's time, plus the
+ * log end with the current time when the active segment holds data — as Kafka 3.x's
+ * `legacyFetchOffsetsBefore` did. -1 is latest (the end offset first), -2 earliest.
+ * @param points boundaries in offset order
+ * @param timestampMs the time asked for, or -1 / -2
+ * @param maxCount how many offsets at most
+ * @returns the offsets, descending
+ */
+export function legacyOffsets(
+  points: readonly { offset: number; time: number }[],
+  timestampMs: number,
+  maxCount: number,
+): number[] {
+  let start: number;
+  if (timestampMs === -1) start = points.length - 1;
+  else if (timestampMs === -2) start = 0;
+  else {
+    start = points.length - 1;
+    while (start >= 0 && points[start]!.time > timestampMs) start--;
+  }
+  const out: number[] = [];
+  for (let i = start; i >= 0 && out.length < maxCount; i--) out.push(points[i]!.offset);
+  return out.sort((a, b) => b - a);
+}

@@ -82,20 +82,9 @@ const fileOnDisk: EngineHarness = {
   async create() {
     const dir = await mkdtemp(join(tmpdir(), "kbin-contract-"));
     const open = () => openStorage(`file:${dir}/data`, { ...options(), fs: openFileSystem(), openDatabase });
-    const t: EngineUnderTest = {
-      storage: await open(),
-      async restart() {
-        await t.storage.close();
-        t.storage = await open();
-        return t.storage;
-      },
-      crash: () => Promise.reject(new Error("file: (disk) crashes are tested on the simulated file system")),
-      async dispose() {
-        await t.storage.close();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-    return t;
+    return restartable(await open(), open, dir, () => {
+      throw new Error("file: (disk) crashes are tested on the simulated file system");
+    });
   },
 };
 
@@ -109,27 +98,37 @@ const fileWithCrashes: EngineHarness = {
     // SQLite (topics, producer ids) in a real file; logs and the state journal on `fs`.
     const db = join(dir, "metadata.db");
     const open = () => openStorage("file:/data", { ...options(), fs, openDatabase: () => openDatabase(db) });
-    const t: EngineUnderTest = {
-      storage: await open(),
-      async restart() {
-        await t.storage.close();
-        t.storage = await open();
-        return t.storage;
-      },
-      async crash() {
-        // The old instance is abandoned as a killed process would be (its files are reset under it).
-        fs.crash();
-        t.storage = await open();
-        return t.storage;
-      },
-      async dispose() {
-        await t.storage.close();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-    return t;
+    // On a crash the old instance is abandoned as a killed process would be (its files are reset under it).
+    return restartable(await open(), open, dir, () => fs.crash());
   },
 };
+
+/** A persistent engine under test: restart closes and reopens; crash loses what was not synced and reopens. */
+async function restartable(
+  first: Storage,
+  open: () => Promise<Storage>,
+  dir: string,
+  powerLoss: () => void,
+): Promise<EngineUnderTest> {
+  const t: EngineUnderTest = {
+    storage: first,
+    async restart() {
+      await t.storage.close();
+      t.storage = await open();
+      return t.storage;
+    },
+    async crash() {
+      powerLoss();
+      t.storage = await open();
+      return t.storage;
+    },
+    async dispose() {
+      await t.storage.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
 
 /** Every engine the suite runs against. */
 export const ENGINES: readonly EngineHarness[] = [memory, fileOnDisk, fileWithCrashes];

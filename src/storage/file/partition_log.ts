@@ -19,7 +19,7 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { verifyBatchCrc } from "../../protocol/records/batch.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
 import type { Clock, FileSystem, Logger } from "../../ports.ts";
-import { admitBatch, batchInfoAt, stampBatch } from "../append.ts";
+import { admitBatch, batchInfoAt, DataWaiters, legacyOffsets, stampBatch } from "../append.ts";
 import { batchSizeAt, F, int64, view } from "../batch_fields.ts";
 import {
   type AppendOutcome,
@@ -98,7 +98,7 @@ export class PartitionLog implements PartitionStorage {
   #writing = false;
   #flushing = false;
   #durableWaiters: DurableWaiter[] = [];
-  #dataWaiters = new Set<() => void>();
+  readonly #dataWaiters = new DataWaiters();
   #failed: StorageError | null = null;
   #busy: Promise<void> | null = null;
   #messagesSinceFlush = 0;
@@ -455,15 +455,11 @@ export class PartitionLog implements PartitionStorage {
 
   /** Calls `fn` once when the high watermark next moves (or the log fails); returns a canceller. */
   onData(fn: () => void): () => void {
-    this.#dataWaiters.add(fn);
-    return () => this.#dataWaiters.delete(fn);
+    return this.#dataWaiters.add(fn);
   }
 
   #notifyData(): void {
-    if (this.#dataWaiters.size === 0) return;
-    const ws = [...this.#dataWaiters];
-    this.#dataWaiters.clear();
-    for (const w of ws) w();
+    this.#dataWaiters.notify();
   }
 
   #segmentFor(offset: number): number {
@@ -593,16 +589,7 @@ export class PartitionLog implements PartitionStorage {
     }));
     const active = this.#segments[this.#segments.length - 1]!;
     if (active.size > 0) points.push({ offset: this.logEndOffset, time: nowMs });
-    let start: number;
-    if (timestampMs === -1) start = points.length - 1;
-    else if (timestampMs === -2) start = 0;
-    else {
-      start = points.length - 1;
-      while (start >= 0 && points[start]!.time > timestampMs) start--;
-    }
-    const out: number[] = [];
-    for (let i = start; i >= 0 && out.length < maxCount; i--) out.push(points[i]!.offset);
-    return out.sort((a, b) => b - a);
+    return legacyOffsets(points, timestampMs, maxCount);
   }
 
   /** Offset and timestamp of the record with the largest timestamp (ListOffsets -3, KIP-734). */

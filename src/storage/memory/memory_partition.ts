@@ -9,7 +9,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
-import { admitBatch, stampBatch } from "../append.ts";
+import { admitBatch, DataWaiters, legacyOffsets, stampBatch } from "../append.ts";
 import { F, int64, view } from "../batch_fields.ts";
 import { type AppendOutcome, type EpochEnd, type PartitionStorage, type ReadResult, StorageError } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
@@ -32,7 +32,7 @@ export class MemoryPartition implements PartitionStorage {
   #next = 0;
   #epochs = new LeaderEpochs();
   #failure: StorageError | null = null;
-  #waiters = new Set<() => void>();
+  readonly #waiters = new DataWaiters();
 
   constructor(options: {
     name: string;
@@ -136,15 +136,11 @@ export class MemoryPartition implements PartitionStorage {
   }
 
   onData(fn: () => void): () => void {
-    this.#waiters.add(fn);
-    return () => this.#waiters.delete(fn);
+    return this.#waiters.add(fn);
   }
 
   #notify(): void {
-    if (this.#waiters.size === 0) return;
-    const ws = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of ws) w();
+    this.#waiters.notify();
   }
 
   #firstAtOrAfter(timestampMs: number, from: number): { offset: number; timestamp: number } | null {
@@ -183,16 +179,7 @@ export class MemoryPartition implements PartitionStorage {
     for (const b of this.#batches) maxTs = Math.max(maxTs, int64(view(b), F.MAX_TIMESTAMP));
     const points = [{ offset: this.#start, time: maxTs }];
     if (this.#batches.length > 0) points.push({ offset: this.#next, time: nowMs });
-    let start: number;
-    if (timestampMs === -1) start = points.length - 1;
-    else if (timestampMs === -2) start = 0;
-    else {
-      start = points.length - 1;
-      while (start >= 0 && points[start]!.time > timestampMs) start--;
-    }
-    const out: number[] = [];
-    for (let i = start; i >= 0 && out.length < maxCount; i--) out.push(points[i]!.offset);
-    return out.sort((a, b) => b - a);
+    return legacyOffsets(points, timestampMs, maxCount);
   }
 
   epochForOffset(offset: number): number {

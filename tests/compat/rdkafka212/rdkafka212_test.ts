@@ -10,14 +10,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { BrokerProcess } from "../../support/broker_process.ts";
 import { clientMissing } from "../../support/skips.ts";
-import { createTopic, PYTHON, pythonMissing, run, runJsonDriver } from "../shared/kbin.ts";
+import { type Consumed, consumerOp, DRIVER, installLibrary, seekOp } from "./driver.ts";
+import { createTopic, PYTHON, pythonMissing, runJsonDriver } from "../shared/kbin.ts";
 import { startTappedBroker, type WireTap } from "../shared/wire_tap.ts";
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const DRIVER = fileURLToPath(new URL("./rdkafka_driver.py", import.meta.url));
 const NO_NODE = clientMissing(
   "node",
   spawnSync("node", ["--version"]).status !== 0 ? "node is not on PATH (building node-rdkafka needs it)" : false,
@@ -51,22 +49,10 @@ interface Group {
     target: string[] | null;
   }[];
 }
-interface Consumed {
-  messages: { p: number; o: number; epoch: number; v: string }[];
-  errors: { name: string; str: string }[];
-  seek_error?: KError | null;
-}
 
 let broker: BrokerProcess;
 let tap: WireTap;
 let library = "";
-
-/** Builds node-rdkafka once (a no-op afterwards) and returns the path of its librdkafka 2.12. */
-async function installLibrary(): Promise<string> {
-  const installed = await run("bash", [`${ROOT}/scripts/install_node_rdkafka.sh`], { timeoutMs: 900_000 });
-  assert.equal(installed.code, 0, `install_node_rdkafka.sh failed:\n${installed.stderr.slice(-3000)}`);
-  return `${installed.stdout.trim().split("\n").pop()!}/node-rdkafka/build/deps/librdkafka.so.1`;
-}
 
 /** Runs `ops` in one driver process; fails on any op that raised. */
 async function rdkafka(ops: Record<string, unknown>[]): Promise<Record<string, any>[]> {
@@ -297,26 +283,9 @@ describe("librdkafka 2.12 (C API) admin and consumer calls", { skip: NO_NODE || 
   test("a consumer seek with a leader epoch is validated with OffsetForLeaderEpoch as against Kafka: kept when inside epoch 0, reset when the epoch is unknown or the offset is past its end", async () => {
     await createTopic(broker, "rk-epoch", { partitions: 1 });
     const values = [..."abcdefghij"];
-    const seek = (name: string, offset: number, epoch: number, more: Record<string, unknown>) => ({
-      op: "seek",
-      name,
-      topic: "rk-epoch",
-      partition: 0,
-      offset,
-      epoch,
-      ...more,
-    });
-    const consumer = (name: string, reset: string) => ({
-      op: "consumer",
-      name,
-      // A short long-poll: a seek waits for the fetch in flight.
-      conf: {
-        "group.id": `rk-${name}`,
-        "auto.offset.reset": reset,
-        "enable.auto.commit": "false",
-        "fetch.wait.max.ms": "20",
-      },
-    });
+    const seek = (name: string, offset: number, epoch: number, more: Record<string, unknown>) =>
+      seekOp("rk-epoch", name, offset, epoch, more);
+    const consumer = consumerOp;
     const r = await rdkafka([
       { op: "produce", topic: "rk-epoch", partition: 0, values },
       consumer("s", "earliest"),
