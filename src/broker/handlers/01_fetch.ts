@@ -41,7 +41,7 @@ import type { Input } from "../../protocol/types.ts";
 import { batchSizeAt, F, view } from "../../storage/batch_fields.ts";
 import type { PartitionStorage } from "../../storage/engine.ts";
 import type { Topic } from "../../storage/engine.ts";
-import { type BrokerContext, leaderEpochError, leaderEpochOf, partitionOf } from "../context.ts";
+import { type BrokerContext, leaderEpochError, partitionOf } from "../context.ts";
 import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
 import { partFailure } from "../part_errors.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
@@ -104,11 +104,6 @@ async function readAll(
       outcomes.push({ want: w, data: errorData(w.partition, topic), bytes: 0, log: null });
       continue;
     }
-    const epochError = leaderEpochError(w.currentLeaderEpoch, leaderEpochOf(broker, topic, w.partition));
-    if (epochError !== ErrorCode.NONE) {
-      outcomes.push({ want: w, data: errorData(w.partition, epochError), bytes: 0, log: null });
-      continue;
-    }
     let outcome: Outcome;
     try {
       const maxBytes = Math.max(0, Math.min(w.maxBytes, remaining));
@@ -139,6 +134,8 @@ async function readPartition(
   minOneBatch: boolean,
 ): Promise<Outcome> {
   const log = await partitionOf(broker, topic, w.partition);
+  const epochError = leaderEpochError(w.currentLeaderEpoch, log.leaderEpoch);
+  if (epochError !== ErrorCode.NONE) return { want: w, data: errorData(w.partition, epochError), bytes: 0, log: null };
   const read = await log.read(Number(w.fetchOffset), maxBytes, { minOneBatch });
   if (!read.ok) {
     const data = errorData(w.partition, read.code);
