@@ -46,7 +46,14 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
       insertTopic: (t) => meta.backend.insertTopic(t),
       async deleteTopic(t) {
         meta.backend.deleteTopic(t);
-        await logs!.deleteTopic(t.name, t.partitions);
+        // The topic is gone once SQLite says so; a log directory that cannot be removed now is
+        // removed by the next start (LogManager.open sweeps directories of unknown partitions).
+        await logs!.deleteTopic(t.name, t.partitions).catch((err) => {
+          o.logger.warn("Could not remove the logs of a deleted topic; they are removed at the next start", {
+            topic: t.name,
+            error: String(err),
+          });
+        });
       },
       addPartitions: (t, from, to) => meta.backend.addPartitions(t, from, to),
       writeConfigs: (t, configs) => meta.backend.writeConfigs(t, configs),
