@@ -25,10 +25,10 @@
  */
 
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { BenchLogs, cpuSeconds, sh } from "./proc.ts";
+import { BenchLogs, cpuSeconds, type MachineInfo, machineInfo, sh } from "./proc.ts";
 
 const MIB = 1024 * 1024;
 const ROOT = join(import.meta.dir, "../..");
@@ -242,12 +242,7 @@ async function main(): Promise<number> {
   );
 
   const machine = {
-    cpus: cpus().length,
-    cpuModel: /model name\s*:\s*(.+)/.exec(await readFile("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown",
-    kernel: release(),
-    memGiB: totalmem() / 1024 ** 3,
-    fs: sh(["df", "--output=source,fstype", work]).split("\n")[1]?.trim().replace(/\s+/, " (") + ")",
-    librdkafka: sh([TOOL, "version"]),
+    ...(await machineInfo(work, TOOL)),
   };
   const dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "src", "package.json"]) !== "";
   const revs = {
@@ -444,7 +439,7 @@ async function main(): Promise<number> {
 
 interface Report {
   cases: Case[];
-  machine: { cpus: number; cpuModel: string; kernel: string; memGiB: number; fs: string; librdkafka: string };
+  machine: MachineInfo;
   revs: {
     before: string;
     beforeSubject: string;

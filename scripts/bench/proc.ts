@@ -8,6 +8,7 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 
 /** Output of a command; "" when it cannot run. */
@@ -109,4 +110,28 @@ export class BenchLogs {
       await Bun.sleep(5);
     }
   }
+}
+
+/** The machine a benchmark ran on. */
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  kernel: string;
+  memGiB: number;
+  /** The device and file system holding the benchmark's data. */
+  fs: string;
+  /** The load generator's librdkafka version. */
+  librdkafka: string;
+}
+
+/** The machine a benchmark ran on: CPUs, kernel, memory, the file system of `work`, the load generator's librdkafka. */
+export async function machineInfo(work: string, tool: string): Promise<MachineInfo> {
+  return {
+    cpus: cpus().length,
+    cpuModel: /model name\s*:\s*(.+)/.exec(await readFile("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown",
+    kernel: release(),
+    memGiB: totalmem() / 1024 ** 3,
+    fs: sh(["df", "--output=source,fstype", work]).split("\n")[1]?.trim().replace(/\s+/, " (") + ")",
+    librdkafka: sh([tool, "version"]),
+  };
 }

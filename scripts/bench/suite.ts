@@ -18,9 +18,9 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { BenchLogs, cpuSeconds, sh } from "./proc.ts";
+import { BenchLogs, cpuSeconds, machineInfo, sh } from "./proc.ts";
 
 type Mode = "quick" | "full";
 
@@ -273,12 +273,7 @@ async function main(): Promise<void> {
   progress(`${mode} run; logs in ${relative(ROOT, LOGS)}, data in ${work}`);
 
   const machine = {
-    cpus: cpus().length,
-    cpuModel: /model name\s*:\s*(.+)/.exec(await readFile("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown",
-    kernel: release(),
-    memGiB: totalmem() / 1024 ** 3,
-    fs: sh(["df", "--output=source,fstype", work]).split("\n")[1]?.trim().replace(/\s+/, " (") + ")",
-    librdkafka: sh([TOOL, "version"]),
+    ...(await machineInfo(work, TOOL)),
     kbinVersion: sh([KBIN, "--version"]),
     git: sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) +
       (sh(["git", "-C", ROOT, "status", "--porcelain", "--", "src"]) ? " + uncommitted changes in src/" : ""),
