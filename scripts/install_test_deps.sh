@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond npm packages: real Kafka clients and reference
-# codec tools from Debian. Idempotent: does nothing when everything is present. Needs root (or
+# Installs what the test suite needs beyond npm packages: real Kafka clients, reference codec
+# tools and PostgreSQL (the postgres: storage engine; tests run throwaway clusters) from Debian. Idempotent: does nothing when everything is present. Needs root (or
 # sudo) to install.
 set -euo pipefail
 
@@ -18,6 +18,7 @@ CHECKS=(
   "golang-go|command -v go"
   "golang-github-shopify-sarama-dev|test -d /usr/share/gocode/src/github.com/Shopify/sarama"
   "golang-github-segmentio-kafka-go-dev|test -d /usr/share/gocode/src/github.com/segmentio/kafka-go"
+  "postgresql|ls /usr/lib/postgresql/*/bin/initdb && command -v psql"
 )
 
 missing=()

@@ -76,6 +76,35 @@ export interface Database {
   close(): void;
 }
 
+/** A value bound to a PostgreSQL parameter ($1, $2, …); a Uint8Array is bytea. */
+export type PgValue = string | number | bigint | boolean | Uint8Array | null;
+
+/** A PostgreSQL row: column name to value (int8 and numeric come back as strings, bytea as Uint8Array). */
+export type PgRow = Record<string, unknown>;
+
+/** Statements on one connection, inside a transaction. */
+export interface PgTx {
+  query(sql: string, params?: readonly PgValue[]): Promise<PgRow[]>;
+}
+
+/**
+ * A pool of PostgreSQL connections (the `postgres:` storage engine's only I/O).
+ * @example
+ * const pg = await connectPostgres("postgres://kbin@127.0.0.1:5432/kbin");
+ * const rows = await pg.query("SELECT 1 AS one");
+ */
+export interface PgClient {
+  /** Runs one statement with positional `$n` parameters and returns its rows. */
+  query(sql: string, params?: readonly PgValue[]): Promise<PgRow[]>;
+  /** Runs `fn` in BEGIN … COMMIT on one connection, rolling back if it throws. */
+  transaction<T>(fn: (tx: PgTx) => Promise<T>): Promise<T>;
+  /** Closes every connection (waiting for the statements in flight). */
+  close(): Promise<void>;
+}
+
+/** Connects to PostgreSQL by URL (`postgres://user:pass@host:port/db`). */
+export type ConnectPostgresFn = (url: string) => Promise<PgClient>;
+
 /** Opens (creating if needed) a SQLite database file, or ":memory:". */
 export type OpenDatabaseFn = (path: string) => Database;
 
@@ -135,6 +164,8 @@ export interface Runtime {
   listen: ListenFn;
   connect: ConnectFn;
   openDatabase: OpenDatabaseFn;
+  /** The PostgreSQL driver (the `postgres:` engine). */
+  connectPostgres: ConnectPostgresFn;
   fs: FileSystem;
   clock: Clock;
   /** Native compression codecs by Kafka codec id; pure-TS ones fill the gaps. */

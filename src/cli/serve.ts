@@ -20,7 +20,8 @@ Options:
   --listen HOST:PORT      Address to listen on (default 127.0.0.1:9092; port 0 picks a free port)
   --advertised HOST:PORT  Address given to clients in metadata (default: the listen address)
   --storage URL           Where all state is kept (kbin.storage): file:DIR (the default,
-                          file:./kbin-data) or memory: (nothing on disk, gone on exit)
+                          file:./kbin-data), memory: (nothing on disk, gone on exit) or
+                          postgres://user:pass@host:port/db
   --data-dir DIR          Short for --storage file:DIR
   --node-id N             This broker's node id (default 1)
   --config FILE           Read settings from a server.properties file (Kafka's broker names)

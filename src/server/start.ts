@@ -62,6 +62,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     storage = await openStorage(url, {
       fs: runtime.fs,
       openDatabase: runtime.openDatabase,
+      connectPostgres: runtime.connectPostgres,
       clock: runtime.clock,
       logger,
       decompress: (codec, data) => codecs.decompress(codec, data),

@@ -5,10 +5,11 @@
  * @module
  */
 
-import type { FileSystem, OpenDatabaseFn } from "../ports.ts";
+import type { ConnectPostgresFn, FileSystem, OpenDatabaseFn } from "../ports.ts";
 import type { Storage, StorageOptions } from "./engine.ts";
 import { openFileStorage } from "./file/engine.ts";
 import { openMemoryStorage } from "./memory/engine.ts";
+import { openPostgresStorage } from "./postgres/engine.ts";
 
 /** Thrown for a storage URL kbin cannot open. */
 export class StorageUrlError extends TypeError {
@@ -59,6 +60,7 @@ export function parseStorageUrl(text: string): StorageUrl {
 export interface OpenStorageOptions extends StorageOptions {
   fs: FileSystem;
   openDatabase: OpenDatabaseFn;
+  connectPostgres: ConnectPostgresFn;
 }
 
 /**
@@ -76,10 +78,18 @@ export function openStorage(url: string | StorageUrl, o: OpenStorageOptions): Pr
     case "file":
       return openFileStorage({ ...o, dir: parsed.dir });
     case "postgres":
-      return Promise.reject(
-        new StorageUrlError(
-          'Cannot use storage "postgres://…": the PostgreSQL engine is not part of this build yet; use file:DIR or memory:',
-        ),
-      );
+      return openPostgres(parsed.url, o);
   }
+}
+
+async function openPostgres(url: string, o: OpenStorageOptions): Promise<Storage> {
+  let pg;
+  try {
+    pg = await o.connectPostgres(url);
+  } catch (err) {
+    // The password stays out of logs and errors.
+    const shown = url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+    throw new StorageUrlError(`Cannot connect to PostgreSQL at "${shown}": ${(err as Error).message}`);
+  }
+  return await openPostgresStorage({ ...o, pg });
 }

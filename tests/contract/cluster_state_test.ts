@@ -1,7 +1,10 @@
 /** Contract: producer id blocks and the namespaced documents later features keep, on every engine. */
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { ENGINES, withEngine } from "./engines.ts";
+import { stopSharedPostgres } from "../support/postgres.ts";
+
+after(stopSharedPostgres);
 
 for (const engine of ENGINES) {
   describe(`cluster state on ${engine.name}`, () => {

@@ -17,7 +17,8 @@ import { createCodecs } from "../../src/protocol/compression/mod.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig, type Storage, type StorageOptions } from "../../src/storage/engine.ts";
 import { type MemoryFs, memoryFs } from "../../src/storage/memory/memory_fs.ts";
 import { openStorage } from "../../src/storage/open.ts";
-import { openDatabase, openFileSystem } from "../support/runtime.ts";
+import { connectPostgres, openDatabase, openFileSystem } from "../support/runtime.ts";
+import { postgresBinDir, sharedPostgres } from "../support/postgres.ts";
 
 const codecs = createCodecs();
 
@@ -32,8 +33,9 @@ export const clock = {
 /** Per-test log settings (small segments make rolls happen in tests). */
 export const logSettings: { current: LogConfig } = { current: DEFAULT_LOG_CONFIG };
 
-function options(): StorageOptions {
+function options(): StorageOptions & { connectPostgres: typeof connectPostgres } {
   return {
+    connectPostgres,
     clock,
     logger: silentLogger,
     decompress: (codec, data) => codecs.decompress(codec, data),
@@ -57,6 +59,8 @@ export interface EngineHarness {
   name: string;
   persistent: boolean;
   crashes: boolean;
+  /** Whether several brokers (node ids) share one storage (postgres:), rather than one owning it (file:). */
+  sharedByNodes: boolean;
   create(): Promise<EngineUnderTest>;
 }
 
@@ -64,6 +68,7 @@ const memory: EngineHarness = {
   name: "memory:",
   persistent: false,
   crashes: false,
+  sharedByNodes: false,
   async create() {
     const storage = await openStorage("memory:", { ...options(), fs: openFileSystem(), openDatabase });
     return {
@@ -79,6 +84,7 @@ const fileOnDisk: EngineHarness = {
   name: "file: (disk)",
   persistent: true,
   crashes: false,
+  sharedByNodes: false,
   async create() {
     const dir = await mkdtemp(join(tmpdir(), "kbin-contract-"));
     const open = () => openStorage(`file:${dir}/data`, { ...options(), fs: openFileSystem(), openDatabase });
@@ -92,6 +98,7 @@ const fileWithCrashes: EngineHarness = {
   name: "file: (simulated power loss)",
   persistent: true,
   crashes: true,
+  sharedByNodes: false,
   async create() {
     const dir = await mkdtemp(join(tmpdir(), "kbin-contract-"));
     const fs: MemoryFs = memoryFs();
@@ -130,8 +137,50 @@ async function restartable(
   return t;
 }
 
-/** Every engine the suite runs against. */
-export const ENGINES: readonly EngineHarness[] = [memory, fileOnDisk, fileWithCrashes];
+// One throwaway PostgreSQL (tests/support/postgres.ts) for every postgres: engine under test, each
+// with a database of its own. Every test file that uses ENGINES stops it in an after() hook.
+let databases = 0;
+
+const postgresEngine: EngineHarness = {
+  name: "postgres:",
+  persistent: true,
+  crashes: true,
+  sharedByNodes: true,
+  async create() {
+    const pg = await sharedPostgres();
+    const url = pg.createDatabase(`kbin_contract_${process.pid}_${++databases}`);
+    const open = () => openStorage(url, { ...options(), fs: openFileSystem(), openDatabase });
+    const abandoned: Storage[] = [];
+    const t: EngineUnderTest = {
+      storage: await open(),
+      async restart() {
+        await t.storage.close();
+        t.storage = await open();
+        return t.storage;
+      },
+      async crash() {
+        // A broker killed mid-work: its connections stay until they are closed below, and what it
+        // had not committed is gone; PostgreSQL keeps every commit.
+        abandoned.push(t.storage);
+        t.storage = await open();
+        return t.storage;
+      },
+      async dispose() {
+        await t.storage.close();
+        for (const s of abandoned) await s.close().catch(() => {});
+      },
+    };
+    return t;
+  },
+};
+
+/** Every engine the suite runs against (postgres: where PostgreSQL is installed, and always in CI). */
+export const ENGINES: readonly EngineHarness[] = [
+  memory,
+  fileOnDisk,
+  fileWithCrashes,
+  ...(postgresBinDir() !== null || process.env["CI"] === "true" ? [postgresEngine] : []),
+];
 
 /**
  * Runs `fn` with a fresh engine and disposes of it afterwards.

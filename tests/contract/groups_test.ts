@@ -1,8 +1,11 @@
 /** Contract: committed offsets and group state on every engine, across restarts and crashes. */
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import type { CommittedOffset, Storage } from "../../src/storage/engine.ts";
 import { ENGINES, withEngine } from "./engines.ts";
+import { stopSharedPostgres } from "../support/postgres.ts";
+
+after(stopSharedPostgres);
 
 function offset(topic: string, partition: number, at: number, metadata: string | null = ""): CommittedOffset {
   return { topic, partition, offset: at, leaderEpoch: 0, metadata, commitMs: 1000 + at };

@@ -4,13 +4,16 @@
  * restart and a crash.
  */
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { ErrorCode } from "../../src/protocol/generated/errors.ts";
 import { readBatchHeader, scanBatches } from "../../src/protocol/records/batch.ts";
 import { createCodecs } from "../../src/protocol/compression/mod.ts";
 import { batchRecords, buildBatch } from "../../src/protocol/records/records.ts";
 import type { AppendOutcome, PartitionRef, PartitionStorage, Storage } from "../../src/storage/engine.ts";
 import { ENGINES, withEngine } from "./engines.ts";
+import { stopSharedPostgres } from "../support/postgres.ts";
+
+after(stopSharedPostgres);
 
 const enc = new TextEncoder();
 const codecs = createCodecs();

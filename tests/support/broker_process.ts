@@ -8,7 +8,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { postgresBinDir, sharedPostgres } from "./postgres.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** The Bun binary installed by npm. */
@@ -79,12 +80,27 @@ function recordCoverage(testFile: string, log: string): void {
 export interface PersistentEngine {
   name: string;
   /** The storage URL that keeps a broker's data in (or under the name of) `dir`. */
-  url(dir: string): string;
+  url(dir: string): Promise<string>;
+}
+
+const databases = new Map<string, string>();
+
+/** A database of the shared throwaway PostgreSQL (tests/support/postgres.ts) named after `dir`. */
+async function postgresUrl(dir: string): Promise<string> {
+  const pg = await sharedPostgres();
+  const key = `${pg.port}:${dir}`;
+  let url = databases.get(key);
+  if (url === undefined) {
+    url = pg.createDatabase(`kbin_${basename(dir).replace(/[^A-Za-z0-9_]/g, "_")}`);
+    databases.set(key, url);
+  }
+  return url;
 }
 
 /** Every persistent engine: the kill -9 and restart tests of real clients run on each. */
 export const PERSISTENT_ENGINES: readonly PersistentEngine[] = [
-  { name: "file", url: (dir) => `file:${dir}` },
+  { name: "file", url: (dir) => Promise.resolve(`file:${dir}`) },
+  ...(postgresBinDir() !== null || process.env["CI"] === "true" ? [{ name: "postgres", url: postgresUrl }] : []),
 ];
 
 /**

@@ -27,6 +27,10 @@ const netModule = (await import(`${adapterDir}/net.ts`)) as { connect: import(".
 /** The running runtime's outgoing TCP connector. */
 export const connect: import("../../src/ports.ts").ConnectFn = netModule.connect;
 
+/** The PostgreSQL driver both runtimes use. */
+export { connectPostgres } from "../../src/runtime/shared/postgres.ts";
+import { connectPostgres as pgConnect } from "../../src/runtime/shared/postgres.ts";
+
 /**
  * A runtime whose partition logs live on `fs` (an in-memory file system that fails on demand)
  * while metadata stays in SQLite: in memory, or in `dbPath` when it must survive a restart.
@@ -38,6 +42,7 @@ export async function runtimeWithFs(fs: FileSystem, options: { dbPath?: string }
     listen: net.listen,
     connect,
     openDatabase: () => openDatabase(options.dbPath ?? ":memory:"),
+    connectPostgres: pgConnect,
     fs,
     clock: { now: () => Date.now() },
     codecs: {},

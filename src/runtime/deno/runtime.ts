@@ -9,6 +9,7 @@ import { nativeCodecs } from "./codecs.ts";
 import { openFileSystem } from "./fs.ts";
 import { connect, listen } from "./net.ts";
 import { openDatabase } from "./sqlite.ts";
+import { connectPostgres } from "../shared/postgres.ts";
 import { installAddonCrc32c } from "../shared/native_crc32c.ts";
 import { createRequire } from "node:module";
 
@@ -25,6 +26,7 @@ export const denoRuntime: Runtime = {
   listen,
   connect,
   openDatabase,
+  connectPostgres,
   fs: openFileSystem(),
   clock: { now: () => Date.now() },
   codecs: nativeCodecs,

@@ -13,10 +13,13 @@ import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stopSharedPostgres } from "../../support/postgres.ts";
 import { type BrokerProcess, PERSISTENT_ENGINES, startBrokerProcess } from "../../support/broker_process.ts";
 import { assertRoundTrip, fromWire, makeRecords, toWire, type WireRecord } from "../shared/records.ts";
 import { createTopic, kcatMissing, PYTHON, pythonMissing, run, runConfluent, waitFor } from "../shared/kbin.ts";
 
+// The throwaway PostgreSQL the postgres engine runs on (started on first use).
+after(stopSharedPostgres);
 const LOOP = fileURLToPath(new URL("./produce_loop.py", import.meta.url));
 const MISSING = pythonMissing("confluent_kafka") || kcatMissing();
 
@@ -68,7 +71,7 @@ for (const engine of PERSISTENT_ENGINES) {
     let broker: BrokerProcess | undefined;
 
     async function restart(): Promise<BrokerProcess> {
-      broker = await startBrokerProcess({ dataDir, storage: engine.url(dataDir) });
+      broker = await startBrokerProcess({ dataDir, storage: await engine.url(dataDir) });
       return broker;
     }
 

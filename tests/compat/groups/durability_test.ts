@@ -31,7 +31,10 @@ import {
   waitOwned,
 } from "./support.ts";
 import { PYTHON, pythonMissing } from "../shared/kbin.ts";
+import { stopSharedPostgres } from "../../support/postgres.ts";
 
+// The throwaway PostgreSQL the postgres engine runs on (started on first use).
+after(stopSharedPostgres);
 const SCRIPT = fileURLToPath(new URL("./rdkafka_member.py", import.meta.url));
 const MISSING = pythonMissing("confluent_kafka");
 
@@ -52,7 +55,7 @@ function member(bootstrap: string, name: string, topic: string, group: string): 
 }
 
 async function broker(engine: PersistentEngine, dataDir: string): Promise<BrokerProcess> {
-  const b = await startBrokerProcess({ args: ARGS, dataDir, storage: engine.url(dataDir) });
+  const b = await startBrokerProcess({ args: ARGS, dataDir, storage: await engine.url(dataDir) });
   brokers.push(b);
   return b;
 }

@@ -86,15 +86,16 @@ describe("kbin serve --storage", () => {
     }
   });
 
-  test("an unknown engine, a postgres URL (not in this build) and --storage with --data-dir fail with one clear line", async () => {
+  test("an unknown engine, an unreachable PostgreSQL (password hidden) and --storage with --data-dir fail with one clear line", async () => {
     const serve = (args: string[]) =>
       run(BUN, [MAIN, "serve", "--listen", "127.0.0.1:0", ...args], { timeoutMs: 20_000 });
     const unknown = await serve(["--storage", "s3://bucket"]);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /unknown engine "s3"/);
-    const pg = await serve(["--storage", "postgres://kbin@127.0.0.1:1/kbin"]);
+    const pg = await serve(["--storage", "postgres://kbin:secret@127.0.0.1:1/kbin"]);
     assert.notEqual(pg.code, 0);
-    assert.match(pg.stderr, /PostgreSQL engine is not part of this build/);
+    assert.match(pg.stderr, /Cannot connect to PostgreSQL at "postgres:\/\/kbin:\*\*\*@127\.0\.0\.1:1\/kbin"/);
+    assert.doesNotMatch(pg.stderr, /secret/);
     const both = await serve(["--storage", "memory:", "--data-dir", "/tmp/x"]);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /--storage and --data-dir both name the storage/);

@@ -1,0 +1,439 @@
+/**
+ * A partition log of the `postgres:` engine: one `kbin_batch` row per batch, holding the bytes
+ * as they are served (base offset and leader epoch already set), plus the producer columns the
+ * idempotence state is rebuilt from.
+ *
+ * Append: offsets are assigned in memory at once (this broker leads the partition), then batches
+ * queued while one transaction is in flight are written together by the next one. Each
+ * transaction moves `kbin_partition.next_offset` from the offset this broker expects, at its
+ * leader epoch, in the same transaction as the inserts: if another writer moved it (a stale
+ * leader) the update matches no row and the whole group fails. A batch is acknowledged (and
+ * readable: the high watermark) once its transaction committed. After a failed write the
+ * partition reloads its offsets and producer state from the database before the next append.
+ *
+ * @module
+ */
+
+import type { PgClient, PgRow, PgValue } from "../../ports.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { batchRecords } from "../../protocol/records/records.ts";
+import { admitBatch, DataWaiters, legacyOffsets, stampBatch } from "../append.ts";
+import { F, int64, view } from "../batch_fields.ts";
+import {
+  type AppendOutcome,
+  type EpochEnd,
+  type PartitionRef,
+  type PartitionStorage,
+  type ReadResult,
+  StorageError,
+} from "../engine.ts";
+import { LeaderEpochs } from "../leader_epochs.ts";
+import { ProducerStateManager } from "../producer_state.ts";
+import { fail, ok, type Result } from "../result.ts";
+
+/** Batches per insert transaction at most (and about 4 MiB). */
+const MAX_GROUP_BATCHES = 64;
+const MAX_GROUP_BYTES = 4 * 1024 * 1024;
+/** Rows a read asks for at most. */
+const READ_ROWS = 256;
+
+interface Queued {
+  bytes: Uint8Array;
+  base: number;
+  last: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+function num(row: PgRow, column: string): number {
+  return Number(row[column]);
+}
+
+/** One partition stored in PostgreSQL. */
+export class PgPartition implements PartitionStorage {
+  producers = new ProducerStateManager();
+  readonly #pg: PgClient;
+  readonly #ref: PartitionRef;
+  readonly #name: string;
+  readonly #now: () => number;
+  readonly #decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  readonly #waiters = new DataWaiters();
+  #start = 0;
+  /** Offset the next append gets (assigned, maybe not yet committed). */
+  #next = 0;
+  /** End of what is committed: the high watermark. */
+  #committed = 0;
+  #size = 0;
+  #maxTimestamp = -1;
+  #epochs = new LeaderEpochs();
+  #queue: Queued[] = [];
+  #writing: Promise<void> | null = null;
+  #reload: Promise<void> | null = null;
+  /** A write failed: offsets and producer state must be reloaded before the next append. */
+  #stale = false;
+  #deleted: StorageError | null = null;
+
+  private constructor(
+    pg: PgClient,
+    ref: PartitionRef,
+    o: { now: () => number; decompress: (codec: number, data: Uint8Array) => Uint8Array },
+  ) {
+    this.#pg = pg;
+    this.#ref = ref;
+    this.#name = `${ref.topicName}-${ref.partition}`;
+    this.#now = o.now;
+    this.#decompress = o.decompress;
+  }
+
+  /** Loads the partition's offsets, epochs and producer state. */
+  static async open(
+    pg: PgClient,
+    ref: PartitionRef,
+    o: { now: () => number; decompress: (codec: number, data: Uint8Array) => Uint8Array },
+  ): Promise<PgPartition> {
+    const p = new PgPartition(pg, ref, o);
+    await p.#load();
+    return p;
+  }
+
+  async #load(): Promise<void> {
+    const key = [this.#ref.topicId, this.#ref.partition];
+    const row = (await this.#pg.query(
+      "SELECT next_offset, log_start_offset FROM kbin_partition WHERE topic_id = $1 AND partition = $2",
+      key,
+    ))[0];
+    if (row === undefined) throw new StorageError(`Cannot open log ${this.#name}: the partition is not stored`);
+    const stats = (await this.#pg.query(
+      `SELECT coalesce(sum(octet_length(bytes)), 0) AS size, coalesce(max(max_timestamp), -1) AS max_ts
+       FROM kbin_batch WHERE topic_id = $1 AND partition = $2`,
+      key,
+    ))[0]!;
+    const epochs = await this.#pg.query(
+      "SELECT epoch, start_offset FROM kbin_partition_epoch WHERE topic_id = $1 AND partition = $2 ORDER BY epoch",
+      key,
+    );
+    const producers = new ProducerStateManager();
+    const now = this.#now();
+    for (
+      const b of await this.#pg.query(
+        `SELECT base_offset, last_offset, max_timestamp, producer_id, producer_epoch, base_sequence, attributes
+         FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND producer_id >= 0 ORDER BY last_offset`,
+        key,
+      )
+    ) {
+      const attributes = num(b, "attributes");
+      producers.update(
+        {
+          producerId: BigInt(String(b["producer_id"])),
+          producerEpoch: num(b, "producer_epoch"),
+          baseSequence: num(b, "base_sequence"),
+          lastOffsetDelta: num(b, "last_offset") - num(b, "base_offset"),
+          isTransactional: (attributes & 0x10) !== 0,
+          isControl: (attributes & 0x20) !== 0,
+          maxTimestamp: BigInt(String(b["max_timestamp"])),
+        },
+        BigInt(String(b["base_offset"])),
+        now,
+      );
+    }
+    this.producers = producers;
+    this.#next = this.#committed = num(row, "next_offset");
+    this.#start = num(row, "log_start_offset");
+    this.#size = num(stats, "size");
+    this.#maxTimestamp = num(stats, "max_ts");
+    this.#epochs = new LeaderEpochs(
+      epochs.map((e) => ({ epoch: num(e, "epoch"), startOffset: num(e, "start_offset") })),
+    );
+  }
+
+  get logStartOffset(): number {
+    return this.#start;
+  }
+  get logEndOffset(): number {
+    return this.#next;
+  }
+  get highWatermark(): number {
+    return this.#committed;
+  }
+  get sizeBytes(): number {
+    return this.#size;
+  }
+  get failure(): StorageError | null {
+    return this.#deleted;
+  }
+  get leaderEpoch(): number {
+    return this.#epochs.latest;
+  }
+
+  async append(batch: Uint8Array): Promise<AppendOutcome> {
+    if (this.#deleted) throw this.#deleted;
+    while (this.#stale) await this.#reloadOnce();
+    // A copy: the request's buffer is reused once the produce request settles.
+    const bytes = batch.slice();
+    const v = view(bytes);
+    const admission = admitBatch(this.producers, v);
+    if (admission.kind !== "new") return admission;
+    const base = this.#next;
+    const last = base + v.getInt32(F.LAST_OFFSET_DELTA);
+    stampBatch(v, base, this.#epochs.latest);
+    this.#next = last + 1;
+    if (admission.info) this.producers.update(admission.info, BigInt(base), this.#now());
+    const written = new Promise<void>((resolve, reject) => this.#queue.push({ bytes, base, last, resolve, reject }));
+    written.catch(() => {});
+    this.#writing ??= this.#drain();
+    return { kind: "appended", baseOffset: base, lastOffset: last, written };
+  }
+
+  /** Reloads offsets and producer state after a failed write (once for every waiting append). */
+  #reloadOnce(): Promise<void> {
+    this.#reload ??= (async () => {
+      try {
+        while (this.#writing) await this.#writing;
+        await this.#load();
+        this.#stale = false;
+      } catch (err) {
+        throw new StorageError(`Cannot reload ${this.#name} from PostgreSQL: ${(err as Error).message}`, {
+          cause: err,
+        });
+      } finally {
+        this.#reload = null;
+      }
+    })();
+    return this.#reload;
+  }
+
+  /** The single writer: one transaction at a time, each taking what queued meanwhile. */
+  async #drain(): Promise<void> {
+    try {
+      await undefined;
+      while (this.#queue.length > 0) {
+        let take = 0;
+        let bytes = 0;
+        while (take < this.#queue.length && take < MAX_GROUP_BATCHES && (take === 0 || bytes < MAX_GROUP_BYTES)) {
+          bytes += this.#queue[take]!.bytes.length;
+          take++;
+        }
+        const group = this.#queue.splice(0, take);
+        try {
+          await this.#insert(group);
+        } catch (err) {
+          const failure = err instanceof StorageError
+            ? err
+            : new StorageError(`Cannot append to ${this.#name} in PostgreSQL: ${(err as Error).message}`, {
+              cause: err,
+            });
+          // Offsets after the failed group were assigned from it: they fail too, and the state
+          // is reloaded from what the database holds before the next append.
+          this.#stale = true;
+          for (const q of [...group, ...this.#queue.splice(0)]) q.reject(failure);
+          this.#waiters.notify();
+          continue;
+        }
+        this.#committed = group[group.length - 1]!.last + 1;
+        this.#size += bytes;
+        for (const q of group) {
+          const ts = int64(view(q.bytes), F.MAX_TIMESTAMP);
+          if (ts > this.#maxTimestamp) this.#maxTimestamp = ts;
+          q.resolve();
+        }
+        this.#waiters.notify();
+      }
+    } finally {
+      this.#writing = null;
+    }
+  }
+
+  async #insert(group: Queued[]): Promise<void> {
+    const { topicId, partition } = this.#ref;
+    const from = group[0]!.base;
+    const to = group[group.length - 1]!.last + 1;
+    const epoch = this.#epochs.latest;
+    const rows: string[] = [];
+    const params: PgValue[] = [topicId, partition];
+    for (const q of group) {
+      const v = view(q.bytes);
+      const at = params.length;
+      params.push(
+        q.base,
+        q.last,
+        int64(v, F.MAX_TIMESTAMP),
+        int64(v, F.PRODUCER_ID),
+        v.getInt16(F.PRODUCER_EPOCH),
+        v.getInt32(F.BASE_SEQUENCE),
+        v.getInt16(F.ATTRIBUTES),
+        q.bytes,
+      );
+      rows.push(
+        `($1, $2, $${at + 1}::int8, $${at + 2}::int8, $${at + 3}::int8, $${at + 4}::int8, $${at + 5}::int2, ` +
+          `$${at + 6}::int4, $${at + 7}::int2, $${at + 8}::bytea)`,
+      );
+    }
+    await this.#pg.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE kbin_partition SET next_offset = $3
+         WHERE topic_id = $1 AND partition = $2 AND next_offset = $4 AND leader_epoch = $5 RETURNING 1`,
+        [topicId, partition, to, from, epoch],
+      );
+      if (moved.length === 0) {
+        throw new StorageError(
+          `Cannot append to ${this.#name}: another writer moved the log end or the leader epoch (expected offset ` +
+            `${from} at epoch ${epoch})`,
+        );
+      }
+      await tx.query(
+        `INSERT INTO kbin_batch (topic_id, partition, base_offset, last_offset, max_timestamp, producer_id,
+           producer_epoch, base_sequence, attributes, bytes) VALUES ${rows.join(", ")}`,
+        params,
+      );
+    });
+  }
+
+  /** Resolves once everything before `offset` is committed (commits are durable in PostgreSQL). */
+  async waitDurable(offset: number): Promise<void> {
+    while (this.#committed < offset && this.#writing) await this.#writing;
+    if (this.#committed < offset) {
+      throw this.#deleted ?? new StorageError(`Log ${this.#name} did not store offset ${offset - 1}`);
+    }
+  }
+
+  async read(
+    offset: number,
+    maxBytes: number,
+    options: { minOneBatch: boolean; upTo?: number },
+  ): Promise<Result<ReadResult>> {
+    if (this.#deleted) return fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#deleted.message);
+    const hw = this.#committed;
+    const upTo = Math.min(options.upTo ?? hw, hw);
+    if (offset < this.#start || offset > this.#next) {
+      return fail(ErrorCode.OFFSET_OUT_OF_RANGE, `Offset ${offset} is outside [${this.#start}, ${this.#next}]`);
+    }
+    const result = (records: Uint8Array) => ok({ records, highWatermark: hw, logStartOffset: this.#start });
+    if (offset >= upTo) return result(new Uint8Array(0));
+    let rows: PgRow[];
+    try {
+      rows = await this.#pg.query(
+        `SELECT bytes FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND last_offset >= $3 AND base_offset < $4
+         ORDER BY last_offset LIMIT $5`,
+        [this.#ref.topicId, this.#ref.partition, offset, upTo, READ_ROWS],
+      );
+    } catch (err) {
+      return fail(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `Cannot read ${this.#name} from PostgreSQL: ${(err as Error).message}`,
+      );
+    }
+    const taken: Uint8Array[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      const b = r["bytes"] as Uint8Array;
+      if (bytes + b.length > maxBytes && !(taken.length === 0 && options.minOneBatch)) break;
+      taken.push(b);
+      bytes += b.length;
+    }
+    if (taken.length <= 1) return result(taken[0] ?? new Uint8Array(0));
+    const out = new Uint8Array(bytes);
+    let at = 0;
+    for (const b of taken) {
+      out.set(b, at);
+      at += b.length;
+    }
+    return result(out);
+  }
+
+  onData(fn: () => void): () => void {
+    return this.#waiters.add(fn);
+  }
+
+  #firstRecordAtOrAfter(bytes: Uint8Array, timestampMs: number): { offset: number; timestamp: number } | null {
+    for (const r of batchRecords(bytes, 0, { decompress: this.#decompress }).records) {
+      if (Number(r.timestamp) >= timestampMs) return { offset: Number(r.offset), timestamp: Number(r.timestamp) };
+    }
+    return null;
+  }
+
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    const rows = await this.#pg.query(
+      `SELECT bytes FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND max_timestamp >= $3
+         AND base_offset >= $4 AND last_offset < $5
+       ORDER BY last_offset LIMIT 1`,
+      [this.#ref.topicId, this.#ref.partition, timestampMs, this.#start, this.#committed],
+    );
+    return rows.length === 0 ? null : this.#firstRecordAtOrAfter(rows[0]!["bytes"] as Uint8Array, timestampMs);
+  }
+
+  async maxTimestampOffset(): Promise<{ offset: number; timestamp: number } | null> {
+    const rows = await this.#pg.query(
+      `SELECT bytes, base_offset, max_timestamp FROM kbin_batch WHERE topic_id = $1 AND partition = $2
+         AND max_timestamp >= 0 AND last_offset < $3
+       ORDER BY max_timestamp DESC, last_offset LIMIT 1`,
+      [this.#ref.topicId, this.#ref.partition, this.#committed],
+    );
+    if (rows.length === 0) return null;
+    const ts = num(rows[0]!, "max_timestamp");
+    return this.#firstRecordAtOrAfter(rows[0]!["bytes"] as Uint8Array, ts) ??
+      { offset: num(rows[0]!, "base_offset"), timestamp: ts };
+  }
+
+  /** One segment: the log start (judged by the newest record), then the log end when there is data. */
+  legacyOffsetsBefore(timestampMs: number, maxCount: number, nowMs: number): number[] {
+    const points = [{ offset: this.#start, time: this.#maxTimestamp }];
+    if (this.#committed > this.#start) points.push({ offset: this.#committed, time: nowMs });
+    return legacyOffsets(points, timestampMs, maxCount);
+  }
+
+  epochForOffset(offset: number): number {
+    return this.#epochs.epochForOffset(offset);
+  }
+
+  endOffsetForEpoch(epoch: number): EpochEnd {
+    return this.#epochs.endOffsetFor(epoch, this.#next);
+  }
+
+  async startLeaderEpoch(epoch: number): Promise<Result<EpochEnd>> {
+    if (this.#deleted) throw this.#deleted;
+    while (this.#stale) await this.#reloadOnce();
+    while (this.#writing) await this.#writing;
+    const next = new LeaderEpochs(this.#epochs.entries);
+    if (!next.assign(epoch, this.#next)) {
+      return fail(
+        ErrorCode.FENCED_LEADER_EPOCH,
+        `Cannot start leader epoch ${epoch} of ${this.#name}: the current epoch is ${this.#epochs.latest}`,
+      );
+    }
+    const { topicId, partition } = this.#ref;
+    const started = await this.#pg.transaction(async (tx) => {
+      const moved = await tx.query(
+        `UPDATE kbin_partition SET leader_epoch = $3 WHERE topic_id = $1 AND partition = $2 AND leader_epoch < $3
+         RETURNING next_offset`,
+        [topicId, partition, epoch],
+      );
+      if (moved.length === 0) return null;
+      const start = num(moved[0]!, "next_offset");
+      await tx.query(
+        "INSERT INTO kbin_partition_epoch (topic_id, partition, epoch, start_offset) VALUES ($1, $2, $3, $4)",
+        [topicId, partition, epoch, start],
+      );
+      return start;
+    });
+    if (started === null || started !== this.#next) {
+      this.#stale = true;
+      return fail(
+        ErrorCode.FENCED_LEADER_EPOCH,
+        `Cannot start leader epoch ${epoch} of ${this.#name}: another leader moved it`,
+      );
+    }
+    this.#epochs = next;
+    return ok({ leaderEpoch: epoch, endOffset: this.#next });
+  }
+
+  /** Waits for the writes in flight (close). */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  /** The topic was deleted: every later call fails. */
+  delete(): void {
+    this.#deleted = new StorageError(`Log ${this.#name} was deleted`);
+    this.#waiters.notify();
+  }
+}

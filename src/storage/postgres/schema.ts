@@ -1,0 +1,98 @@
+/**
+ * The `postgres:` engine's schema: versioned migrations applied in one transaction under an
+ * advisory lock, so that brokers starting together migrate once. Tables are prefixed `kbin_`.
+ * One row per batch (never per record) in `kbin_batch`, holding the bytes as they are served.
+ *
+ * @module
+ */
+
+import type { PgClient } from "../../ports.ts";
+
+/** The migrations, oldest first. Append only: never edit or reorder a released step. */
+export const PG_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE kbin_cluster (
+     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+     cluster_id text NOT NULL,
+     next_producer_id bigint NOT NULL DEFAULT 0
+   );
+   CREATE TABLE kbin_node (
+     node_id integer PRIMARY KEY,
+     registered_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE TABLE kbin_topic (
+     id text PRIMARY KEY,
+     name text NOT NULL UNIQUE,
+     internal boolean NOT NULL,
+     created_at_ms bigint NOT NULL,
+     configs text NOT NULL DEFAULT '{}'
+   );
+   CREATE TABLE kbin_partition (
+     topic_id text NOT NULL REFERENCES kbin_topic (id) ON DELETE CASCADE,
+     partition integer NOT NULL,
+     next_offset bigint NOT NULL DEFAULT 0,
+     log_start_offset bigint NOT NULL DEFAULT 0,
+     leader_epoch integer NOT NULL DEFAULT 0,
+     PRIMARY KEY (topic_id, partition)
+   );
+   CREATE TABLE kbin_partition_epoch (
+     topic_id text NOT NULL,
+     partition integer NOT NULL,
+     epoch integer NOT NULL,
+     start_offset bigint NOT NULL,
+     PRIMARY KEY (topic_id, partition, epoch),
+     FOREIGN KEY (topic_id, partition) REFERENCES kbin_partition ON DELETE CASCADE
+   );
+   CREATE TABLE kbin_batch (
+     topic_id text NOT NULL,
+     partition integer NOT NULL,
+     base_offset bigint NOT NULL,
+     last_offset bigint NOT NULL,
+     max_timestamp bigint NOT NULL,
+     producer_id bigint NOT NULL,
+     producer_epoch smallint NOT NULL,
+     base_sequence integer NOT NULL,
+     attributes smallint NOT NULL,
+     bytes bytea NOT NULL,
+     PRIMARY KEY (topic_id, partition, last_offset),
+     FOREIGN KEY (topic_id, partition) REFERENCES kbin_partition ON DELETE CASCADE
+   );
+   ALTER TABLE kbin_batch ALTER COLUMN bytes SET STORAGE EXTERNAL;
+   CREATE TABLE kbin_state (
+     key text PRIMARY KEY,
+     value text NOT NULL
+   );`,
+];
+
+/**
+ * Brings the schema up to date (creating the cluster row on first use).
+ * @param pg the client
+ * @param newClusterId the id to record when the cluster is new
+ * @returns the cluster id
+ * @throws Error when the database holds a newer schema than this build knows
+ */
+export async function migrate(pg: PgClient, newClusterId: string): Promise<string> {
+  return await pg.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('kbin-schema'))");
+    await tx.query("CREATE TABLE IF NOT EXISTS kbin_schema (version integer NOT NULL)");
+    const rows = await tx.query("SELECT version FROM kbin_schema");
+    let version = rows.length === 0 ? 0 : Number(rows[0]!["version"]);
+    if (rows.length === 0) await tx.query("INSERT INTO kbin_schema (version) VALUES (0)");
+    if (version > PG_MIGRATIONS.length) {
+      throw new Error(
+        `Cannot open PostgreSQL storage: schema version ${version} is newer than the supported version ` +
+          `${PG_MIGRATIONS.length} (the database was written by a newer kbin)`,
+      );
+    }
+    for (; version < PG_MIGRATIONS.length; version++) {
+      // One statement at a time: prepared statements cannot hold several.
+      for (const statement of PG_MIGRATIONS[version]!.split(/;\s*\n/)) {
+        if (statement.trim() !== "") await tx.query(statement.trim().replace(/;$/, ""));
+      }
+    }
+    await tx.query("UPDATE kbin_schema SET version = $1", [version]);
+    await tx.query("INSERT INTO kbin_cluster (cluster_id) VALUES ($1) ON CONFLICT (singleton) DO NOTHING", [
+      newClusterId,
+    ]);
+    return String((await tx.query("SELECT cluster_id FROM kbin_cluster"))[0]!["cluster_id"]);
+  });
+}
