@@ -27,9 +27,18 @@ const netModule = (await import(`${adapterDir}/net.ts`)) as { connect: import(".
 /** The running runtime's outgoing TCP connector. */
 export const connect: import("../../src/ports.ts").ConnectFn = netModule.connect;
 
-/** The PostgreSQL driver both runtimes use. */
-export { connectPostgres } from "../../src/runtime/shared/postgres.ts";
-import { connectPostgres as pgConnect } from "../../src/runtime/shared/postgres.ts";
+const pgModule = runtimeName === "bun"
+  ? ((await import(`${adapterDir}/postgres.ts`)) as {
+    connectPostgresBun: import("../../src/ports.ts").ConnectPostgresFn;
+  })
+    .connectPostgresBun
+  : ((await import("../../src/runtime/shared/postgres.ts")) as {
+    connectPostgres: import("../../src/ports.ts").ConnectPostgresFn;
+  }).connectPostgres;
+
+/** The running runtime's PostgreSQL driver (Bun.SQL on Bun, the `postgres` npm package on Deno). */
+export const connectPostgres: import("../../src/ports.ts").ConnectPostgresFn = pgModule;
+const pgConnect = pgModule;
 
 /**
  * A runtime whose partition logs live on `fs` (an in-memory file system that fails on demand)

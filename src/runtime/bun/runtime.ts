@@ -9,7 +9,7 @@ import { nativeCodecs } from "./codecs.ts";
 import { openFileSystem } from "./fs.ts";
 import { connect, listen } from "./net.ts";
 import { openDatabase } from "./sqlite.ts";
-import { connectPostgres } from "../shared/postgres.ts";
+import { connectPostgresBun } from "./postgres.ts";
 import { installAddonCrc32c } from "../shared/native_crc32c.ts";
 
 // Hardware CRC-32C for batch checks, loaded at the first large batch. A literal require, so
@@ -22,7 +22,7 @@ export const bunRuntime: Runtime = {
   listen,
   connect,
   openDatabase,
-  connectPostgres,
+  connectPostgres: connectPostgresBun,
   fs: openFileSystem(),
   clock: { now: () => Date.now() },
   codecs: nativeCodecs,

@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL port over the `postgres` npm driver (porsager/postgres), which runs on Bun and
- * Deno alike: extended-protocol statements with `$n` parameters, bytea as Uint8Array, a small
+ * The PostgreSQL port over the `postgres` npm driver (porsager/postgres), used on Deno (Bun uses
+ * its built-in client, src/runtime/bun/postgres.ts; scripts/bench/pg_append.ts measures both): extended-protocol statements with `$n` parameters, bytea as Uint8Array, a small
  * pool, transactions on one connection.
  *
  * @module
