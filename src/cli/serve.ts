@@ -8,6 +8,7 @@ import { BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
 import { createLogger, LogLevel, type LogLevelName } from "../broker/logger.ts";
 import { parseProperties } from "../broker/properties.ts";
 import { startKafkaBroker } from "../server/start.ts";
+import { redactStorageUrl } from "../storage/open.ts";
 import { VERSION } from "../version.ts";
 import { COMMON_OPTIONS, keyValues, parseCommandArgs } from "./args.ts";
 import { CliError, type CliIo } from "./io.ts";
@@ -134,7 +135,9 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   const ms = (performance.now() - started).toFixed(1);
   io.stdout(
     `kbin ${VERSION} ready on ${running.server.host}:${running.server.port} ` +
-      `(advertised ${running.bootstrap}, node ${running.broker.nodeId}, cluster ${running.broker.clusterId}, storage ${storage}, ${ms} ms)\n`,
+      `(advertised ${running.bootstrap}, node ${running.broker.nodeId}, cluster ${running.broker.clusterId}, storage ${
+        redactStorageUrl(storage)
+      }, ${ms} ms)\n`,
   );
   const signal = await signalled;
   off();

@@ -82,14 +82,22 @@ export function openStorage(url: string | StorageUrl, o: OpenStorageOptions): Pr
   }
 }
 
+/**
+ * A storage URL fit for logs: the password of a `postgres://` URL is replaced by "***".
+ * @param url a storage URL
+ * @returns the URL without its password
+ */
+export function redactStorageUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/, "$1:***@");
+}
+
 async function openPostgres(url: string, o: OpenStorageOptions): Promise<Storage> {
   let pg;
   try {
     pg = await o.connectPostgres(url);
   } catch (err) {
     // The password stays out of logs and errors.
-    const shown = url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-    throw new StorageUrlError(`Cannot connect to PostgreSQL at "${shown}": ${(err as Error).message}`);
+    throw new StorageUrlError(`Cannot connect to PostgreSQL at "${redactStorageUrl(url)}": ${(err as Error).message}`);
   }
   return await openPostgresStorage({ ...o, pg });
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { BrokerConfig } from "../../../src/broker/config.ts";
 import { storageUrl } from "../../../src/cli/serve.ts";
-import { parseStorageUrl, StorageUrlError } from "../../../src/storage/open.ts";
+import { parseStorageUrl, redactStorageUrl, StorageUrlError } from "../../../src/storage/open.ts";
 import { BUN, MAIN, run, startBrokerProcess } from "../../support/broker_process.ts";
 
 describe("parseStorageUrl()", () => {
@@ -33,6 +33,13 @@ describe("parseStorageUrl()", () => {
       );
     }
   });
+});
+
+test("redactStorageUrl() hides a postgres password and leaves other URLs alone", () => {
+  assert.equal(redactStorageUrl("postgres://kbin:s3cr:et@db:5432/kbin"), "postgres://kbin:***@db:5432/kbin");
+  assert.equal(redactStorageUrl("postgresql://u:p@h/db"), "postgresql://u:***@h/db");
+  assert.equal(redactStorageUrl("postgres://kbin@db/kbin"), "postgres://kbin@db/kbin");
+  assert.equal(redactStorageUrl("file:/a:b@c"), "file:/a:b@c");
 });
 
 describe("storageUrl()", () => {
