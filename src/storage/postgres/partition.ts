@@ -311,10 +311,18 @@ export class PgPartition implements PartitionStorage {
     if (offset >= upTo) return result(new Uint8Array(0));
     let rows: PgRow[];
     try {
+      // Only the batches that start within maxBytes leave the server (the sizes come from the
+      // TOAST pointers, without reading the bytes).
       rows = await this.#pg.query(
-        `SELECT bytes FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND last_offset >= $3 AND base_offset < $4
-         ORDER BY last_offset LIMIT $5`,
-        [this.#ref.topicId, this.#ref.partition, offset, upTo, READ_ROWS],
+        `SELECT bytes FROM (
+           SELECT bytes, last_offset, sum(octet_length(bytes)) OVER (ORDER BY last_offset) - octet_length(bytes) AS before
+           FROM (
+             SELECT bytes, last_offset FROM kbin_batch
+             WHERE topic_id = $1 AND partition = $2 AND last_offset >= $3 AND base_offset < $4
+             ORDER BY last_offset LIMIT $5
+           ) first_rows
+         ) s WHERE before = 0 OR before < $6 ORDER BY last_offset`,
+        [this.#ref.topicId, this.#ref.partition, offset, upTo, READ_ROWS, maxBytes],
       );
     } catch (err) {
       return fail(
