@@ -96,6 +96,11 @@ export function copyConfigs(configs: Iterable<readonly [string, string]>): Recor
   return out;
 }
 
+function sameTopic(a: Topic, b: Topic): boolean {
+  return a.name === b.name && a.partitions === b.partitions && a.internal === b.internal &&
+    JSON.stringify(a.configs) === JSON.stringify(b.configs);
+}
+
 /** Topic storage over a cache and an engine's backend. */
 export class TopicCatalog implements TopicStorage {
   readonly #backend: CatalogBackend;
@@ -229,6 +234,25 @@ export class TopicCatalog implements TopicStorage {
       const copy = copyConfigs(Object.entries(configs));
       await this.#backend.writeConfigs(topic, copy);
       return ok(this.#cache({ ...topic, configs: copy }));
+    });
+  }
+
+  /**
+   * Replaces the cache with `topics` as stored now (another broker changed them), after the
+   * writes in flight. Returns the topics that are gone.
+   */
+  replaceAll(topics: readonly Topic[]): Promise<Topic[]> {
+    return this.#serial(() => {
+      const keep = new Set(topics.map((t) => t.id));
+      const gone = [...this.#byId.values()].filter((t) => !keep.has(t.id));
+      for (const t of gone) this.#uncache(t);
+      for (const t of topics) {
+        const cached = this.#byId.get(t.id);
+        if (cached && sameTopic(cached, t)) continue;
+        if (cached && cached.name !== t.name) this.#uncache(cached);
+        this.#cache({ ...t, configs: { ...t.configs } });
+      }
+      return Promise.resolve(gone);
     });
   }
 

@@ -5,13 +5,14 @@
  * producer ids are tables, offsets, groups and documents a key-value table (`kv.ts`). The schema
  * is migrated under an advisory lock (`schema.ts`).
  *
- * This step serves one broker per database: topic changes made by another broker are not seen
- * until a restart, and partitions are not yet led by one broker among several.
+ * Topic changes bump `kbin_cluster.metadata_version` in the same transaction; every broker polls it
+ * (every 500 ms) and reloads its topic cache when another broker moved it. Partitions are not yet
+ * led by one broker among several: run one broker per database until they are.
  *
  * @module
  */
 
-import type { PgClient } from "../../ports.ts";
+import type { PgClient, PgTx } from "../../ports.ts";
 import type { PartitionRef, Storage, StorageOptions, Topic } from "../engine.ts";
 import { kvGroupStorage, kvStateStorage } from "../kv_state.ts";
 import { fail, ok, type Result } from "../result.ts";
@@ -19,6 +20,24 @@ import { randomKafkaUuid, TopicCatalog, TopicErrorCode } from "../topic_catalog.
 import { PgKv } from "./kv.ts";
 import { PgPartition } from "./partition.ts";
 import { migrate } from "./schema.ts";
+
+/** How often a broker checks whether another one changed the topics. */
+const METADATA_POLL_MS = 500;
+
+async function loadTopics(pg: PgClient): Promise<Topic[]> {
+  return (await pg.query(
+    `SELECT t.id, t.name, t.internal, t.created_at_ms, t.configs,
+            (SELECT count(*) FROM kbin_partition p WHERE p.topic_id = t.id) AS partitions
+     FROM kbin_topic t`,
+  )).map((r) => ({
+    id: String(r["id"]),
+    name: String(r["name"]),
+    internal: r["internal"] === true,
+    createdAtMs: Number(r["created_at_ms"]),
+    configs: JSON.parse(String(r["configs"])) as Record<string, string>,
+    partitions: Number(r["partitions"]),
+  }));
+}
 
 /** Options for {@link openPostgresStorage}. */
 export interface PostgresStorageOptions extends StorageOptions {
@@ -35,18 +54,8 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
   const { pg } = o;
   try {
     const clusterId = await migrate(pg, randomKafkaUuid());
-    const loaded: Topic[] = (await pg.query(
-      `SELECT t.id, t.name, t.internal, t.created_at_ms, t.configs,
-              (SELECT count(*) FROM kbin_partition p WHERE p.topic_id = t.id) AS partitions
-       FROM kbin_topic t`,
-    )).map((r) => ({
-      id: String(r["id"]),
-      name: String(r["name"]),
-      internal: r["internal"] === true,
-      createdAtMs: Number(r["created_at_ms"]),
-      configs: JSON.parse(String(r["configs"])) as Record<string, string>,
-      partitions: Number(r["partitions"]),
-    }));
+    let seenVersion = Number((await pg.query("SELECT metadata_version FROM kbin_cluster"))[0]!["metadata_version"]);
+    const loaded = await loadTopics(pg);
     const partitions = new Map<string, Promise<PgPartition>>();
     const opened = new Map<string, PgPartition>();
     const keyOf = (topicId: string, partition: number) => `${topicId}/${partition}`;
@@ -55,9 +64,29 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
         "INSERT INTO kbin_partition (topic_id, partition) SELECT $1, g FROM generate_series($2::int, $3::int) g",
         [topicId, from, to - 1],
       );
+    /** A topic change, in one transaction with the metadata version other brokers poll. */
+    const change = (fn: (tx: PgTx) => Promise<unknown>) =>
+      pg.transaction(async (tx) => {
+        await fn(tx);
+        const v = await tx.query(
+          "UPDATE kbin_cluster SET metadata_version = metadata_version + 1 RETURNING metadata_version",
+        );
+        return Number(v[0]!["metadata_version"]);
+      }).then((version) => {
+        // Our own change is in the cache already; only a jump past it means another broker's.
+        if (version === seenVersion + 1) seenVersion = version;
+      });
+    const forget = (t: Topic) => {
+      for (let i = 0; i < t.partitions; i++) {
+        const key = keyOf(t.id, i);
+        opened.get(key)?.delete();
+        opened.delete(key);
+        partitions.delete(key);
+      }
+    };
     const topics = new TopicCatalog({
       insertTopic: (t) =>
-        pg.transaction(async (tx) => {
+        change(async (tx) => {
           await tx.query(
             "INSERT INTO kbin_topic (id, name, internal, created_at_ms, configs) VALUES ($1, $2, $3, $4, $5)",
             [t.id, t.name, t.internal, t.createdAtMs, JSON.stringify(t.configs)],
@@ -65,20 +94,31 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
           await insertPartitions(tx, t.id, 0, t.partitions);
         }),
       async deleteTopic(t) {
-        await pg.query("DELETE FROM kbin_topic WHERE id = $1", [t.id]);
-        for (let i = 0; i < t.partitions; i++) {
-          const key = keyOf(t.id, i);
-          opened.get(key)?.delete();
-          opened.delete(key);
-          partitions.delete(key);
-        }
+        await change((tx) => tx.query("DELETE FROM kbin_topic WHERE id = $1", [t.id]));
+        forget(t);
       },
-      addPartitions: (t, from, to) => pg.transaction((tx) => insertPartitions(tx, t.id, from, to)).then(() => {}),
+      addPartitions: (t, from, to) => change((tx) => insertPartitions(tx, t.id, from, to)),
       writeConfigs: (t, configs) =>
-        pg.query("UPDATE kbin_topic SET configs = $2 WHERE id = $1", [t.id, JSON.stringify(configs)]).then(
-          () => {},
-        ),
+        change((tx) => tx.query("UPDATE kbin_topic SET configs = $2 WHERE id = $1", [t.id, JSON.stringify(configs)])),
     }, { now: () => o.clock.now(), loaded });
+    // Topic changes made through other brokers reach this one within a poll interval.
+    let polling = false;
+    const poll = async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        const version = Number((await pg.query("SELECT metadata_version FROM kbin_cluster"))[0]!["metadata_version"]);
+        if (version === seenVersion) return;
+        seenVersion = version;
+        for (const gone of await topics.replaceAll(await loadTopics(pg))) forget(gone);
+      } catch (err) {
+        o.logger.warn("Could not check PostgreSQL for topic changes", { error: String(err) });
+      } finally {
+        polling = false;
+      }
+    };
+    const timer = setInterval(poll, METADATA_POLL_MS);
+    (timer as { unref?: () => void }).unref?.();
     const kv = await PgKv.open(pg);
     let closed: Promise<void> | null = null;
     return {
@@ -117,6 +157,7 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
       state: kvStateStorage(kv),
       close(): Promise<void> {
         closed ??= (async () => {
+          clearInterval(timer);
           try {
             for (const p of opened.values()) await p.flush();
             await kv.flush();

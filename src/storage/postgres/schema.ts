@@ -61,6 +61,8 @@ export const PG_MIGRATIONS: readonly string[] = [
      key text PRIMARY KEY,
      value text NOT NULL
    );`,
+  // 2: a version every topic change bumps, so that other brokers reload their topic cache.
+  `ALTER TABLE kbin_cluster ADD COLUMN metadata_version bigint NOT NULL DEFAULT 0`,
 ];
 
 /**
