@@ -118,3 +118,29 @@ export function legacyOffsets(
   for (let i = start; i >= 0 && out.length < maxCount; i--) out.push(points[i]!.offset);
   return out.sort((a, b) => b - a);
 }
+
+/**
+ * The bytes a fetch returns from candidate batches in offset order: whole batches within
+ * `maxBytes` (the first one even when larger, with `minOneBatch`), as one view.
+ * @param batches candidate batches, in offset order
+ * @param maxBytes the byte budget
+ * @param minOneBatch whether the first batch is returned whatever its size
+ * @returns the batches back to back (no copy when there is one)
+ */
+export function takeBatches(batches: Iterable<Uint8Array>, maxBytes: number, minOneBatch: boolean): Uint8Array {
+  const taken: Uint8Array[] = [];
+  let bytes = 0;
+  for (const b of batches) {
+    if (bytes + b.length > maxBytes && !(taken.length === 0 && minOneBatch)) break;
+    taken.push(b);
+    bytes += b.length;
+  }
+  if (taken.length <= 1) return taken[0] ?? new Uint8Array(0);
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const b of taken) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}

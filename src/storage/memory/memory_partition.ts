@@ -9,7 +9,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
-import { admitBatch, DataWaiters, legacyOffsets, stampBatch } from "../append.ts";
+import { admitBatch, DataWaiters, legacyOffsets, stampBatch, takeBatches } from "../append.ts";
 import { F, int64, view } from "../batch_fields.ts";
 import { type AppendOutcome, type EpochEnd, type PartitionStorage, type ReadResult, StorageError } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
@@ -117,22 +117,14 @@ export class MemoryPartition implements PartitionStorage {
     const result = (records: Uint8Array) =>
       Promise.resolve(ok({ records, highWatermark: hw, logStartOffset: this.#start }));
     if (offset >= upTo) return result(EMPTY);
-    const taken: Uint8Array[] = [];
-    let bytes = 0;
+    return result(takeBatches(this.#candidates(offset, upTo), maxBytes, options.minOneBatch));
+  }
+
+  /** The stored batches from the one holding `offset`, below `upTo`. */
+  *#candidates(offset: number, upTo: number): Generator<Uint8Array> {
     for (let i = this.#indexOf(offset); i < this.#batches.length && this.#bases[i]! < upTo; i++) {
-      const b = this.#batches[i]!;
-      if (bytes + b.length > maxBytes && !(taken.length === 0 && options.minOneBatch)) break;
-      taken.push(b);
-      bytes += b.length;
+      yield this.#batches[i]!;
     }
-    if (taken.length <= 1) return result(taken[0] ?? EMPTY);
-    const out = new Uint8Array(bytes);
-    let at = 0;
-    for (const b of taken) {
-      out.set(b, at);
-      at += b.length;
-    }
-    return result(out);
   }
 
   onData(fn: () => void): () => void {

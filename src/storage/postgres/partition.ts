@@ -17,7 +17,7 @@
 import type { PgClient, PgRow, PgValue } from "../../ports.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
-import { admitBatch, DataWaiters, legacyOffsets, stampBatch } from "../append.ts";
+import { admitBatch, DataWaiters, legacyOffsets, stampBatch, takeBatches } from "../append.ts";
 import { F, int64, view } from "../batch_fields.ts";
 import {
   type AppendOutcome,
@@ -330,22 +330,7 @@ export class PgPartition implements PartitionStorage {
         `Cannot read ${this.#name} from PostgreSQL: ${(err as Error).message}`,
       );
     }
-    const taken: Uint8Array[] = [];
-    let bytes = 0;
-    for (const r of rows) {
-      const b = r["bytes"] as Uint8Array;
-      if (bytes + b.length > maxBytes && !(taken.length === 0 && options.minOneBatch)) break;
-      taken.push(b);
-      bytes += b.length;
-    }
-    if (taken.length <= 1) return result(taken[0] ?? new Uint8Array(0));
-    const out = new Uint8Array(bytes);
-    let at = 0;
-    for (const b of taken) {
-      out.set(b, at);
-      at += b.length;
-    }
-    return result(out);
+    return result(takeBatches(rows.map((r) => r["bytes"] as Uint8Array), maxBytes, options.minOneBatch));
   }
 
   onData(fn: () => void): () => void {

@@ -5,11 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { silentLogger } from "../../../../src/broker/logger.ts";
-import { DEFAULT_LOG_CONFIG, type Storage } from "../../../../src/storage/engine.ts";
-import { openStorage } from "../../../../src/storage/open.ts";
-import { postgresBinDir, sharedPostgres, stopSharedPostgres } from "../../../support/postgres.ts";
-import { connectPostgres, openDatabase, openFileSystem } from "../../../support/runtime.ts";
+import type { Storage } from "../../../../src/storage/engine.ts";
+import { sharedPostgres, stopSharedPostgres } from "../../../support/postgres.ts";
+import { NO_POSTGRES, openPgStorage } from "./support.ts";
 
 after(stopSharedPostgres);
 
@@ -23,22 +21,11 @@ async function within<T>(what: string, check: () => T | undefined, ms = 1000): P
   }
 }
 
-const NO_PG = postgresBinDir() === null && process.env["CI"] !== "true" ? "PostgreSQL is not installed" : false;
-
-describe("postgres: topic changes reach the other brokers", { skip: NO_PG }, () => {
+describe("postgres: topic changes reach the other brokers", { skip: NO_POSTGRES }, () => {
   test("create, configure, grow and delete through one storage; the other sees each within a second", async () => {
     const pg = await sharedPostgres();
     const url = pg.createDatabase(`kbin_sync_${process.pid}`);
-    const open = () =>
-      openStorage(url, {
-        fs: openFileSystem(),
-        openDatabase,
-        connectPostgres,
-        clock: { now: () => Date.now() },
-        logger: silentLogger,
-        decompress: (_c, d) => d,
-        logConfig: () => DEFAULT_LOG_CONFIG,
-      });
+    const open = () => openPgStorage(url);
     const a: Storage = await open();
     const b: Storage = await open();
     try {
