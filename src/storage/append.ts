@@ -144,3 +144,25 @@ export function takeBatches(batches: Iterable<Uint8Array>, maxBytes: number, min
   }
   return out;
 }
+
+/**
+ * Binary search over ascending keys: the last index whose key is at or below `value` (0 when
+ * none is).
+ * @param count how many keys there are
+ * @param keyAt the key at an index
+ * @param value the value looked up
+ * @returns the index
+ */
+export function floorIndex(count: number, keyAt: (i: number) => number, value: number): number {
+  let lo = 0;
+  let hi = count - 1;
+  let best = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (keyAt(mid) <= value) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best;
+}

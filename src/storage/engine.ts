@@ -234,10 +234,6 @@ export interface StateStorage {
 
 /** A storage engine: all of kbin's state. */
 export interface Storage {
-  /** The URL scheme: "file", "memory" or "postgres". */
-  readonly kind: string;
-  /** Whether state survives a restart (file and postgres do, memory does not). */
-  readonly persistent: boolean;
   /** The cluster id, generated when the storage was first created and kept since. */
   readonly clusterId: string;
   /**

@@ -78,8 +78,6 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
     const openJournal = journal;
     let closed: Promise<void> | null = null;
     return {
-      kind: "file",
-      persistent: true,
       clusterId: meta.clusterId,
       claimNode: (nodeId: number): Promise<Result<number>> => Promise.resolve(meta.claimNode(nodeId)),
       topics,

@@ -19,7 +19,7 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { verifyBatchCrc } from "../../protocol/records/batch.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
 import type { Clock, FileSystem, Logger } from "../../ports.ts";
-import { admitBatch, batchInfoAt, DataWaiters, legacyOffsets, stampBatch } from "../append.ts";
+import { admitBatch, batchInfoAt, DataWaiters, floorIndex, legacyOffsets, stampBatch } from "../append.ts";
 import { batchSizeAt, F, int64, view } from "../batch_fields.ts";
 import {
   type AppendOutcome,
@@ -463,17 +463,7 @@ export class PartitionLog implements PartitionStorage {
   }
 
   #segmentFor(offset: number): number {
-    let lo = 0;
-    let hi = this.#segments.length - 1;
-    let best = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#segments[mid]!.baseOffset <= offset) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return best;
+    return floorIndex(this.#segments.length, (i) => this.#segments[i]!.baseOffset, offset);
   }
 
   /**

@@ -36,8 +36,6 @@ export function openMemoryStorage(o: StorageOptions): Storage {
     writeConfigs: () => Promise.resolve(),
   }, { now: () => o.clock.now() });
   return {
-    kind: "memory",
-    persistent: false,
     clusterId: randomKafkaUuid(),
     claimNode(nodeId: number): Promise<Result<number>> {
       if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > 0x7fffffff) {

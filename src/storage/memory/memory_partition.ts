@@ -9,7 +9,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
-import { admitBatch, DataWaiters, legacyOffsets, stampBatch, takeBatches } from "../append.ts";
+import { admitBatch, DataWaiters, floorIndex, legacyOffsets, stampBatch, takeBatches } from "../append.ts";
 import { F, int64, view } from "../batch_fields.ts";
 import { type AppendOutcome, type EpochEnd, type PartitionStorage, type ReadResult, StorageError } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
@@ -88,17 +88,7 @@ export class MemoryPartition implements PartitionStorage {
 
   /** Index of the batch holding `offset` (the last one whose base is at or below it). */
   #indexOf(offset: number): number {
-    let lo = 0;
-    let hi = this.#bases.length - 1;
-    let best = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#bases[mid]! <= offset) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return best;
+    return floorIndex(this.#bases.length, (i) => this.#bases[i]!, offset);
   }
 
   read(

@@ -122,8 +122,6 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
     const kv = await PgKv.open(pg);
     let closed: Promise<void> | null = null;
     return {
-      kind: "postgres",
-      persistent: true,
       clusterId,
       async claimNode(nodeId: number): Promise<Result<number>> {
         if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > 0x7fffffff) {
