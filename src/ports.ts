@@ -102,8 +102,13 @@ export interface PgClient {
   close(): Promise<void>;
 }
 
+/** How many connections a {@link PgClient} pool keeps at most (1: one session, e.g. for session locks). */
+export interface PgConnectOptions {
+  max?: number;
+}
+
 /** Connects to PostgreSQL by URL (`postgres://user:pass@host:port/db`). */
-export type ConnectPostgresFn = (url: string) => Promise<PgClient>;
+export type ConnectPostgresFn = (url: string, options?: PgConnectOptions) => Promise<PgClient>;
 
 /** Opens (creating if needed) a SQLite database file, or ":memory:". */
 export type OpenDatabaseFn = (path: string) => Database;

@@ -18,22 +18,18 @@
 
 import { silentLogger } from "../../src/broker/logger.ts";
 import type { ConnectPostgresFn, PgClient } from "../../src/ports.ts";
-import { buildBatch } from "../../src/protocol/records/records.ts";
 import { connectPostgresBun } from "../../src/runtime/bun/postgres.ts";
 import { connectPostgres } from "../../src/runtime/shared/postgres.ts";
 import { DEFAULT_LOG_CONFIG } from "../../src/storage/engine.ts";
 import { openPostgresStorage } from "../../src/storage/postgres/engine.ts";
 import { startPostgres } from "../../tests/support/postgres.ts";
+import { batch, BATCH_BYTES, ceiling as ceilingFor, type Load, loops as loopsFor } from "./pg_ceiling.ts";
+
+const ceiling = (pg: PgClient, load: Load) => ceilingFor(pg, load, SECONDS);
+const loops = (inFlight: number, op: (worker: number) => Promise<number>) => loopsFor(inFlight, op, SECONDS);
 
 const SECONDS = Number(process.argv[2] ?? 5);
-const BATCH_BYTES = 16 * 1024;
-const GROUP = 64;
 
-interface Load {
-  name: string;
-  inFlight: number;
-  partitions: number;
-}
 const LOADS: Load[] = [
   { name: "1 in flight, 1 partition", inFlight: 1, partitions: 1 },
   { name: "32 in flight, 1 partition", inFlight: 32, partitions: 1 },
@@ -41,78 +37,10 @@ const LOADS: Load[] = [
 ];
 const DRIVERS: [string, ConnectPostgresFn][] = [["postgres (npm)", connectPostgres], ["Bun.SQL", connectPostgresBun]];
 
-/** A 16 KiB batch of 16 records of 1 KiB (uncompressed). */
-function batch(): Uint8Array {
-  const value = new Uint8Array(1000).fill(97);
-  return buildBatch(Array.from({ length: 16 }, () => ({ value })));
-}
-
-/** Runs `inFlight` loops of `op` for SECONDS; returns operations per second. */
-async function loops(inFlight: number, op: (worker: number) => Promise<number>): Promise<number> {
-  const until = performance.now() + SECONDS * 1000;
-  let done = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async (_, w) => {
-    while (performance.now() < until) {
-      // Not `done += await op(w)`: that reads `done` before the await and loses the other loops' counts.
-      const n = await op(w);
-      done += n;
-    }
-  }));
-  return done / ((performance.now() - t0) / 1000);
-}
-
-/** The ceiling: each worker's batches go straight to PostgreSQL, grouped as the engine groups them. */
-async function ceiling(pg: PgClient, load: Load): Promise<number> {
-  await pg.query("DROP TABLE IF EXISTS bench_counter, bench_batch");
-  await pg.query("CREATE TABLE bench_counter (p integer PRIMARY KEY, next bigint NOT NULL)");
-  await pg.query(
-    "CREATE TABLE bench_batch (p integer, base bigint, last bigint, bytes bytea, PRIMARY KEY (p, last))",
-  );
-  await pg.query("ALTER TABLE bench_batch ALTER COLUMN bytes SET STORAGE EXTERNAL");
-  for (let p = 0; p < load.partitions; p++) await pg.query("INSERT INTO bench_counter VALUES ($1, 0)", [p]);
-  const bytes = batch();
-  // Per partition: one transaction in flight, taking every batch queued meanwhile (up to GROUP).
-  const queues = Array.from(
-    { length: load.partitions },
-    () => ({ waiting: [] as (() => void)[], busy: false, next: 0 }),
-  );
-  const flush = async (p: number) => {
-    const q = queues[p]!;
-    if (q.busy) return;
-    q.busy = true;
-    while (q.waiting.length > 0) {
-      const group = q.waiting.splice(0, GROUP);
-      const params: (number | Uint8Array)[] = [p];
-      const rows = group.map((_, i) => {
-        params.push(q.next + i * 16, q.next + i * 16 + 15, bytes);
-        const at = params.length - 3;
-        return `($1, $${at + 1}::int8, $${at + 2}::int8, $${at + 3}::bytea)`;
-      });
-      await pg.transaction(async (tx) => {
-        await tx.query("UPDATE bench_counter SET next = $2 WHERE p = $1 AND next = $3", [
-          p,
-          q.next + group.length * 16,
-          q.next,
-        ]);
-        await tx.query(`INSERT INTO bench_batch (p, base, last, bytes) VALUES ${rows.join(", ")}`, params);
-      });
-      q.next += group.length * 16;
-      for (const done of group) done();
-    }
-    q.busy = false;
-  };
-  return await loops(load.inFlight, (w) =>
-    new Promise<number>((resolve) => {
-      const p = w % load.partitions;
-      queues[p]!.waiting.push(() => resolve(1));
-      void flush(p);
-    }));
-}
-
 async function kbin(pg: PgClient, load: Load, run: number): Promise<number> {
   const storage = await openPostgresStorage({
     pg,
+    connectSession: () => Promise.reject(new Error("the benchmark never joins a cluster")),
     clock: { now: () => Date.now() },
     logger: silentLogger,
     decompress: (_c, d) => d,

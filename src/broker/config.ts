@@ -35,6 +35,10 @@ export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.storage": { type: "string", default: "" },
   /** Advertise and accept only what this Kafka release did ("" for everything kbin serves). */
   "kbin.emulate.kafka.version": { type: "string", default: "" },
+  /** Brokers sharing PostgreSQL storage: a broker that did not renew its lease for this long is expelled. */
+  "kbin.cluster.lease.ms": { type: "int", default: "6000" },
+  /** How often a broker renews its lease and looks for dead brokers. */
+  "kbin.cluster.heartbeat.ms": { type: "int", default: "500" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */
   "unstable.api.versions.enable": { type: "boolean", default: "false" },
 };

@@ -10,7 +10,8 @@
 import type { Codecs } from "../protocol/compression/mod.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { Clock, Logger } from "../ports.ts";
-import type { PartitionStorage, Storage, Topic } from "../storage/engine.ts";
+import type { BrokerInfo, Leadership, PartitionStorage, Storage, Topic } from "../storage/engine.ts";
+import { coordinatorShard } from "../storage/placement.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { FetchSessionCache } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./group/coordinator.ts";
@@ -57,14 +58,60 @@ export function leaderEpochError(requested: number, current: number): number {
 }
 
 /**
- * The current leader epoch of a partition of a topic.
+ * How Metadata and DescribeTopicPartitions describe a partition: its leader and epoch, with the
+ * leader as the only replica (PostgreSQL, not brokers, keeps the copies); LEADER_NOT_AVAILABLE
+ * with leader -1 while no live broker leads it.
  * @param ctx the broker context
  * @param topic the topic
  * @param partition the partition index
- * @returns the epoch
+ * @returns the partition's leadership fields
  */
-export function leaderEpochOf(ctx: BrokerContext, topic: Topic, partition: number): number {
-  return ctx.storage.leaderEpoch({ topicName: topic.name, topicId: topic.id, partition });
+export function partitionMetadata(ctx: BrokerContext, topic: Topic, partition: number): {
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+} {
+  const { leader, epoch } = leaderOf(ctx, topic, partition);
+  if (leader < 0) {
+    return {
+      errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+      leaderId: -1,
+      leaderEpoch: epoch,
+      replicaNodes: [],
+      isrNodes: [],
+    };
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    leaderId: leader,
+    leaderEpoch: epoch,
+    replicaNodes: [leader],
+    isrNodes: [leader],
+  };
+}
+
+/**
+ * The cluster's controller as clients are told: the live broker with the lowest node id (this
+ * node when it knows of none yet).
+ * @param ctx the broker context
+ * @returns the controller's node id
+ */
+export function controllerOf(ctx: BrokerContext): number {
+  return ctx.storage.cluster.brokers()[0]?.nodeId ?? ctx.nodeId;
+}
+
+/**
+ * The brokers clients are told about: the live ones, or this node alone before it joined.
+ * @param ctx the broker context
+ * @returns the brokers, by node id
+ */
+export function liveBrokers(ctx: BrokerContext): readonly BrokerInfo[] {
+  const brokers = ctx.storage.cluster.brokers();
+  return brokers.length > 0
+    ? brokers
+    : [{ nodeId: ctx.nodeId, host: ctx.advertised.host, port: ctx.advertised.port, rack: null }];
 }
 
 /**
@@ -76,4 +123,55 @@ export function leaderEpochOf(ctx: BrokerContext, topic: Topic, partition: numbe
  */
 export function partitionOf(ctx: BrokerContext, topic: Topic, partition: number): Promise<PartitionStorage> {
   return ctx.storage.partition({ topicName: topic.name, topicId: topic.id, partition });
+}
+
+/**
+ * Who leads a partition of a topic, and at which epoch.
+ * @param ctx the broker context
+ * @param topic the topic
+ * @param partition the partition index
+ * @returns the leader (-1 when none is live) and epoch
+ */
+export function leaderOf(ctx: BrokerContext, topic: Topic, partition: number): Leadership {
+  const ref = { topicName: topic.name, topicId: topic.id, partition };
+  const l = ctx.storage.cluster.partitionLeader(ref);
+  return l.leader === ctx.nodeId ? { leader: l.leader, epoch: ctx.storage.leaderEpoch(ref) } : l;
+}
+
+/**
+ * Why this node may not serve a partition's log: NOT_LEADER_OR_FOLLOWER when another broker
+ * leads it (or none does yet), as Kafka answers; 0 when this node leads it.
+ * @param ctx the broker context
+ * @param topic the topic
+ * @param partition the partition index
+ * @returns an error code, 0 when this node leads
+ */
+export function notLeaderError(ctx: BrokerContext, topic: Topic, partition: number): number {
+  const l = ctx.storage.cluster.partitionLeader({ topicName: topic.name, topicId: topic.id, partition });
+  return l.leader === ctx.nodeId ? 0 : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+}
+
+/**
+ * The live broker coordinating a group (or, later, a transactional id), or null while its shard
+ * has no live leader.
+ * @param ctx the broker context
+ * @param key the group id
+ * @returns the coordinator's address, or null
+ */
+export function coordinatorOf(ctx: BrokerContext, key: string): BrokerInfo | null {
+  const cluster = ctx.storage.cluster;
+  const leader = cluster.shardLeader(coordinatorShard(key, cluster.shardCount)).leader;
+  return cluster.brokers().find((b) => b.nodeId === leader) ?? null;
+}
+
+/**
+ * NOT_COORDINATOR when another broker coordinates the group (clients then find it again),
+ * COORDINATOR_LOAD_IN_PROGRESS while this node is taking its shard over, 0 when this node
+ * coordinates it.
+ * @param ctx the broker context
+ * @param groupId the group id
+ * @returns an error code, 0 when this node coordinates the group
+ */
+export function notCoordinatorError(ctx: BrokerContext, groupId: string): number {
+  return ctx.groups.coordinatorError(groupId);
 }

@@ -31,13 +31,22 @@ function isStorageFailure(err: unknown): boolean {
  * @param err what was thrown
  * @param options.logger where to log it
  * @param options.context what failed (API, topic, partition, group, resource)
- * @returns KAFKA_STORAGE_ERROR or UNKNOWN_SERVER_ERROR with a short message
+ * @returns KAFKA_STORAGE_ERROR or UNKNOWN_SERVER_ERROR with a short message, or the retriable code
+ *   of a storage write fenced because its role moved to another broker
  */
 export function partFailure(
   err: unknown,
   options: { logger: Logger; context: Record<string, unknown> },
 ): PartFailure {
   if (err instanceof CloseConnection) throw err;
+  if (err instanceof StorageError && err.errorCode !== ErrorCode.KAFKA_STORAGE_ERROR) {
+    // A role that moved to another broker (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR): expected, retriable.
+    options.logger.info("A request part met a role that moved to another broker", {
+      ...options.context,
+      error: err.message,
+    });
+    return { code: err.errorCode, message: err.message };
+  }
   const storage = isStorageFailure(err);
   options.logger.error(storage ? "Storage failure while serving a request part" : "Internal error in a request part", {
     ...options.context,

@@ -14,6 +14,7 @@ import type { Logger, Runtime } from "../ports.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { APIS } from "../protocol/generated/api_keys.ts";
 import type { Storage } from "../storage/engine.ts";
+import { coordinatorShard } from "../storage/placement.ts";
 import { openStorage, parseStorageUrl, type StorageUrl, StorageUrlError } from "../storage/open.ts";
 import { type Server, startServer } from "./server.ts";
 
@@ -57,6 +58,14 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   }
   const codecs = createCodecs(runtime.codecs);
   const policies = new TopicPolicies(config);
+  const leaseMs = config.number("kbin.cluster.lease.ms");
+  const heartbeatMs = config.number("kbin.cluster.heartbeat.ms");
+  if (heartbeatMs < 50 || leaseMs < 3 * heartbeatMs) {
+    throw new ConfigError(
+      `Cannot start broker: kbin.cluster.heartbeat.ms must be at least 50 and kbin.cluster.lease.ms at least three ` +
+        `heartbeats (got ${heartbeatMs} and ${leaseMs})`,
+    );
+  }
   let storage: Storage;
   try {
     storage = await openStorage(url, {
@@ -67,6 +76,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       logger,
       decompress: (codec, data) => codecs.decompress(codec, data),
       logConfig: (topic) => policies.for(topic).log,
+      cluster: { leaseMs, heartbeatMs },
     });
   } catch (err) {
     if (err instanceof StorageUrlError) throw new ConfigError(err.message);
@@ -78,9 +88,16 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     if (!node.ok) {
       throw new ConfigError(`Cannot start broker: ${node.message ?? "node id does not match the data directory"}`);
     }
+    const nodeId = node.value;
     const topics = storage.topics;
+    const cluster = storage.cluster;
     const groups = new GroupCoordinator({
-      store: await GroupCache.load(storage.groups, { clock: runtime.clock, logger }),
+      store: GroupCache.empty(storage.groups, { clock: runtime.clock, logger }),
+      shards: {
+        count: cluster.shardCount,
+        of: (groupId) => coordinatorShard(groupId, cluster.shardCount),
+        leads: (shard) => cluster.shardLeader(shard).leader === nodeId,
+      },
       config,
       clock: runtime.clock,
       logger,
@@ -113,6 +130,20 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       broker.advertised = { host: wildcard ? "localhost" : listen.host, port: server.port };
     }
     const hostText = broker.advertised.host.includes(":") ? `[${broker.advertised.host}]` : broker.advertised.host;
+    // Groups follow the coordinator shards this node leads, from joining on.
+    cluster.onChange(() => void groups.syncShards());
+    let joined;
+    try {
+      joined = await cluster.join({ nodeId, ...broker.advertised, rack: config.get("broker.rack") });
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    if (!joined.ok) {
+      await server.close();
+      throw new ConfigError(`Cannot start broker: ${joined.message ?? "cannot join the cluster"}`);
+    }
+    await groups.syncShards();
     let closed: Promise<void> | null = null;
     return {
       broker,

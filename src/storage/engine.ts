@@ -25,6 +25,7 @@
  * @module
  */
 
+import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { Result } from "./result.ts";
 
 /** Per-topic settings the log follows (resolved from topic overrides and broker defaults). */
@@ -117,12 +118,19 @@ export interface EpochEnd {
   endOffset: number;
 }
 
-/** Thrown (and answered as KAFKA_STORAGE_ERROR) when a partition's storage failed. */
+/**
+ * Thrown when storage failed. Answered with `errorCode`: KAFKA_STORAGE_ERROR (56) for I/O, or a
+ * more precise retriable code when the write was fenced because another broker took the role over
+ * (NOT_LEADER_OR_FOLLOWER for a partition, NOT_COORDINATOR for a group).
+ */
 export class StorageError extends Error {
   readonly code = "KBIN_STORAGE";
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The Kafka error code to answer (KAFKA_STORAGE_ERROR unless the cause is more precise). */
+  readonly errorCode: number;
+  constructor(message: string, options?: { cause?: unknown; errorCode?: number }) {
     super(message, options);
     this.name = "StorageError";
+    this.errorCode = options?.errorCode ?? ErrorCode.KAFKA_STORAGE_ERROR;
   }
 }
 
@@ -232,6 +240,45 @@ export interface StateStorage {
   put(namespace: string, entries: readonly (readonly [key: string, value: string | null])[]): Promise<void>;
 }
 
+/** A broker as clients are told to reach it. */
+export interface BrokerInfo {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+/** Who leads a partition or a coordinator shard, and at which epoch (leader -1: nobody yet). */
+export interface Leadership {
+  leader: number;
+  epoch: number;
+}
+
+/**
+ * The brokers sharing this storage and who leads what. On `file:` and `memory:` the one broker
+ * leads everything; on `postgres:` brokers hold leases, and partitions and coordinator shards are
+ * spread over the live ones (rendezvous hashing), with the epoch bumped whenever a leader changes.
+ * Reads are synchronous views kept current by the engine.
+ */
+export interface ClusterStorage {
+  /**
+   * Registers this broker (once its listener is bound) and keeps it registered until `close()`.
+   * Resolves once the leaders it takes part in are known. Refuses (INVALID_CONFIG) a node id a
+   * live broker holds.
+   */
+  join(self: BrokerInfo): Promise<Result<void>>;
+  /** The live brokers, by node id. */
+  brokers(): readonly BrokerInfo[];
+  /** The leader of a partition (leader -1 when none is live). */
+  partitionLeader(ref: PartitionRef): Leadership;
+  /** Number of coordinator shards (fixed when the storage is created). */
+  readonly shardCount: number;
+  /** The leader of a coordinator shard (groups and, later, transactions hash onto shards). */
+  shardLeader(shard: number): Leadership;
+  /** Calls `fn` after brokers, partition leaders or shard leaders changed; returns a canceller. */
+  onChange(fn: () => void): () => void;
+}
+
 /** A storage engine: all of kbin's state. */
 export interface Storage {
   /** The cluster id, generated when the storage was first created and kept since. */
@@ -246,6 +293,8 @@ export interface Storage {
   partition(ref: PartitionRef): Promise<PartitionStorage>;
   /** The current leader epoch of a partition (0 for one never opened or never re-led). */
   leaderEpoch(ref: PartitionRef): number;
+  /** The brokers and who leads what. */
+  readonly cluster: ClusterStorage;
   readonly groups: GroupStorage;
   /**
    * Reserves `count` producer ids and returns the first; ids are never handed out twice, even

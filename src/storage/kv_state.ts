@@ -51,6 +51,36 @@ const OFFSETS = "o";
 const GROUPS = "g";
 const STATE = "s";
 
+/**
+ * The group a key of {@link kvGroupStorage} belongs to (null for other keys): engines that fence
+ * group writes by coordinator shard find the shard from it.
+ * @param k a key
+ * @returns the group id, or null
+ */
+export function groupOfKey(k: string): string | null {
+  if (!k.startsWith(`["${OFFSETS}",`) && !k.startsWith(`["${GROUPS}",`)) return null;
+  return (JSON.parse(k) as [string, string])[1];
+}
+
+/**
+ * The key of a document of {@link kvStateStorage}, and the prefix of every key of a namespace.
+ * @param namespace the namespace
+ * @param k the document key, or undefined for the namespace's prefix
+ * @returns the key or prefix
+ */
+export function stateKey(namespace: string, k?: string): string {
+  return k === undefined ? key([STATE, namespace], true) : key([STATE, namespace, k]);
+}
+
+/**
+ * The document key of a key {@link stateKey} made.
+ * @param k the stored key
+ * @returns the document key
+ */
+export function documentKeyOf(k: string): string {
+  return (JSON.parse(k) as [string, string, string])[2];
+}
+
 interface StoredOffset {
   offset: number;
   leaderEpoch: number;
@@ -123,17 +153,14 @@ export function kvGroupStorage(kv: KvLog): GroupStorage {
 export function kvStateStorage(kv: KvLog): StateStorage {
   return {
     get(namespace: string, k: string): Promise<string | null> {
-      return Promise.resolve(kv.get(key([STATE, namespace, k])) ?? null);
+      return Promise.resolve(kv.get(stateKey(namespace, k)) ?? null);
     },
     list(namespace: string): Promise<[string, string][]> {
-      const out = kv.entries(key([STATE, namespace], true)).map(([k, v]): [string, string] => [
-        (JSON.parse(k) as [string, string, string])[2],
-        v,
-      ]);
+      const out = kv.entries(stateKey(namespace)).map(([k, v]): [string, string] => [documentKeyOf(k), v]);
       return Promise.resolve(out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     },
     put(namespace: string, entries: readonly (readonly [string, string | null])[]): Promise<void> {
-      return kv.write(entries.map(([k, v]) => [key([STATE, namespace, k]), v] as const));
+      return kv.write(entries.map(([k, v]) => [stateKey(namespace, k), v] as const));
     },
   };
 }

@@ -9,6 +9,7 @@ import type { ConnectPostgresFn, FileSystem, OpenDatabaseFn } from "../ports.ts"
 import type { Storage, StorageOptions } from "./engine.ts";
 import { openFileStorage } from "./file/engine.ts";
 import { openMemoryStorage } from "./memory/engine.ts";
+import type { PgClusterTiming } from "./postgres/cluster.ts";
 import { openPostgresStorage } from "./postgres/engine.ts";
 
 /** Thrown for a storage URL kbin cannot open. */
@@ -61,6 +62,8 @@ export interface OpenStorageOptions extends StorageOptions {
   fs: FileSystem;
   openDatabase: OpenDatabaseFn;
   connectPostgres: ConnectPostgresFn;
+  /** Lease and heartbeat of brokers sharing a `postgres:` storage (defaults: 6 s, 500 ms). */
+  cluster?: PgClusterTiming;
 }
 
 /**
@@ -99,5 +102,10 @@ async function openPostgres(url: string, o: OpenStorageOptions): Promise<Storage
     // The password stays out of logs and errors.
     throw new StorageUrlError(`Cannot connect to PostgreSQL at "${redactStorageUrl(url)}": ${(err as Error).message}`);
   }
-  return await openPostgresStorage({ ...o, pg });
+  return await openPostgresStorage({
+    ...o,
+    pg,
+    connectSession: () => o.connectPostgres(url, { max: 1 }),
+    ...(o.cluster ? { timing: o.cluster } : {}),
+  });
 }

@@ -52,6 +52,8 @@ export interface EngineUnderTest {
   crash(): Promise<Storage>;
   /** Closes and removes everything. */
   dispose(): Promise<void>;
+  /** Opens one more storage on the same data, as another broker would (engines `sharedByNodes`). */
+  openAnother?(): Promise<Storage>;
 }
 
 /** How to run one engine. */
@@ -149,10 +151,23 @@ const postgresEngine: EngineHarness = {
   async create() {
     const pg = await sharedPostgres();
     const url = pg.createDatabase(`kbin_contract_${process.pid}_${++databases}`);
-    const open = () => openStorage(url, { ...options(), fs: openFileSystem(), openDatabase });
+    // Short leases, so that the cluster cases run in test time.
+    const open = () =>
+      openStorage(url, {
+        ...options(),
+        fs: openFileSystem(),
+        openDatabase,
+        cluster: { leaseMs: 1500, heartbeatMs: 100 },
+      });
     const abandoned: Storage[] = [];
+    const others: Storage[] = [];
     const t: EngineUnderTest = {
       storage: await open(),
+      async openAnother() {
+        const s = await open();
+        others.push(s);
+        return s;
+      },
       async restart() {
         await t.storage.close();
         t.storage = await open();
@@ -167,7 +182,7 @@ const postgresEngine: EngineHarness = {
       },
       async dispose() {
         await t.storage.close();
-        for (const s of abandoned) await s.close().catch(() => {});
+        for (const s of [...abandoned, ...others]) await s.close().catch(() => {});
       },
     };
     return t;

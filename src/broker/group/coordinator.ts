@@ -1,6 +1,12 @@
 /**
- * The group coordinator of this node: every group, classic or KIP-848, with its committed
- * offsets. A single node coordinates every group (FindCoordinator always answers itself).
+ * The group coordinator of this node: the groups, classic or KIP-848, of the coordinator shards
+ * this node leads, with their committed offsets. Group ids hash onto shards as Kafka hashes them
+ * onto `__consumer_offsets` partitions; storage says who leads each shard (this node leads the
+ * one shard of `file:` and `memory:`; on PostgreSQL shards are spread over the live brokers).
+ * When this node gains a shard it reads the shard's groups from storage and restores them
+ * (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS); when it loses one it drops its groups,
+ * answering members waiting in a rebalance with COORDINATOR_NOT_AVAILABLE, and requests for them
+ * get NOT_COORDINATOR, so clients find the new coordinator.
  *
  * Offsets: generation and member checks as Kafka's coordinator does (ILLEGAL_GENERATION,
  * UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID; simple commits from group-less
@@ -14,7 +20,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Clock, Logger } from "../../ports.ts";
-import type { CommittedOffset, GroupCache } from "./group_cache.ts";
+import type { CommittedOffset, GroupCache, SavedGroup } from "./group_cache.ts";
 import type { BrokerConfig } from "../config.ts";
 import { SERVER_ASSIGNORS } from "./assignors.ts";
 import { ClassicGroup, joinError, type JoinRequest, type JoinResult, type SyncResult } from "./classic_group.ts";
@@ -38,9 +44,20 @@ export interface OffsetToCommit {
   commitMs?: number;
 }
 
+/** The coordinator shards of a storage, and which ones this node leads. */
+export interface CoordinatorShards {
+  readonly count: number;
+  /** The shard of a group id. */
+  of(groupId: string): number;
+  /** Whether this node leads the shard now. */
+  leads(shard: number): boolean;
+}
+
 /** Options for {@link GroupCoordinator}. */
 export interface GroupCoordinatorOptions {
+  /** Starts empty: groups are read as their shards are taken ({@link GroupCoordinator.syncShards}). */
   store: GroupCache;
+  shards: CoordinatorShards;
   config: BrokerConfig;
   clock: Clock;
   logger: Logger;
@@ -57,27 +74,106 @@ export class GroupCoordinator {
   readonly #consumer = new Map<string, ConsumerGroup>();
   #expiryTimer: ReturnType<typeof setInterval> | null = null;
   #retentionTimer: ReturnType<typeof setInterval> | null = null;
+  /** Shards whose groups are loaded here. */
+  readonly #owned = new Set<number>();
+  #syncing: Promise<void> | null = null;
+  #syncAgain = false;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
 
   constructor(o: GroupCoordinatorOptions) {
     this.#o = o;
-    for (const saved of o.store.savedGroups()) {
-      try {
-        if (saved.type === "consumer") {
-          this.#consumer.set(saved.groupId, ConsumerGroup.fromJSON(JSON.parse(saved.state), this.#consumerOptions()));
-          continue;
-        }
-        const g = this.#newClassic(saved.groupId);
-        g.restore(JSON.parse(saved.state));
-        this.#classic.set(saved.groupId, g);
-      } catch (err) {
-        o.logger.warn("Could not restore a saved group; it starts empty", { group: saved.groupId, error: String(err) });
-      }
-    }
     this.#expiryTimer = setInterval(() => this.expireMembers(), 200);
     (this.#expiryTimer as { unref?: () => void }).unref?.();
     const every = Math.max(1000, o.config.number("offsets.retention.check.interval.ms"));
     this.#retentionTimer = setInterval(() => this.expireOffsets(), every);
     (this.#retentionTimer as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * NOT_COORDINATOR when another broker leads the group's shard, COORDINATOR_LOAD_IN_PROGRESS
+   * while this node is reading it, NONE when this node coordinates the group.
+   */
+  coordinatorError(groupId: string): number {
+    const shard = this.#o.shards.of(groupId);
+    if (!this.#o.shards.leads(shard)) return ErrorCode.NOT_COORDINATOR;
+    return this.#owned.has(shard) ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+  }
+
+  /**
+   * Brings the groups held here in line with the shards this node leads: drops the groups of
+   * shards it lost, reads and restores those of shards it gained. Call it whenever leadership
+   * may have changed; calls are serialised, and a failed read is retried after a second.
+   */
+  syncShards(): Promise<void> {
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return this.#syncing;
+    }
+    this.#syncing = (async () => {
+      try {
+        do {
+          this.#syncAgain = false;
+          await this.#sync();
+        } while (this.#syncAgain && !this.#closed);
+      } catch (err) {
+        this.#o.logger.warn("Could not load the groups of the coordinator shards this node took; retrying", {
+          error: String(err),
+        });
+        if (!this.#closed) {
+          this.#retryTimer = setTimeout(() => void this.syncShards(), 1000);
+          (this.#retryTimer as { unref?: () => void }).unref?.();
+        }
+      } finally {
+        this.#syncing = null;
+      }
+    })();
+    return this.#syncing;
+  }
+
+  async #sync(): Promise<void> {
+    const { shards, store, logger } = this.#o;
+    const lost = new Set([...this.#owned].filter((s) => !shards.leads(s)));
+    if (lost.size > 0) {
+      const doomed = (groupId: string) => lost.has(shards.of(groupId));
+      for (const [groupId, g] of this.#classic) {
+        if (!doomed(groupId)) continue;
+        g.markDead();
+        this.#classic.delete(groupId);
+      }
+      for (const [groupId, g] of this.#consumer) {
+        if (!doomed(groupId)) continue;
+        g.markDead();
+        this.#consumer.delete(groupId);
+      }
+      store.forget(doomed);
+      for (const s of lost) this.#owned.delete(s);
+      logger.info("Gave up coordinator shards", { shards: [...lost].join(",") });
+    }
+    const gained = new Set<number>();
+    for (let s = 0; s < shards.count; s++) if (shards.leads(s) && !this.#owned.has(s)) gained.add(s);
+    if (gained.size === 0) return;
+    const saved = await store.adopt((groupId) => gained.has(shards.of(groupId)));
+    for (const g of saved) this.#restore(g);
+    for (const s of gained) this.#owned.add(s);
+    logger.info("Took over coordinator shards", { shards: [...gained].join(","), groups: saved.length });
+  }
+
+  #restore(saved: SavedGroup): void {
+    try {
+      if (saved.type === "consumer") {
+        this.#consumer.set(saved.groupId, ConsumerGroup.fromJSON(JSON.parse(saved.state), this.#consumerOptions()));
+        return;
+      }
+      const g = this.#newClassic(saved.groupId);
+      g.restore(JSON.parse(saved.state));
+      this.#classic.set(saved.groupId, g);
+    } catch (err) {
+      this.#o.logger.warn("Could not restore a saved group; it starts empty", {
+        group: saved.groupId,
+        error: String(err),
+      });
+    }
   }
 
   #newClassic(groupId: string): ClassicGroup {
@@ -523,5 +619,7 @@ export class GroupCoordinator {
     }
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
     if (this.#retentionTimer) clearInterval(this.#retentionTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#closed = true;
   }
 }

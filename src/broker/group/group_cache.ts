@@ -1,6 +1,6 @@
 /**
  * The coordinator's view of committed offsets and saved groups: loaded from {@link GroupStorage}
- * when the coordinator starts, read synchronously by OffsetFetch and the group logic, and
+ * when the coordinator takes their shards, read synchronously by OffsetFetch and the group logic, and
  * changed only as storage acknowledges each write. Storage resolves writes in issue order, so the
  * view follows the order of the writes (a delete issued after a commit is applied after it).
  *
@@ -11,7 +11,8 @@
  */
 
 import type { Clock, Logger } from "../../ports.ts";
-import type { CommittedOffset, GroupStorage, SavedGroup } from "../../storage/engine.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { type CommittedOffset, type GroupStorage, type SavedGroup, StorageError } from "../../storage/engine.ts";
 
 export type { CommittedOffset, SavedGroup };
 
@@ -33,16 +34,33 @@ export class GroupCache {
     this.#logger = options.logger;
   }
 
-  /** Loads every saved offset and group. */
-  static async load(storage: GroupStorage, options: { clock: Clock; logger: Logger }): Promise<GroupCache> {
-    const cache = new GroupCache(storage, options);
-    const saved = await storage.load();
+  /** An empty cache: groups come in as the coordinator takes their shards ({@link adopt}). */
+  static empty(storage: GroupStorage, options: { clock: Clock; logger: Logger }): GroupCache {
+    return new GroupCache(storage, options);
+  }
+
+  /**
+   * Reads the saved offsets and groups of the groups `owned` selects from storage, replacing what
+   * the cache held for them (a coordinator taking shards over).
+   * @returns the saved groups adopted
+   */
+  async adopt(owned: (groupId: string) => boolean): Promise<SavedGroup[]> {
+    const saved = await this.#storage.load();
+    this.forget(owned);
     for (const [groupId, offsets] of saved.offsets) {
-      const m = cache.#groupOffsets(groupId);
+      if (!owned(groupId)) continue;
+      const m = this.#groupOffsets(groupId);
       for (const o of offsets) m.set(key(o.topic, o.partition), o);
     }
-    for (const g of saved.groups) cache.#groups.set(g.groupId, g);
-    return cache;
+    const groups = saved.groups.filter((g) => owned(g.groupId));
+    for (const g of groups) this.#groups.set(g.groupId, g);
+    return groups;
+  }
+
+  /** Drops the groups `doomed` selects from the cache (their shard moved); storage keeps them. */
+  forget(doomed: (groupId: string) => boolean): void {
+    for (const groupId of [...this.#offsets.keys()]) if (doomed(groupId)) this.#offsets.delete(groupId);
+    for (const groupId of [...this.#groups.keys()]) if (doomed(groupId)) this.#groups.delete(groupId);
   }
 
   #groupOffsets(groupId: string): Map<string, CommittedOffset> {
@@ -57,6 +75,10 @@ export class GroupCache {
   /** A write nobody awaits: failures are logged. */
   #background(p: Promise<void>, what: string, groupId: string): Promise<void> {
     return p.catch((err) => {
+      if (err instanceof StorageError && err.errorCode === ErrorCode.NOT_COORDINATOR) {
+        this.#logger.info("Did not store group state: its coordinator moved", { what, group: groupId });
+        return;
+      }
       this.#logger.error("Could not store group state", { what, group: groupId, error: String(err) });
     });
   }

@@ -6,7 +6,8 @@
  * stored, as Kafka 3.x did; the log only ever holds v2.
  *
  * Per partition, in Kafka's order: unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION;
- * batch larger than `max.message.bytes` → MESSAGE_TOO_LARGE; bad CRC or structure →
+ * a partition another broker leads (several brokers on PostgreSQL) → NOT_LEADER_OR_FOLLOWER, also
+ * when the leadership moves while the batch is written; batch larger than `max.message.bytes` → MESSAGE_TOO_LARGE; bad CRC or structure →
  * CORRUPT_MESSAGE / INVALID_RECORD; a CreateTime timestamp outside
  * `message.timestamp.before/after.max.ms` → INVALID_TIMESTAMP; LogAppendTime rewrites the max
  * timestamp and CRC; a topic `compression.type` other than `producer` recompresses; idempotent
@@ -52,7 +53,7 @@ import type { Input } from "../../protocol/types.ts";
 import { StorageError } from "../../storage/engine.ts";
 import { F, int64, view } from "../../storage/batch_fields.ts";
 import type { Topic } from "../../storage/engine.ts";
-import { type BrokerContext, partitionOf } from "../context.ts";
+import { type BrokerContext, notLeaderError, partitionOf } from "../context.ts";
 import { CloseConnection } from "../conn_state.ts";
 import { partFailure } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
@@ -110,6 +111,9 @@ async function appendPartition(
 ): Promise<PartitionResult> {
   if (index < 0 || index >= topic.partitions) {
     return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
+  }
+  if (notLeaderError(broker, topic, index) !== 0) {
+    return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `This server is not the leader for ${topic.name}-${index}`);
   }
   if (records === null || records.length < 17) {
     return failed(
@@ -215,7 +219,7 @@ async function appendPartition(
       errorMessage: null,
     };
   } catch (err) {
-    if (err instanceof StorageError) return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, err.message);
+    if (err instanceof StorageError) return failed(index, err.errorCode, err.message);
     throw err;
   }
 }

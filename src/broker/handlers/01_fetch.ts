@@ -41,7 +41,7 @@ import type { Input } from "../../protocol/types.ts";
 import { batchSizeAt, F, view } from "../../storage/batch_fields.ts";
 import type { PartitionStorage } from "../../storage/engine.ts";
 import type { Topic } from "../../storage/engine.ts";
-import { type BrokerContext, leaderEpochError, partitionOf } from "../context.ts";
+import { type BrokerContext, leaderEpochError, notLeaderError, partitionOf } from "../context.ts";
 import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
 import { partFailure } from "../part_errors.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
@@ -133,6 +133,8 @@ async function readPartition(
   maxBytes: number,
   minOneBatch: boolean,
 ): Promise<Outcome> {
+  const notLeader = notLeaderError(broker, topic, w.partition);
+  if (notLeader !== ErrorCode.NONE) return { want: w, data: errorData(w.partition, notLeader), bytes: 0, log: null };
   const log = await partitionOf(broker, topic, w.partition);
   const epochError = leaderEpochError(w.currentLeaderEpoch, log.leaderEpoch);
   if (epochError !== ErrorCode.NONE) return { want: w, data: errorData(w.partition, epochError), bytes: 0, log: null };

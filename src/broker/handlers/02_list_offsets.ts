@@ -27,7 +27,7 @@ import {
 } from "../../protocol/generated/02_list_offsets.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
-import { type BrokerContext, leaderEpochError, partitionOf } from "../context.ts";
+import { type BrokerContext, leaderEpochError, notLeaderError, partitionOf } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -50,6 +50,8 @@ async function listPartition(
   p: ListOffsetsPartition,
   version: number,
 ): Promise<PartitionResult> {
+  const notLeader = notLeaderError(broker, topic, p.partitionIndex);
+  if (notLeader !== ErrorCode.NONE) return failed(p.partitionIndex, notLeader);
   const log = await partitionOf(broker, topic, p.partitionIndex);
   const epochError = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
   if (epochError !== ErrorCode.NONE) return failed(p.partitionIndex, epochError);

@@ -1,8 +1,10 @@
 /**
  * Metadata (key 3), v0–v13.
  *
- * One broker (this node) leads every partition, at its leader epoch from storage, and is its only replica and
- * in-sync replica. A null topic list (v1+) or an empty one at v0 means all topics. Unknown
+ * Brokers are the live brokers of the storage (this node alone on `file:` and `memory:`); each
+ * partition is answered with its leader and leader epoch, the leader being its only replica and
+ * in-sync replica (storage keeps the copies), or LEADER_NOT_AVAILABLE with leader -1 while no
+ * live broker leads it. The controller is the live broker with the lowest node id. A null topic list (v1+) or an empty one at v0 means all topics. Unknown
  * topics are created when the request allows it (always before v4) and the broker's
  * `auto.create.topics.enable` is true; since creation is synchronous, the new topic is answered
  * at once with no error. From v10 topics may be named by id (UNKNOWN_TOPIC_ID when unknown).
@@ -25,22 +27,17 @@ import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from "../acl_ops.ts";
-import { type BrokerContext, leaderEpochOf } from "../context.ts";
+import { type BrokerContext, controllerOf, liveBrokers, partitionMetadata } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 import { autoCreateTopic } from "../topics.ts";
 
-/** Partition metadata for a topic led entirely by this node. */
-export function topicPartitions(broker: BrokerContext, topic: Topic) {
-  const node = broker.nodeId;
+/** Partition metadata of a topic: each partition's leader and epoch. */
+function topicPartitions(broker: BrokerContext, topic: Topic) {
   return Array.from({ length: topic.partitions }, (_, i) => ({
-    errorCode: ErrorCode.NONE,
     partitionIndex: i,
-    leaderId: node,
-    leaderEpoch: leaderEpochOf(broker, topic, i),
-    replicaNodes: [node],
-    isrNodes: [node],
+    ...partitionMetadata(broker, topic, i),
     offlineReplicas: [],
   }));
 }
@@ -105,9 +102,9 @@ export default defineHandler(METADATA_API, {
     const response: Input<MetadataResponse> = {
       errorCode: ErrorCode.NONE,
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null }],
+      brokers: liveBrokers(broker).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: controllerOf(broker),
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS

@@ -19,6 +19,7 @@
 
 import { OFFSET_COMMIT_API } from "../../protocol/generated/08_offset_commit.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { notCoordinatorError } from "../context.ts";
 import type { OffsetToCommit } from "../group/coordinator.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
@@ -50,17 +51,20 @@ export default defineHandler(OFFSET_COMMIT_API, {
         });
       }
     });
-    const codes = await guardPart(() =>
-      broker.groups.commitOffsets(request.groupId, {
-        memberId: request.memberId,
-        groupInstanceId: request.groupInstanceId,
-        generationId: request.generationIdOrMemberEpoch,
-        apiVersion: version,
-      }, flat), {
-      logger: broker.logger,
-      context: { api: "OffsetCommit", version, group: request.groupId },
-      onError: (f) => flat.map(() => f.code),
-    });
+    const notCoordinator = notCoordinatorError(broker, request.groupId);
+    const codes = notCoordinator !== ErrorCode.NONE
+      ? flat.map(() => notCoordinator)
+      : await guardPart(() =>
+        broker.groups.commitOffsets(request.groupId, {
+          memberId: request.memberId,
+          groupInstanceId: request.groupInstanceId,
+          generationId: request.generationIdOrMemberEpoch,
+          apiVersion: version,
+        }, flat), {
+        logger: broker.logger,
+        context: { api: "OffsetCommit", version, group: request.groupId },
+        onError: (f) => flat.map(() => f.code),
+      });
     let i = 0;
     return {
       throttleTimeMs: 0,

@@ -17,7 +17,7 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { OFFSET_FETCH_API, type OffsetFetchResponseTopics } from "../../protocol/generated/09_offset_fetch.ts";
 import type { Input } from "../../protocol/types.ts";
-import type { BrokerContext } from "../context.ts";
+import { type BrokerContext, notCoordinatorError } from "../context.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -88,6 +88,8 @@ export default defineHandler(OFFSET_FETCH_API, {
         throttleTimeMs: 0,
         groups: request.groups.map((g) =>
           guardPartSync(() => {
+            const notCoordinator = notCoordinatorError(broker, g.groupId);
+            if (notCoordinator !== ErrorCode.NONE) return { groupId: g.groupId, errorCode: notCoordinator, topics: [] };
             const member = { memberId: g.memberId, memberEpoch: g.memberEpoch };
             if (version >= 10) return { groupId: g.groupId, ...fetchById(broker, g.groupId, g.topics, member) };
             const r = groups.fetchOffsets(g.groupId, g.topics, version >= 9 ? member : undefined);
@@ -100,27 +102,30 @@ export default defineHandler(OFFSET_FETCH_API, {
         ),
       };
     }
+    // Before v2 there is no top-level error: every named partition carries it.
+    const failed = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      topics: (request.topics ?? []).map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => ({
+          partitionIndex,
+          committedOffset: -1n,
+          committedLeaderEpoch: -1,
+          metadata: "",
+          errorCode,
+        })),
+      })),
+    });
+    const notCoordinator = notCoordinatorError(broker, request.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return failed(notCoordinator);
     return guardPartSync(() => {
       const r = groups.fetchOffsets(request.groupId, request.topics);
       return { throttleTimeMs: 0, errorCode: r.errorCode, topics: toWire(r) };
     }, {
       logger: broker.logger,
       context: { api: "OffsetFetch", version, group: request.groupId },
-      // Before v2 there is no top-level error: every named partition carries it.
-      onError: (f) => ({
-        throttleTimeMs: 0,
-        errorCode: f.code,
-        topics: (request.topics ?? []).map((t) => ({
-          name: t.name,
-          partitions: t.partitionIndexes.map((partitionIndex) => ({
-            partitionIndex,
-            committedOffset: -1n,
-            committedLeaderEpoch: -1,
-            metadata: "",
-            errorCode: f.code,
-          })),
-        })),
-      }),
+      onError: (f) => failed(f.code),
     });
   },
 });

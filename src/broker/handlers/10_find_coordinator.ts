@@ -1,8 +1,9 @@
 /**
  * FindCoordinator (key 10), v0–v6.
  *
- * This node coordinates every consumer group, so a GROUP key is answered with itself (batched
- * keys from v4). TRANSACTION keys get COORDINATOR_NOT_AVAILABLE until the transaction
+ * A GROUP key is answered with the live broker leading its coordinator shard (Kafka's
+ * `abs(hashCode) % shards`; this node alone on `file:` and `memory:`), or COORDINATOR_NOT_AVAILABLE
+ * while the shard has no live leader; batched keys from v4. TRANSACTION keys get COORDINATOR_NOT_AVAILABLE until the transaction
  * coordinator exists; SHARE keys (KIP-932) get INVALID_REQUEST.
  *
  * v0 is served although Kafka 4.0 deprecates it: librdkafka enables lz4 only when FindCoordinator
@@ -14,23 +15,34 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/10_find_coordinator.ts";
-import type { BrokerContext } from "../context.ts";
+import { type BrokerContext, coordinatorOf } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
 
-function locate(broker: BrokerContext, keyType: number): { errorCode: number; errorMessage: string | null } {
-  if (keyType === KEY_TYPE_GROUP) return { errorCode: ErrorCode.NONE, errorMessage: null };
+type Located = { errorCode: number; errorMessage: string | null; nodeId: number; host: string; port: number };
+
+const NONE = { nodeId: -1, host: "", port: -1 };
+
+function locate(broker: BrokerContext, keyType: number, key: string): Located {
+  if (keyType === KEY_TYPE_GROUP) {
+    const b = coordinatorOf(broker, key);
+    return b === null
+      ? { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "The coordinator is not available.", ...NONE }
+      : { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, host: b.host, port: b.port };
+  }
   if (keyType === KEY_TYPE_TRANSACTION) {
     return {
       errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
       errorMessage: "Transactions are not supported by this broker yet",
+      ...NONE,
     };
   }
   return {
     errorCode: ErrorCode.INVALID_REQUEST,
     errorMessage: `Key type ${keyType} is not supported by node ${broker.nodeId}`,
+    ...NONE,
   };
 }
 
@@ -39,18 +51,10 @@ export default defineHandler(FIND_COORDINATOR_API, {
   maxVersion: 6,
   handle(request, ctx) {
     const { broker, version } = ctx;
-    const node = { nodeId: broker.nodeId, host: broker.advertised.host, port: broker.advertised.port };
-    const none = { nodeId: -1, host: "", port: -1 };
-    if (version < 4) {
-      const r = locate(broker, request.keyType);
-      return { throttleTimeMs: 0, ...r, ...(r.errorCode === ErrorCode.NONE ? node : none) };
-    }
+    if (version < 4) return { throttleTimeMs: 0, ...locate(broker, request.keyType, request.key) };
     return {
       throttleTimeMs: 0,
-      coordinators: request.coordinatorKeys.map((key) => {
-        const r = locate(broker, request.keyType);
-        return { key, ...r, ...(r.errorCode === ErrorCode.NONE ? node : none) };
-      }),
+      coordinators: request.coordinatorKeys.map((key) => ({ key, ...locate(broker, request.keyType, key) })),
     };
   },
 });

@@ -13,7 +13,9 @@
  * @module
  */
 
+import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { JOIN_GROUP_API } from "../../protocol/generated/11_join_group.ts";
+import { notCoordinatorError } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(JOIN_GROUP_API, {
@@ -21,6 +23,20 @@ export default defineHandler(JOIN_GROUP_API, {
   maxVersion: 9,
   async handle(request, ctx) {
     const { version } = ctx;
+    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    if (notCoordinator !== ErrorCode.NONE) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: notCoordinator,
+        generationId: -1,
+        protocolType: null,
+        protocolName: version >= 7 ? null : "",
+        leader: "",
+        skipAssignment: false,
+        memberId: request.memberId,
+        members: [],
+      };
+    }
     const result = await ctx.broker.groups.join(request.groupId, {
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,

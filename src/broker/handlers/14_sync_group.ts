@@ -8,13 +8,25 @@
  * @module
  */
 
+import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { SYNC_GROUP_API } from "../../protocol/generated/14_sync_group.ts";
+import { notCoordinatorError } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(SYNC_GROUP_API, {
   minVersion: 0,
   maxVersion: 5,
   async handle(request, ctx) {
+    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    if (notCoordinator !== ErrorCode.NONE) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: notCoordinator,
+        protocolType: null,
+        protocolName: null,
+        assignment: new Uint8Array(0),
+      };
+    }
     const result = await ctx.broker.groups.sync(request.groupId, {
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,

@@ -11,6 +11,7 @@ import { DESCRIBE_GROUPS_API, type DescribedGroup } from "../../protocol/generat
 import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
+import { notCoordinatorError } from "../context.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -32,6 +33,8 @@ export default defineHandler(DESCRIBE_GROUPS_API, {
       ),
     };
     function describeOne(groupId: string): Input<DescribedGroup> {
+      const notCoordinator = notCoordinatorError(ctx.broker, groupId);
+      if (notCoordinator !== ErrorCode.NONE) return { errorCode: notCoordinator, groupId, groupState: "", members: [] };
       const d = ctx.broker.groups.describe(groupId);
       const notFound = ctx.version >= 6 && d.notFound !== undefined;
       return {

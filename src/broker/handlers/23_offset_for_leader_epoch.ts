@@ -23,7 +23,7 @@ import {
 import type { Input } from "../../protocol/types.ts";
 import { guardPart, type PartFailure } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
-import { leaderEpochError, partitionOf } from "../context.ts";
+import { leaderEpochError, notLeaderError, partitionOf } from "../context.ts";
 
 export default defineHandler(OFFSET_FOR_LEADER_EPOCH_API, {
   minVersion: 0,
@@ -42,6 +42,8 @@ export default defineHandler(OFFSET_FOR_LEADER_EPOCH_API, {
         } else {
           const end = await guardPart<{ leaderEpoch: number; endOffset: number } | PartFailure>(
             async () => {
+              const notLeader = notLeaderError(broker, found.value, p.partition);
+              if (notLeader !== ErrorCode.NONE) return { code: notLeader, message: "" };
               const log = await partitionOf(broker, found.value, p.partition);
               const epochError = leaderEpochError(p.currentLeaderEpoch, log.leaderEpoch);
               if (epochError !== ErrorCode.NONE) return { code: epochError, message: "" };

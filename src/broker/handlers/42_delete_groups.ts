@@ -6,6 +6,7 @@
  */
 
 import { DELETE_GROUPS_API } from "../../protocol/generated/42_delete_groups.ts";
+import { notCoordinatorError } from "../context.ts";
 import { guardPart, mapInOrder } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -17,11 +18,12 @@ export default defineHandler(DELETE_GROUPS_API, {
       throttleTimeMs: 0,
       results: await mapInOrder(request.groupsNames, async (groupId) => ({
         groupId,
-        errorCode: await guardPart(() => ctx.broker.groups.deleteGroup(groupId), {
-          logger: ctx.broker.logger,
-          context: { api: "DeleteGroups", version: ctx.version, group: groupId },
-          onError: (f) => f.code,
-        }),
+        errorCode: notCoordinatorError(ctx.broker, groupId) ||
+          await guardPart(() => ctx.broker.groups.deleteGroup(groupId), {
+            logger: ctx.broker.logger,
+            context: { api: "DeleteGroups", version: ctx.version, group: groupId },
+            onError: (f) => f.code,
+          }),
       })),
     };
   },

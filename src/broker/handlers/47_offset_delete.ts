@@ -6,7 +6,9 @@
  * @module
  */
 
+import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { OFFSET_DELETE_API } from "../../protocol/generated/47_offset_delete.ts";
+import { notCoordinatorError } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(OFFSET_DELETE_API, {
@@ -14,6 +16,8 @@ export default defineHandler(OFFSET_DELETE_API, {
   maxVersion: 0,
   async handle(request, ctx) {
     const topics = request.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) }));
+    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator, topics: [] };
     const r = await ctx.broker.groups.deleteOffsets(request.groupId, topics);
     return {
       throttleTimeMs: 0,

@@ -1,7 +1,8 @@
 /**
  * DescribeCluster (key 60), v0–v2.
  *
- * Answers with this node as the only broker and the controller. v1 clients may ask for another
+ * Answers with the live brokers (this node alone on `file:` and `memory:`) and the controller, the
+ * live broker with the lowest node id. v1 clients may ask for another
  * endpoint type (KIP-919); this is a broker endpoint, so, as Kafka's brokers answer
  * (`AuthHelper.computeDescribeClusterResponse`), CONTROLLER (2) gets MISMATCHED_ENDPOINT_TYPE and a
  * type Kafka does not know UNSUPPORTED_ENDPOINT_TYPE, each with Kafka's message and the rest of
@@ -14,6 +15,7 @@
 import { DESCRIBE_CLUSTER_API } from "../../protocol/generated/60_describe_cluster.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS } from "../acl_ops.ts";
+import { controllerOf, liveBrokers } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
 const ENDPOINT_TYPE_BROKER = 1;
@@ -45,14 +47,14 @@ export default defineHandler(DESCRIBE_CLUSTER_API, {
       errorMessage: null,
       endpointType: ENDPOINT_TYPE_BROKER,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      brokers: [{
-        brokerId: broker.nodeId,
-        host: broker.advertised.host,
-        port: broker.advertised.port,
-        rack: null,
+      controllerId: controllerOf(broker),
+      brokers: liveBrokers(broker).map((b) => ({
+        brokerId: b.nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
         isFenced: false,
-      }],
+      })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS
         : AUTHORIZED_OPERATIONS_OMITTED,

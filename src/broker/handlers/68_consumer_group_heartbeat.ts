@@ -12,13 +12,27 @@
  * @module
  */
 
+import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/68_consumer_group_heartbeat.ts";
+import { notCoordinatorError } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(CONSUMER_GROUP_HEARTBEAT_API, {
   minVersion: 0,
   maxVersion: 1,
   handle(request, ctx) {
+    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    if (notCoordinator !== ErrorCode.NONE) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: notCoordinator,
+        errorMessage: null,
+        memberId: null,
+        memberEpoch: -1,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
     const out = ctx.broker.groups.consumerHeartbeat({
       groupId: request.groupId,
       memberId: request.memberId,

@@ -15,6 +15,7 @@ import {
 import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
+import { notCoordinatorError } from "../context.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -45,6 +46,10 @@ export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
       ),
     };
     function describeOne(groupId: string): Input<DescribedGroup> {
+      const notCoordinator = notCoordinatorError(broker, groupId);
+      if (notCoordinator !== ErrorCode.NONE) {
+        return { errorCode: notCoordinator, errorMessage: null, groupId, groupState: "" };
+      }
       const g = broker.groups.consumer(groupId);
       if (!g) {
         const classic = broker.groups.classic(groupId);

@@ -26,7 +26,7 @@ import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
 import { TOPIC_OPERATIONS } from "../acl_ops.ts";
 import { guardPartSync } from "../part_errors.ts";
-import { leaderEpochOf } from "../context.ts";
+import { partitionMetadata } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 
@@ -88,12 +88,8 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
       const partitions = [];
       for (let i = start; i < end; i++) {
         partitions.push({
-          errorCode: ErrorCode.NONE,
           partitionIndex: i,
-          leaderId: broker.nodeId,
-          leaderEpoch: leaderEpochOf(broker, t, i),
-          replicaNodes: [broker.nodeId],
-          isrNodes: [broker.nodeId],
+          ...partitionMetadata(broker, t, i),
           eligibleLeaderReplicas: [],
           lastKnownElr: [],
           offlineReplicas: [],

@@ -11,10 +11,11 @@ import type { ConnectPostgresFn, PgClient, PgRow, PgTx, PgValue } from "../../po
 /**
  * Connects with `Bun.SQL`; the first statement proves the connection works.
  * @param url `postgres://user:pass@host:port/db`
+ * @param options pool size (default 4 connections)
  * @returns the client
  */
-export const connectPostgresBun: ConnectPostgresFn = async (url: string): Promise<PgClient> => {
-  const sql = new Bun.SQL(url, { max: 4, connectionTimeout: 10 });
+export const connectPostgresBun: ConnectPostgresFn = async (url: string, options = {}): Promise<PgClient> => {
+  const sql = new Bun.SQL(url, { max: options.max ?? 4, connectionTimeout: 10 });
   try {
     await sql.unsafe("SELECT 1");
   } catch (err) {

@@ -19,11 +19,12 @@ function run(sql: Sql | postgres.TransactionSql, text: string, params: readonly 
 /**
  * Connects to PostgreSQL; the first statement proves the connection works.
  * @param url `postgres://user:pass@host:port/db`
+ * @param options pool size (default 4 connections)
  * @returns the client
  */
-export const connectPostgres: ConnectPostgresFn = async (url: string): Promise<PgClient> => {
+export const connectPostgres: ConnectPostgresFn = async (url: string, options = {}): Promise<PgClient> => {
   const sql = postgres(url, {
-    max: 4,
+    max: options.max ?? 4,
     onnotice: () => {},
     connect_timeout: 10,
     idle_timeout: 0,

@@ -14,6 +14,7 @@ import type { FileSystem, OpenDatabaseFn } from "../../ports.ts";
 import { DEFAULT_LOG_CONFIG, type PartitionRef, type Storage, type StorageOptions } from "../engine.ts";
 import { kvGroupStorage, kvStateStorage } from "../kv_state.ts";
 import type { Result } from "../result.ts";
+import { singleNodeCluster } from "../single_node.ts";
 import { TopicCatalog } from "../topic_catalog.ts";
 import { LogManager } from "./log_manager.ts";
 import { type MetadataDb, openMetadataDb } from "./metadata_db.ts";
@@ -77,12 +78,14 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
     const openLogs = logs;
     const openJournal = journal;
     let closed: Promise<void> | null = null;
+    const leaderEpoch = (ref: PartitionRef) => openLogs.opened(ref)?.leaderEpoch ?? 0;
     return {
       clusterId: meta.clusterId,
       claimNode: (nodeId: number): Promise<Result<number>> => Promise.resolve(meta.claimNode(nodeId)),
       topics,
       partition: (ref: PartitionRef) => openLogs.get(ref),
-      leaderEpoch: (ref: PartitionRef) => openLogs.opened(ref)?.leaderEpoch ?? 0,
+      leaderEpoch,
+      cluster: singleNodeCluster(leaderEpoch),
       groups,
       reserveProducerIds: (count: number) => Promise.resolve(meta.reserveProducerIds(count)),
       state: kvStateStorage(openJournal),

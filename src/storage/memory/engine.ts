@@ -10,6 +10,7 @@
 import type { PartitionRef, Storage, StorageOptions } from "../engine.ts";
 import { kvGroupStorage, kvStateStorage, MemoryKv } from "../kv_state.ts";
 import { fail, ok, type Result } from "../result.ts";
+import { singleNodeCluster } from "../single_node.ts";
 import { randomKafkaUuid, TopicCatalog, TopicErrorCode } from "../topic_catalog.ts";
 import { MemoryPartition } from "./memory_partition.ts";
 
@@ -35,6 +36,7 @@ export function openMemoryStorage(o: StorageOptions): Storage {
     addPartitions: () => Promise.resolve(),
     writeConfigs: () => Promise.resolve(),
   }, { now: () => o.clock.now() });
+  const leaderEpoch = (ref: PartitionRef) => partitions.get(keyOf(ref.topicId, ref.partition))?.leaderEpoch ?? 0;
   return {
     clusterId: randomKafkaUuid(),
     claimNode(nodeId: number): Promise<Result<number>> {
@@ -59,7 +61,8 @@ export function openMemoryStorage(o: StorageOptions): Storage {
       }
       return Promise.resolve(p);
     },
-    leaderEpoch: (ref: PartitionRef) => partitions.get(keyOf(ref.topicId, ref.partition))?.leaderEpoch ?? 0,
+    leaderEpoch,
+    cluster: singleNodeCluster(leaderEpoch),
     groups: kvGroupStorage(kv),
     reserveProducerIds(count: number): Promise<number> {
       const first = nextProducerId;

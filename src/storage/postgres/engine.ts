@@ -1,28 +1,34 @@
 /**
  * The `postgres://…` engine: all state in one PostgreSQL database, which gives durability (an
- * acknowledged write is a committed transaction) and, in later steps, the shared state N
- * stateless brokers scale out on. Partition logs are `kbin_batch` rows (`partition.ts`), topics and
- * producer ids are tables, offsets, groups and documents a key-value table (`kv.ts`). The schema
- * is migrated under an advisory lock (`schema.ts`).
+ * acknowledged write is a committed transaction) and the shared state N stateless brokers scale
+ * out on. Partition logs are `kbin_batch` rows (`partition.ts`), topics and producer ids are
+ * tables, offsets, groups and documents a key-value table (`kv.ts`), brokers and leadership
+ * `cluster.ts`. The schema is migrated under an advisory lock (`schema.ts`).
  *
- * Topic changes bump `kbin_cluster.metadata_version` in the same transaction; every broker polls it
- * (every 500 ms) and reloads its topic cache when another broker moved it. Partitions are not yet
- * led by one broker among several: run one broker per database until they are.
+ * Topic changes bump `kbin_cluster.metadata_version` in the same transaction, and rebalances
+ * `membership_version`; every broker polls both (every 250 ms) and reloads its topic cache and
+ * its view of leaders when another broker moved them. A broker only appends to the partitions it
+ * leads (the broker layer answers NOT_LEADER_OR_FOLLOWER for the others); a partition whose leader
+ * or epoch moved is retired (its in-flight appends fail, its waiters wake) and opened afresh from
+ * the database on next use. Group writes are fenced by their coordinator shard's epoch, and a
+ * broker taking a shard over reads the groups again (`groups.load()`).
  *
  * @module
  */
 
 import type { PgClient, PgTx } from "../../ports.ts";
-import type { PartitionRef, Storage, StorageOptions, Topic } from "../engine.ts";
-import { kvGroupStorage, kvStateStorage } from "../kv_state.ts";
+import type { GroupStorage, PartitionRef, StateStorage, Storage, StorageOptions, Topic } from "../engine.ts";
+import { documentKeyOf, groupOfKey, kvGroupStorage, stateKey } from "../kv_state.ts";
+import { coordinatorShard } from "../placement.ts";
 import { fail, ok, type Result } from "../result.ts";
 import { randomKafkaUuid, TopicCatalog, TopicErrorCode } from "../topic_catalog.ts";
+import { DEFAULT_PG_CLUSTER_TIMING, partitionCacheKey, PgCluster, type PgClusterTiming } from "./cluster.ts";
 import { PgKv } from "./kv.ts";
 import { PgPartition } from "./partition.ts";
 import { migrate } from "./schema.ts";
 
-/** How often a broker checks whether another one changed the topics. */
-const METADATA_POLL_MS = 500;
+/** How often a broker checks whether another one changed the topics or the leaders. */
+const METADATA_POLL_MS = 250;
 
 async function loadTopics(pg: PgClient): Promise<Topic[]> {
   return (await pg.query(
@@ -43,6 +49,10 @@ async function loadTopics(pg: PgClient): Promise<Topic[]> {
 export interface PostgresStorageOptions extends StorageOptions {
   /** A connected client; the storage owns it from now on and closes it in `close()`. */
   pg: PgClient;
+  /** Opens the one-connection session a broker's lease lives on (when it joins). */
+  connectSession: () => Promise<PgClient>;
+  /** Lease and heartbeat timing (default: a 6 s lease renewed every 500 ms). */
+  timing?: PgClusterTiming;
 }
 
 /**
@@ -54,27 +64,48 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
   const { pg } = o;
   try {
     const clusterId = await migrate(pg, randomKafkaUuid());
-    let seenVersion = Number((await pg.query("SELECT metadata_version FROM kbin_cluster"))[0]!["metadata_version"]);
+    const versions = async () => {
+      const row = (await pg.query("SELECT metadata_version, membership_version FROM kbin_cluster"))[0]!;
+      return { metadata: Number(row["metadata_version"]), membership: Number(row["membership_version"]) };
+    };
+    const seen = await versions();
     const loaded = await loadTopics(pg);
     const partitions = new Map<string, Promise<PgPartition>>();
     const opened = new Map<string, PgPartition>();
-    const keyOf = (topicId: string, partition: number) => `${topicId}/${partition}`;
-    const insertPartitions = (tx: { query: PgClient["query"] }, topicId: string, from: number, to: number) =>
-      tx.query(
-        "INSERT INTO kbin_partition (topic_id, partition) SELECT $1, g FROM generate_series($2::int, $3::int) g",
-        [topicId, from, to - 1],
-      );
-    /** A topic change, in one transaction with the metadata version other brokers poll. */
+    const keyOf = partitionCacheKey;
+    /** Drops cached partitions: the next use opens them afresh from the database. */
+    const retire = (keys: readonly string[]) => {
+      for (const key of keys) {
+        opened.get(key)?.retire();
+        opened.delete(key);
+        partitions.delete(key);
+      }
+    };
+    const cluster = new PgCluster({
+      pg,
+      connectSession: o.connectSession,
+      logger: o.logger,
+      timing: o.timing ?? DEFAULT_PG_CLUSTER_TIMING,
+      onPartitionsMoved: retire,
+    });
+    /**
+     * A topic change, in one transaction with the metadata version other brokers poll. The cluster
+     * row is locked first, as rebalances lock it, so the two never deadlock on partition rows.
+     */
     const change = (fn: (tx: PgTx) => Promise<unknown>) =>
       pg.transaction(async (tx) => {
+        await tx.query("SELECT 1 FROM kbin_cluster FOR UPDATE");
         await fn(tx);
         const v = await tx.query(
           "UPDATE kbin_cluster SET metadata_version = metadata_version + 1 RETURNING metadata_version",
         );
         return Number(v[0]!["metadata_version"]);
-      }).then((version) => {
+      }).then(async (version) => {
         // Our own change is in the cache already; only a jump past it means another broker's.
-        if (version === seenVersion + 1) seenVersion = version;
+        if (version === seen.metadata + 1) seen.metadata = version;
+        await cluster.reload().catch((err) => {
+          o.logger.warn("Could not reload the leaders after a topic change", { error: String(err) });
+        });
       });
     const forget = (t: Topic) => {
       for (let i = 0; i < t.partitions; i++) {
@@ -91,35 +122,61 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
             "INSERT INTO kbin_topic (id, name, internal, created_at_ms, configs) VALUES ($1, $2, $3, $4, $5)",
             [t.id, t.name, t.internal, t.createdAtMs, JSON.stringify(t.configs)],
           );
-          await insertPartitions(tx, t.id, 0, t.partitions);
+          await PgCluster.insertPartitions(tx, t.id, 0, t.partitions);
         }),
       async deleteTopic(t) {
         await change((tx) => tx.query("DELETE FROM kbin_topic WHERE id = $1", [t.id]));
         forget(t);
       },
-      addPartitions: (t, from, to) => change((tx) => insertPartitions(tx, t.id, from, to)),
+      addPartitions: (t, from, to) => change((tx) => PgCluster.insertPartitions(tx, t.id, from, to)),
       writeConfigs: (t, configs) =>
         change((tx) => tx.query("UPDATE kbin_topic SET configs = $2 WHERE id = $1", [t.id, JSON.stringify(configs)])),
     }, { now: () => o.clock.now(), loaded });
-    // Topic changes made through other brokers reach this one within a poll interval.
+    // Topic and leader changes made through other brokers reach this one within a poll interval.
     let polling = false;
+    let pollFailing = false;
     const poll = async () => {
       if (polling) return;
       polling = true;
       try {
-        const version = Number((await pg.query("SELECT metadata_version FROM kbin_cluster"))[0]!["metadata_version"]);
-        if (version === seenVersion) return;
-        seenVersion = version;
-        for (const gone of await topics.replaceAll(await loadTopics(pg))) forget(gone);
+        const now = await versions();
+        const topicsMoved = now.metadata !== seen.metadata;
+        if (topicsMoved) {
+          seen.metadata = now.metadata;
+          for (const gone of await topics.replaceAll(await loadTopics(pg))) forget(gone);
+        }
+        if (topicsMoved || now.membership !== seen.membership) {
+          seen.membership = now.membership;
+          await cluster.reload();
+        }
+        pollFailing = false;
       } catch (err) {
-        o.logger.warn("Could not check PostgreSQL for topic changes", { error: String(err) });
+        if (!pollFailing) o.logger.warn("Could not check PostgreSQL for topic changes", { error: String(err) });
+        pollFailing = true;
       } finally {
         polling = false;
       }
     };
     const timer = setInterval(poll, METADATA_POLL_MS);
     (timer as { unref?: () => void }).unref?.();
-    const kv = await PgKv.open(pg);
+    await cluster.reload();
+    // Group writes are fenced by the shard this broker leads them at.
+    const kv = await PgKv.open(pg, (key) => {
+      const node = cluster.nodeId;
+      const groupId = groupOfKey(key);
+      if (node === null || groupId === null) return null;
+      const shard = coordinatorShard(groupId, cluster.shardCount);
+      return { shard, epoch: cluster.shardLeader(shard).epoch, node };
+    });
+    const baseGroups = kvGroupStorage(kv);
+    const groups: GroupStorage = {
+      ...baseGroups,
+      // A broker taking shards over reads what their previous coordinator wrote.
+      load: async () => {
+        await kv.refresh();
+        return await baseGroups.load();
+      },
+    };
     let closed: Promise<void> | null = null;
     return {
       clusterId,
@@ -135,7 +192,11 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
         const key = keyOf(ref.topicId, ref.partition);
         let p = partitions.get(key);
         if (!p) {
-          p = PgPartition.open(pg, ref, { now: () => o.clock.now(), decompress: o.decompress });
+          p = PgPartition.open(pg, ref, {
+            now: () => o.clock.now(),
+            decompress: o.decompress,
+            node: () => cluster.nodeId,
+          });
           partitions.set(key, p);
           p.then((log) => {
             if (partitions.get(key) === p) opened.set(key, log);
@@ -143,8 +204,10 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
         }
         return p;
       },
-      leaderEpoch: (ref: PartitionRef) => opened.get(keyOf(ref.topicId, ref.partition))?.leaderEpoch ?? 0,
-      groups: kvGroupStorage(kv),
+      leaderEpoch: (ref: PartitionRef) =>
+        opened.get(keyOf(ref.topicId, ref.partition))?.leaderEpoch ?? cluster.partitionLeader(ref).epoch,
+      cluster,
+      groups,
       async reserveProducerIds(count: number): Promise<number> {
         const rows = await pg.query(
           "UPDATE kbin_cluster SET next_producer_id = next_producer_id + $1 RETURNING next_producer_id - $1 AS first",
@@ -152,13 +215,14 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
         );
         return Number(rows[0]!["first"]);
       },
-      state: kvStateStorage(kv),
+      state: pgStateStorage(pg, kv),
       close(): Promise<void> {
         closed ??= (async () => {
           clearInterval(timer);
           try {
             for (const p of opened.values()) await p.flush();
             await kv.flush();
+            await cluster.close();
           } finally {
             topics.clear();
             await pg.close();
@@ -171,4 +235,32 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
     await pg.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Documents read from the database on every call (so that a write through any broker is seen by
+ * every other), written through the key-value log.
+ */
+function pgStateStorage(pg: PgClient, kv: PgKv): StateStorage {
+  return {
+    async get(namespace: string, key: string): Promise<string | null> {
+      await kv.flush();
+      const rows = await pg.query("SELECT value FROM kbin_state WHERE key = $1", [stateKey(namespace, key)]);
+      return rows.length === 0 ? null : (JSON.parse(String(rows[0]!["value"])) as string);
+    },
+    async list(namespace: string): Promise<[string, string][]> {
+      await kv.flush();
+      const rows = await pg.query("SELECT key, value FROM kbin_state WHERE starts_with(key, $1)", [
+        stateKey(namespace),
+      ]);
+      const out = rows.map((r): [string, string] => [
+        documentKeyOf(String(r["key"])),
+        JSON.parse(String(r["value"])) as string,
+      ]);
+      return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    },
+    put(namespace: string, entries: readonly (readonly [string, string | null])[]): Promise<void> {
+      return kv.write(entries.map(([k, v]) => [stateKey(namespace, k), v] as const));
+    },
+  };
 }

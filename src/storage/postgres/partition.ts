@@ -5,9 +5,10 @@
  *
  * Append: offsets are assigned in memory at once (this broker leads the partition), then batches
  * queued while one transaction is in flight are written together by the next one. Each
- * transaction moves `kbin_partition.next_offset` from the offset this broker expects, at its
- * leader epoch, in the same transaction as the inserts: if another writer moved it (a stale
- * leader) the update matches no row and the whole group fails. A batch is acknowledged (and
+ * transaction moves `kbin_partition.next_offset` from the offset this broker expects, where the
+ * row still names this broker as leader at the epoch it loaded, in the same transaction as the
+ * inserts: if another writer moved it or a rebalance moved the leadership, the update matches no
+ * row and the whole group fails with NOT_LEADER_OR_FOLLOWER. A batch is acknowledged (and
  * readable: the high watermark) once its transaction committed. After a failed write the
  * partition reloads its offsets and producer state from the database before the next append.
  *
@@ -37,6 +38,14 @@ const MAX_GROUP_BYTES = 4 * 1024 * 1024;
 /** Rows a read asks for at most. */
 const READ_ROWS = 256;
 
+/** What a partition is opened with. */
+export interface PgPartitionOptions {
+  now: () => number;
+  decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  /** This broker's node id once it joined the cluster (appends are fenced by it), else null. */
+  node: () => number | null;
+}
+
 interface Queued {
   bytes: Uint8Array;
   base: number;
@@ -57,7 +66,10 @@ export class PgPartition implements PartitionStorage {
   readonly #name: string;
   readonly #now: () => number;
   readonly #decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  readonly #node: () => number | null;
   readonly #waiters = new DataWaiters();
+  /** The epoch this broker leads at (the row's `leader_epoch` when loaded). */
+  #epoch = 0;
   #start = 0;
   /** Offset the next append gets (assigned, maybe not yet committed). */
   #next = 0;
@@ -72,25 +84,20 @@ export class PgPartition implements PartitionStorage {
   /** A write failed: offsets and producer state must be reloaded before the next append. */
   #stale = false;
   #deleted: StorageError | null = null;
+  /** Set once the leadership moved: appends and reads are refused from then on. */
+  #retired: StorageError | null = null;
 
-  private constructor(
-    pg: PgClient,
-    ref: PartitionRef,
-    o: { now: () => number; decompress: (codec: number, data: Uint8Array) => Uint8Array },
-  ) {
+  private constructor(pg: PgClient, ref: PartitionRef, o: PgPartitionOptions) {
     this.#pg = pg;
     this.#ref = ref;
     this.#name = `${ref.topicName}-${ref.partition}`;
     this.#now = o.now;
     this.#decompress = o.decompress;
+    this.#node = o.node;
   }
 
   /** Loads the partition's offsets, epochs and producer state. */
-  static async open(
-    pg: PgClient,
-    ref: PartitionRef,
-    o: { now: () => number; decompress: (codec: number, data: Uint8Array) => Uint8Array },
-  ): Promise<PgPartition> {
+  static async open(pg: PgClient, ref: PartitionRef, o: PgPartitionOptions): Promise<PgPartition> {
     const p = new PgPartition(pg, ref, o);
     await p.#load();
     return p;
@@ -99,7 +106,7 @@ export class PgPartition implements PartitionStorage {
   async #load(): Promise<void> {
     const key = [this.#ref.topicId, this.#ref.partition];
     const row = (await this.#pg.query(
-      "SELECT next_offset, log_start_offset FROM kbin_partition WHERE topic_id = $1 AND partition = $2",
+      "SELECT next_offset, log_start_offset, leader_epoch FROM kbin_partition WHERE topic_id = $1 AND partition = $2",
       key,
     ))[0];
     if (row === undefined) throw new StorageError(`Cannot open log ${this.#name}: the partition is not stored`);
@@ -139,6 +146,7 @@ export class PgPartition implements PartitionStorage {
     this.producers = producers;
     this.#next = this.#committed = num(row, "next_offset");
     this.#start = num(row, "log_start_offset");
+    this.#epoch = num(row, "leader_epoch");
     this.#size = num(stats, "size");
     this.#maxTimestamp = num(stats, "max_ts");
     this.#epochs = new LeaderEpochs(
@@ -162,11 +170,12 @@ export class PgPartition implements PartitionStorage {
     return this.#deleted;
   }
   get leaderEpoch(): number {
-    return this.#epochs.latest;
+    return this.#epoch;
   }
 
   async append(batch: Uint8Array): Promise<AppendOutcome> {
     if (this.#deleted) throw this.#deleted;
+    if (this.#retired) throw this.#retired;
     while (this.#stale) await this.#reloadOnce();
     // No copy: `written` resolves only after the insert has sent these bytes, and the request's
     // buffer is not reused before (the produce handler awaits it).
@@ -176,7 +185,7 @@ export class PgPartition implements PartitionStorage {
     if (admission.kind !== "new") return admission;
     const base = this.#next;
     const last = base + v.getInt32(F.LAST_OFFSET_DELTA);
-    stampBatch(v, base, this.#epochs.latest);
+    stampBatch(v, base, this.#epoch);
     this.#next = last + 1;
     if (admission.info) this.producers.update(admission.info, BigInt(base), this.#now());
     const written = new Promise<void>((resolve, reject) => this.#queue.push({ bytes, base, last, resolve, reject }));
@@ -248,7 +257,7 @@ export class PgPartition implements PartitionStorage {
     const { topicId, partition } = this.#ref;
     const from = group[0]!.base;
     const to = group[group.length - 1]!.last + 1;
-    const epoch = this.#epochs.latest;
+    const epoch = this.#epoch;
     const rows: string[] = [];
     const params: PgValue[] = [topicId, partition];
     for (const q of group) {
@@ -272,13 +281,15 @@ export class PgPartition implements PartitionStorage {
     await this.#pg.transaction(async (tx) => {
       const moved = await tx.query(
         `UPDATE kbin_partition SET next_offset = $3
-         WHERE topic_id = $1 AND partition = $2 AND next_offset = $4 AND leader_epoch = $5 RETURNING 1`,
-        [topicId, partition, to, from, epoch],
+         WHERE topic_id = $1 AND partition = $2 AND next_offset = $4 AND leader_epoch = $5
+           AND ($6::int IS NULL OR leader_node = $6::int) RETURNING 1`,
+        [topicId, partition, to, from, epoch, this.#node()],
       );
       if (moved.length === 0) {
         throw new StorageError(
-          `Cannot append to ${this.#name}: another writer moved the log end or the leader epoch (expected offset ` +
-            `${from} at epoch ${epoch})`,
+          `Cannot append to ${this.#name}: another broker leads it now (expected offset ${from} at leader epoch ` +
+            `${epoch})`,
+          { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER },
         );
       }
       await tx.query(
@@ -303,6 +314,7 @@ export class PgPartition implements PartitionStorage {
     options: { minOneBatch: boolean; upTo?: number },
   ): Promise<Result<ReadResult>> {
     if (this.#deleted) return fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#deleted.message);
+    if (this.#retired) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER, this.#retired.message);
     const hw = this.#committed;
     const upTo = Math.min(options.upTo ?? hw, hw);
     if (offset < this.#start || offset > this.#next) {
@@ -385,13 +397,14 @@ export class PgPartition implements PartitionStorage {
 
   async startLeaderEpoch(epoch: number): Promise<Result<EpochEnd>> {
     if (this.#deleted) throw this.#deleted;
+    if (this.#retired) throw this.#retired;
     while (this.#stale) await this.#reloadOnce();
     while (this.#writing) await this.#writing;
     const next = new LeaderEpochs(this.#epochs.entries);
-    if (!next.assign(epoch, this.#next)) {
+    if (epoch <= this.#epoch || !next.assign(epoch, this.#next)) {
       return fail(
         ErrorCode.FENCED_LEADER_EPOCH,
-        `Cannot start leader epoch ${epoch} of ${this.#name}: the current epoch is ${this.#epochs.latest}`,
+        `Cannot start leader epoch ${epoch} of ${this.#name}: the current epoch is ${this.#epoch}`,
       );
     }
     const { topicId, partition } = this.#ref;
@@ -417,12 +430,25 @@ export class PgPartition implements PartitionStorage {
       );
     }
     this.#epochs = next;
+    this.#epoch = epoch;
     return ok({ leaderEpoch: epoch, endOffset: this.#next });
   }
 
   /** Waits for the writes in flight (close). */
   async flush(): Promise<void> {
     while (this.#writing) await this.#writing;
+  }
+
+  /**
+   * The leadership moved (another broker, or a new epoch): appends fail with
+   * NOT_LEADER_OR_FOLLOWER from now on (those in flight are fenced in the database), reads too,
+   * and long-polling fetches wake to find out.
+   */
+  retire(): void {
+    this.#retired ??= new StorageError(`This broker no longer leads ${this.#name}`, {
+      errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    });
+    this.#waiters.notify();
   }
 
   /** The topic was deleted: every later call fails. */

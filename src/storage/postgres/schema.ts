@@ -8,6 +8,12 @@
 
 import type { PgClient } from "../../ports.ts";
 
+/**
+ * Coordinator shards of a PostgreSQL cluster: group ids hash onto them as Kafka hashes them onto
+ * `__consumer_offsets` partitions, with Kafka's default count (`offsets.topic.num.partitions`).
+ */
+export const PG_SHARDS = 50;
+
 /** The migrations, oldest first. Append only: never edit or reorder a released step. */
 export const PG_MIGRATIONS: readonly string[] = [
   `CREATE TABLE kbin_cluster (
@@ -63,6 +69,23 @@ export const PG_MIGRATIONS: readonly string[] = [
    );`,
   // 2: a version every topic change bumps, so that other brokers reload their topic cache.
   `ALTER TABLE kbin_cluster ADD COLUMN metadata_version bigint NOT NULL DEFAULT 0`,
+  // 3: brokers with leases; who leads each partition and coordinator shard (see cluster.ts).
+  `CREATE TABLE kbin_broker (
+     node_id integer PRIMARY KEY,
+     incarnation text NOT NULL,
+     host text NOT NULL,
+     port integer NOT NULL,
+     rack text,
+     lease_until timestamptz NOT NULL
+   );
+   ALTER TABLE kbin_partition ADD COLUMN leader_node integer NOT NULL DEFAULT -1;
+   CREATE TABLE kbin_shard (
+     shard integer PRIMARY KEY,
+     leader_node integer NOT NULL DEFAULT -1,
+     epoch integer NOT NULL DEFAULT 0
+   );
+   INSERT INTO kbin_shard (shard) SELECT g FROM generate_series(0, ${PG_SHARDS - 1}) g;
+   ALTER TABLE kbin_cluster ADD COLUMN membership_version bigint NOT NULL DEFAULT 0`,
 ];
 
 /**
