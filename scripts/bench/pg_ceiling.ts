@@ -1,8 +1,8 @@
 /**
  * PostgreSQL's own append ceiling on this machine: batch rows written straight with a driver, in
- * the transactions the `postgres:` engine writes (move a counter row, insert the batch rows with
- * their bytes), one transaction in flight per partition taking what queued meanwhile. No kbin
- * code. Shared by pg_append.ts and scale_out.ts.
+ * the statements the `postgres:` engine writes (one statement that moves a counter row and inserts
+ * the batch rows with their bytes), one in flight per partition taking what queued meanwhile. No
+ * kbin code. Shared by pg_append.ts and scale_out.ts.
  *
  * @module
  */
@@ -75,16 +75,16 @@ export async function ceiling(pg: PgClient, load: Load, seconds: number): Promis
       const rows = group.map((_, i) => {
         params.push(q.next + i * 16, q.next + i * 16 + 15, bytes);
         const at = params.length - 3;
-        return `($1, $${at + 1}::int8, $${at + 2}::int8, $${at + 3}::bytea)`;
+        return `($1::int4, $${at + 1}::int8, $${at + 2}::int8, $${at + 3}::bytea)`;
       });
-      await pg.transaction(async (tx) => {
-        await tx.query("UPDATE bench_counter SET next = $2 WHERE p = $1 AND next = $3", [
-          p,
-          q.next + group.length * 16,
-          q.next,
-        ]);
-        await tx.query(`INSERT INTO bench_batch (p, base, last, bytes) VALUES ${rows.join(", ")}`, params);
-      });
+      const n = params.length;
+      params.push(q.next + group.length * 16, q.next);
+      // One statement: move the counter and insert the rows, as the engine does.
+      await pg.query(
+        `WITH moved AS (UPDATE bench_counter SET next = $${n + 1} WHERE p = $1 AND next = $${n + 2} RETURNING 1)
+         INSERT INTO bench_batch (p, base, last, bytes) SELECT v.* FROM moved, (VALUES ${rows.join(", ")}) AS v`,
+        params,
+      );
       q.next += group.length * 16;
       for (const done of group) done();
     }

@@ -3,6 +3,7 @@
 #
 # Usage: bash scripts/bench/run.sh [quick|full]
 #        bash scripts/bench/run.sh compare [REV]
+#        bash scripts/bench/run.sh scale-out [SECONDS]
 #   quick (default, about 1.5 minutes): 3 s per produce run, a 256 MiB consume backlog, 5 s end to end.
 #   full  (about 13 minutes): 10 s per produce run, each repeated 3 times, a 1 GiB backlog, 15 s end to end, acks=all
 #         also against the sink and end to end.
@@ -14,6 +15,10 @@
 #         Markdown table of medians and after/before changes with a verdict ("within 5 %", "slower by X %", "faster
 #         by X %") and writes it to .cache/bench/compare-<short rev>.md; docs/benchmarks.md is not touched. It exits
 #         non-zero only when runs could not be taken, never for slow results.
+#   scale-out (about 4 minutes): scripts/bench/scale_out.ts on a throwaway PostgreSQL (Debian's postgresql): produce
+#         (1 KiB, acks=all, 4 producers) and consume MB/s through 1, 2 and 3 brokers on PostgreSQL, beside one broker on
+#         file: and PostgreSQL's own insert ceiling, with kbin's and PostgreSQL's CPU and each broker's peak RSS.
+#         SECONDS per produce run (default 8). Prints a Markdown table; docs/scale-out.md is not touched.
 #
 # What it does: installs librdkafka-dev if it is missing (apt-get, as root), compiles the
 # librdkafka load generator scripts/bench/rdkafka_bench.c into .cache/bench/, builds kbin into
@@ -48,7 +53,8 @@ fail() {
 case "$mode" in
   quick | full) ;;
   compare) base_rev="${2:-ddcfde3}" ;;
-  *) fail "Cannot run mode \"$mode\": expected quick, full or compare" ;;
+  scale-out) ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full, compare or scale-out" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"
@@ -81,6 +87,9 @@ fi
 [[ -x "$KBIN_BIN" ]] || fail "Cannot run kbin: \"$KBIN_BIN\" is not an executable"
 
 export KBIN_BIN KBIN_BENCH_TOOL="$tool"
+if [[ "$mode" == scale-out ]]; then
+  exec bun "$root/scripts/bench/scale_out.ts" "${2:-8}"
+fi
 if [[ "$mode" != compare ]]; then
   exec bun "$root/scripts/bench/suite.ts" "$mode"
 fi

@@ -39,6 +39,8 @@ export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.cluster.lease.ms": { type: "int", default: "6000" },
   /** How often a broker renews its lease and looks for dead brokers. */
   "kbin.cluster.heartbeat.ms": { type: "int", default: "500" },
+  /** PostgreSQL storage: bytes of recently committed batches a broker keeps to serve reads at the tail (0: none). */
+  "kbin.postgres.tail.cache.bytes": { type: "long", default: "67108864" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */
   "unstable.api.versions.enable": { type: "boolean", default: "false" },
 };

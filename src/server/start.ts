@@ -77,6 +77,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       decompress: (codec, data) => codecs.decompress(codec, data),
       logConfig: (topic) => policies.for(topic).log,
       cluster: { leaseMs, heartbeatMs },
+      tailCacheBytes: config.number("kbin.postgres.tail.cache.bytes"),
     });
   } catch (err) {
     if (err instanceof StorageUrlError) throw new ConfigError(err.message);

@@ -64,6 +64,8 @@ export interface OpenStorageOptions extends StorageOptions {
   connectPostgres: ConnectPostgresFn;
   /** Lease and heartbeat of brokers sharing a `postgres:` storage (defaults: 6 s, 500 ms). */
   cluster?: PgClusterTiming;
+  /** `postgres:` only: bytes of recent batches kept for reads at the tail (default 64 MiB). */
+  tailCacheBytes?: number;
 }
 
 /**
@@ -107,5 +109,6 @@ async function openPostgres(url: string, o: OpenStorageOptions): Promise<Storage
     pg,
     connectSession: () => o.connectPostgres(url, { max: 1 }),
     ...(o.cluster ? { timing: o.cluster } : {}),
+    ...(o.tailCacheBytes === undefined ? {} : { tailCacheBytes: o.tailCacheBytes }),
   });
 }

@@ -26,6 +26,7 @@ import { DEFAULT_PG_CLUSTER_TIMING, partitionCacheKey, PgCluster, type PgCluster
 import { PgKv } from "./kv.ts";
 import { PgPartition } from "./partition.ts";
 import { migrate } from "./schema.ts";
+import { TailCache } from "./tail_cache.ts";
 
 /** How often a broker checks whether another one changed the topics or the leaders. */
 const METADATA_POLL_MS = 250;
@@ -53,7 +54,12 @@ export interface PostgresStorageOptions extends StorageOptions {
   connectSession: () => Promise<PgClient>;
   /** Lease and heartbeat timing (default: a 6 s lease renewed every 500 ms). */
   timing?: PgClusterTiming;
+  /** Bytes of recently committed batches kept for reads at the tail (default 64 MiB; 0: none). */
+  tailCacheBytes?: number;
 }
+
+/** Default budget of the tail cache. */
+export const DEFAULT_TAIL_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Opens PostgreSQL storage, migrating the schema first.
@@ -73,6 +79,7 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
     const partitions = new Map<string, Promise<PgPartition>>();
     const opened = new Map<string, PgPartition>();
     const keyOf = partitionCacheKey;
+    const tail = new TailCache(o.tailCacheBytes ?? DEFAULT_TAIL_CACHE_BYTES);
     /** Drops cached partitions: the next use opens them afresh from the database. */
     const retire = (keys: readonly string[]) => {
       for (const key of keys) {
@@ -196,6 +203,7 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
             now: () => o.clock.now(),
             decompress: o.decompress,
             node: () => cluster.nodeId,
+            tail: tail.log(),
           });
           partitions.set(key, p);
           p.then((log) => {

@@ -9,7 +9,8 @@
  * row still names this broker as leader at the epoch it loaded, in the same transaction as the
  * inserts: if another writer moved it or a rebalance moved the leadership, the update matches no
  * row and the whole group fails with NOT_LEADER_OR_FOLLOWER. A batch is acknowledged (and
- * readable: the high watermark) once its transaction committed. After a failed write the
+ * readable: the high watermark) once its transaction committed, and kept in the broker's tail
+ * cache, which serves reads at the tail without a query. After a failed write the
  * partition reloads its offsets and producer state from the database before the next append.
  *
  * @module
@@ -30,6 +31,7 @@ import {
 } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager } from "../producer_state.ts";
+import type { TailLog } from "./tail_cache.ts";
 import { fail, ok, type Result } from "../result.ts";
 
 /** Batches per insert transaction at most (and about 4 MiB). */
@@ -44,6 +46,8 @@ export interface PgPartitionOptions {
   decompress: (codec: number, data: Uint8Array) => Uint8Array;
   /** This broker's node id once it joined the cluster (appends are fenced by it), else null. */
   node: () => number | null;
+  /** This partition's part of the broker's tail cache (tail_cache.ts). */
+  tail: TailLog;
 }
 
 interface Queued {
@@ -67,6 +71,7 @@ export class PgPartition implements PartitionStorage {
   readonly #now: () => number;
   readonly #decompress: (codec: number, data: Uint8Array) => Uint8Array;
   readonly #node: () => number | null;
+  readonly #tail: TailLog;
   readonly #waiters = new DataWaiters();
   /** The epoch this broker leads at (the row's `leader_epoch` when loaded). */
   #epoch = 0;
@@ -94,6 +99,7 @@ export class PgPartition implements PartitionStorage {
     this.#now = o.now;
     this.#decompress = o.decompress;
     this.#node = o.node;
+    this.#tail = o.tail;
   }
 
   /** Loads the partition's offsets, epochs and producer state. */
@@ -144,6 +150,8 @@ export class PgPartition implements PartitionStorage {
       );
     }
     this.producers = producers;
+    // What the cache holds may no longer be followed by what this broker appends next.
+    this.#tail.clear();
     this.#next = this.#committed = num(row, "next_offset");
     this.#start = num(row, "log_start_offset");
     this.#epoch = num(row, "leader_epoch");
@@ -239,6 +247,8 @@ export class PgPartition implements PartitionStorage {
           this.#waiters.notify();
           continue;
         }
+        // Cached before the high watermark moves, so a read up to it finds them.
+        if (!this.#retired && !this.#deleted) { for (const q of group) this.#tail.add(q.base, q.last, q.bytes); }
         this.#committed = group[group.length - 1]!.last + 1;
         this.#size += bytes;
         for (const q of group) {
@@ -274,30 +284,37 @@ export class PgPartition implements PartitionStorage {
         q.bytes,
       );
       rows.push(
-        `($1, $2, $${at + 1}::int8, $${at + 2}::int8, $${at + 3}::int8, $${at + 4}::int8, $${at + 5}::int2, ` +
-          `$${at + 6}::int4, $${at + 7}::int2, $${at + 8}::bytea)`,
+        `($1::text, $2::int4, $${at + 1}::int8, $${at + 2}::int8, $${at + 3}::int8, $${at + 4}::int8, ` +
+          `$${at + 5}::int2, $${at + 6}::int4, $${at + 7}::int2, $${at + 8}::bytea)`,
       );
     }
-    await this.#pg.transaction(async (tx) => {
-      const moved = await tx.query(
-        `UPDATE kbin_partition SET next_offset = $3
-         WHERE topic_id = $1 AND partition = $2 AND next_offset = $4 AND leader_epoch = $5
-           AND ($6::int IS NULL OR leader_node = $6::int) RETURNING 1`,
-        [topicId, partition, to, from, epoch, this.#node()],
+    const n = params.length;
+    params.push(to, from, epoch, this.#node());
+    // One statement, so one round trip and its own transaction: the log end moves only where this
+    // broker still leads at its epoch and the offsets are where it expects, and the rows go in
+    // only when it moved.
+    const inserted = await this.#pg.query(
+      `WITH moved AS (
+         UPDATE kbin_partition SET next_offset = $${n + 1}
+         WHERE topic_id = $1 AND partition = $2 AND next_offset = $${n + 2} AND leader_epoch = $${n + 3}
+           AND ($${n + 4}::int IS NULL OR leader_node = $${n + 4}::int)
+         RETURNING 1
+       ), inserted AS (
+         INSERT INTO kbin_batch (topic_id, partition, base_offset, last_offset, max_timestamp, producer_id,
+           producer_epoch, base_sequence, attributes, bytes)
+         SELECT v.* FROM moved, (VALUES ${rows.join(", ")}) AS v
+         RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM inserted`,
+      params,
+    );
+    if (Number(inserted[0]?.["n"]) !== group.length) {
+      throw new StorageError(
+        `Cannot append to ${this.#name}: another broker leads it now (expected offset ${from} at leader epoch ` +
+          `${epoch})`,
+        { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER },
       );
-      if (moved.length === 0) {
-        throw new StorageError(
-          `Cannot append to ${this.#name}: another broker leads it now (expected offset ${from} at leader epoch ` +
-            `${epoch})`,
-          { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER },
-        );
-      }
-      await tx.query(
-        `INSERT INTO kbin_batch (topic_id, partition, base_offset, last_offset, max_timestamp, producer_id,
-           producer_epoch, base_sequence, attributes, bytes) VALUES ${rows.join(", ")}`,
-        params,
-      );
-    });
+    }
   }
 
   /** Resolves once everything before `offset` is committed (commits are durable in PostgreSQL). */
@@ -322,6 +339,8 @@ export class PgPartition implements PartitionStorage {
     }
     const result = (records: Uint8Array) => ok({ records, highWatermark: hw, logStartOffset: this.#start });
     if (offset >= upTo) return result(new Uint8Array(0));
+    const cached = this.#tail.read(offset, upTo, maxBytes, options.minOneBatch);
+    if (cached !== null) return result(cached);
     let rows: PgRow[];
     try {
       // Only the batches that start within maxBytes leave the server (the sizes come from the
@@ -448,12 +467,14 @@ export class PgPartition implements PartitionStorage {
     this.#retired ??= new StorageError(`This broker no longer leads ${this.#name}`, {
       errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
     });
+    this.#tail.clear();
     this.#waiters.notify();
   }
 
   /** The topic was deleted: every later call fails. */
   delete(): void {
     this.#deleted = new StorageError(`Log ${this.#name} was deleted`);
+    this.#tail.clear();
     this.#waiters.notify();
   }
 }
