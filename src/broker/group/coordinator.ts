@@ -20,6 +20,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Clock, Logger } from "../../ports.ts";
+import { coalesced } from "../../storage/coalesce.ts";
 import type { CommittedOffset, GroupCache, SavedGroup } from "./group_cache.ts";
 import type { BrokerConfig } from "../config.ts";
 import { SERVER_ASSIGNORS } from "./assignors.ts";
@@ -76,8 +77,6 @@ export class GroupCoordinator {
   #retentionTimer: ReturnType<typeof setInterval> | null = null;
   /** Shards whose groups are loaded here. */
   readonly #owned = new Set<number>();
-  #syncing: Promise<void> | null = null;
-  #syncAgain = false;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
 
@@ -105,31 +104,20 @@ export class GroupCoordinator {
    * shards it lost, reads and restores those of shards it gained. Call it whenever leadership
    * may have changed; calls are serialised, and a failed read is retried after a second.
    */
-  syncShards(): Promise<void> {
-    if (this.#syncing) {
-      this.#syncAgain = true;
-      return this.#syncing;
-    }
-    this.#syncing = (async () => {
-      try {
-        do {
-          this.#syncAgain = false;
-          await this.#sync();
-        } while (this.#syncAgain && !this.#closed);
-      } catch (err) {
-        this.#o.logger.warn("Could not load the groups of the coordinator shards this node took; retrying", {
-          error: String(err),
-        });
-        if (!this.#closed) {
-          this.#retryTimer = setTimeout(() => void this.syncShards(), 1000);
-          (this.#retryTimer as { unref?: () => void }).unref?.();
-        }
-      } finally {
-        this.#syncing = null;
+  readonly syncShards: () => Promise<void> = coalesced(async () => {
+    if (this.#closed) return;
+    try {
+      await this.#sync();
+    } catch (err) {
+      this.#o.logger.warn("Could not load the groups of the coordinator shards this node took; retrying", {
+        error: String(err),
+      });
+      if (!this.#closed) {
+        this.#retryTimer = setTimeout(() => void this.syncShards(), 1000);
+        (this.#retryTimer as { unref?: () => void }).unref?.();
       }
-    })();
-    return this.#syncing;
-  }
+    }
+  });
 
   async #sync(): Promise<void> {
     const { shards, store, logger } = this.#o;

@@ -32,6 +32,7 @@ import type { Logger, PgClient, PgTx } from "../../ports.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { BrokerInfo, ClusterStorage, Leadership, PartitionRef } from "../engine.ts";
 import { partitionKey, rendezvousLeader, shardKey } from "../placement.ts";
+import { coalesced } from "../coalesce.ts";
 import { fail, ok, type Result } from "../result.ts";
 import { PG_SHARDS } from "./schema.ts";
 
@@ -91,8 +92,6 @@ export class PgCluster implements ClusterStorage {
   /** The other brokers' session locks count only after this (ms): after our own outage, they get a lease to come back. */
   #lockCheckAfter = 0;
   #failing = false;
-  #loading: Promise<void> | null = null;
-  #reloadAgain = false;
   #closed = false;
 
   constructor(o: PgClusterOptions) {
@@ -323,23 +322,7 @@ export class PgCluster implements ClusterStorage {
   }
 
   /** Reads brokers and leaders again; tells listeners and the engine what moved. */
-  reload(): Promise<void> {
-    if (this.#loading) {
-      this.#reloadAgain = true;
-      return this.#loading;
-    }
-    this.#loading = (async () => {
-      try {
-        do {
-          this.#reloadAgain = false;
-          await this.#load();
-        } while (this.#reloadAgain);
-      } finally {
-        this.#loading = null;
-      }
-    })();
-    return this.#loading;
-  }
+  readonly reload: () => Promise<void> = coalesced(() => this.#load());
 
   async #load(): Promise<void> {
     const pg = this.#o.pg;
