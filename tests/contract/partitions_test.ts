@@ -214,6 +214,35 @@ for (const engine of ENGINES) {
           assert.equal((await appended(p, batch(["d"], { producerId: 3n, sequence: 3 }))).baseOffset, 3);
           assert.deepEqual(p.endOffsetForEpoch(0), { leaderEpoch: 0, endOffset: 1 });
         }));
+
+      test("after a restart, retries of every batch of long-lived producers get the answers they got before", () =>
+        withEngine(engine, async (e) => {
+          const ref = await topic(e.storage);
+          let p = await e.storage.partition(ref);
+          // Two producers, interleaved, eight batches each; the retry verdicts before and after must agree.
+          for (let seq = 0; seq < 8; seq++) {
+            for (const pid of [11n, 12n]) {
+              await appended(p, batch([`${pid}-${seq}`], { producerId: pid, sequence: seq }));
+            }
+          }
+          const verdicts = async () => {
+            const out: string[] = [];
+            for (let seq = 0; seq < 8; seq++) {
+              for (const pid of [11n, 12n]) {
+                const r = await p.append(batch([`${pid}-${seq}`], { producerId: pid, sequence: seq }));
+                out.push(
+                  r.kind === "error" ? `error ${r.code}` : r.kind === "duplicate" ? `dup ${r.baseOffset}` : r.kind,
+                );
+              }
+            }
+            return out;
+          };
+          const before = await verdicts();
+          assert.equal(before.filter((v) => v.startsWith("dup")).length, 10, before.join());
+          const storage = await e.restart();
+          p = await storage.partition(ref);
+          assert.deepEqual(await verdicts(), before);
+        }));
     }
 
     if (engine.crashes) {

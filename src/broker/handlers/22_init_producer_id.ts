@@ -3,7 +3,9 @@
  *
  * A producer without a transactional id gets a fresh producer id at epoch 0, as Kafka's broker
  * does (even when v3+ sends its old id and epoch: a new id makes every old sequence moot). Ids
- * come from blocks reserved in the metadata store, so they are never reused across restarts.
+ * come from blocks reserved in the metadata store, so they are never reused across restarts. When
+ * storage cannot reserve a block (PostgreSQL unreachable), the answer is COORDINATOR_LOAD_IN_PROGRESS,
+ * which clients retry, as Kafka's broker answers when its producer id manager has no block.
  *
  * v6 (two-phase commit, KIP-939) is still marked unstable in Kafka 4.3.1, so it is advertised
  * only with `unstable.api.versions.enable=true`; two-phase commit needs a transactional id, so
@@ -17,6 +19,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { INIT_PRODUCER_ID_API } from "../../protocol/generated/22_init_producer_id.ts";
+import { StorageError } from "../../storage/engine.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(INIT_PRODUCER_ID_API, {
@@ -29,7 +32,20 @@ export default defineHandler(INIT_PRODUCER_ID_API, {
     if (request.transactionalId !== null) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 };
     }
-    const producerId = BigInt(await ctx.broker.producerIds.next());
+    let producerId: bigint;
+    try {
+      producerId = BigInt(await ctx.broker.producerIds.next());
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      // As Kafka's ProducerIdManager when it has no block: retriable, the client asks again.
+      ctx.broker.logger.warn("Cannot hand out a producer id: storage failed", { error: err.message });
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
+    }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   },
 });

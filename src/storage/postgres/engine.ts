@@ -17,7 +17,15 @@
  */
 
 import type { PgClient, PgTx } from "../../ports.ts";
-import type { GroupStorage, PartitionRef, StateStorage, Storage, StorageOptions, Topic } from "../engine.ts";
+import {
+  type GroupStorage,
+  type PartitionRef,
+  type StateStorage,
+  type Storage,
+  StorageError,
+  type StorageOptions,
+  type Topic,
+} from "../engine.ts";
 import { documentKeyOf, groupOfKey, kvGroupStorage, stateKey } from "../kv_state.ts";
 import { coordinatorShard } from "../placement.ts";
 import { fail, ok, type Result } from "../result.ts";
@@ -217,10 +225,11 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
       cluster,
       groups,
       async reserveProducerIds(count: number): Promise<number> {
-        const rows = await pg.query(
-          "UPDATE kbin_cluster SET next_producer_id = next_producer_id + $1 RETURNING next_producer_id - $1 AS first",
-          [count],
-        );
+        const rows = await io("reserve producer ids", () =>
+          pg.query(
+            "UPDATE kbin_cluster SET next_producer_id = next_producer_id + $1 RETURNING next_producer_id - $1 AS first",
+            [count],
+          ));
         return Number(rows[0]!["first"]);
       },
       state: pgStateStorage(pg, kv),
@@ -245,6 +254,16 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
   }
 }
 
+/** Runs database work; a failure becomes a StorageError (answered KAFKA_STORAGE_ERROR, retriable). */
+async function io<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    throw new StorageError(`Cannot ${what} in PostgreSQL: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
  * Documents read from the database on every call (so that a write through any broker is seen by
  * every other), written through the key-value log.
@@ -253,14 +272,18 @@ function pgStateStorage(pg: PgClient, kv: PgKv): StateStorage {
   return {
     async get(namespace: string, key: string): Promise<string | null> {
       await kv.flush();
-      const rows = await pg.query("SELECT value FROM kbin_state WHERE key = $1", [stateKey(namespace, key)]);
+      const rows = await io(
+        "read a document",
+        () => pg.query("SELECT value FROM kbin_state WHERE key = $1", [stateKey(namespace, key)]),
+      );
       return rows.length === 0 ? null : (JSON.parse(String(rows[0]!["value"])) as string);
     },
     async list(namespace: string): Promise<[string, string][]> {
       await kv.flush();
-      const rows = await pg.query("SELECT key, value FROM kbin_state WHERE starts_with(key, $1)", [
-        stateKey(namespace),
-      ]);
+      const rows = await io(
+        "list documents",
+        () => pg.query("SELECT key, value FROM kbin_state WHERE starts_with(key, $1)", [stateKey(namespace)]),
+      );
       const out = rows.map((r): [string, string] => [
         documentKeyOf(String(r["key"])),
         JSON.parse(String(r["value"])) as string,

@@ -30,7 +30,7 @@ import {
   StorageError,
 } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
-import { ProducerStateManager } from "../producer_state.ts";
+import { NUM_BATCHES_TO_RETAIN, ProducerStateManager } from "../producer_state.ts";
 import type { TailLog } from "./tail_cache.ts";
 import { fail, ok, type Result } from "../result.ts";
 
@@ -105,8 +105,18 @@ export class PgPartition implements PartitionStorage {
   /** Loads the partition's offsets, epochs and producer state. */
   static async open(pg: PgClient, ref: PartitionRef, o: PgPartitionOptions): Promise<PgPartition> {
     const p = new PgPartition(pg, ref, o);
-    await p.#load();
+    await p.#io("open", () => p.#load());
     return p;
+  }
+
+  /** Runs database work; a failure (the server gone, a timeout) becomes a StorageError. */
+  async #io<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`Cannot ${what} ${this.#name} in PostgreSQL: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async #load(): Promise<void> {
@@ -129,8 +139,15 @@ export class PgPartition implements PartitionStorage {
     const now = this.#now();
     for (
       const b of await this.#pg.query(
+        // Idempotence needs each producer's newest batches only (Kafka keeps 5): PostgreSQL picks
+        // them, so a takeover does not ship every batch row of a long partition. (Transactions will
+        // need more: a producer's open transaction can span more batches.)
         `SELECT base_offset, last_offset, max_timestamp, producer_id, producer_epoch, base_sequence, attributes
-         FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND producer_id >= 0 ORDER BY last_offset`,
+         FROM (
+           SELECT base_offset, last_offset, max_timestamp, producer_id, producer_epoch, base_sequence, attributes,
+             row_number() OVER (PARTITION BY producer_id ORDER BY last_offset DESC) AS newest
+           FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND producer_id >= 0
+         ) b WHERE newest <= ${NUM_BATCHES_TO_RETAIN} ORDER BY last_offset`,
         key,
       )
     ) {
@@ -377,22 +394,24 @@ export class PgPartition implements PartitionStorage {
   }
 
   async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
-    const rows = await this.#pg.query(
-      `SELECT bytes FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND max_timestamp >= $3
+    const rows = await this.#io("look up a time in", () =>
+      this.#pg.query(
+        `SELECT bytes FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND max_timestamp >= $3
          AND base_offset >= $4 AND last_offset < $5
        ORDER BY last_offset LIMIT 1`,
-      [this.#ref.topicId, this.#ref.partition, timestampMs, this.#start, this.#committed],
-    );
+        [this.#ref.topicId, this.#ref.partition, timestampMs, this.#start, this.#committed],
+      ));
     return rows.length === 0 ? null : this.#firstRecordAtOrAfter(rows[0]!["bytes"] as Uint8Array, timestampMs);
   }
 
   async maxTimestampOffset(): Promise<{ offset: number; timestamp: number } | null> {
-    const rows = await this.#pg.query(
-      `SELECT bytes, base_offset, max_timestamp FROM kbin_batch WHERE topic_id = $1 AND partition = $2
+    const rows = await this.#io("find the largest timestamp of", () =>
+      this.#pg.query(
+        `SELECT bytes, base_offset, max_timestamp FROM kbin_batch WHERE topic_id = $1 AND partition = $2
          AND max_timestamp >= 0 AND last_offset < $3
        ORDER BY max_timestamp DESC, last_offset LIMIT 1`,
-      [this.#ref.topicId, this.#ref.partition, this.#committed],
-    );
+        [this.#ref.topicId, this.#ref.partition, this.#committed],
+      ));
     if (rows.length === 0) return null;
     const ts = num(rows[0]!, "max_timestamp");
     return this.#firstRecordAtOrAfter(rows[0]!["bytes"] as Uint8Array, ts) ??
@@ -427,20 +446,21 @@ export class PgPartition implements PartitionStorage {
       );
     }
     const { topicId, partition } = this.#ref;
-    const started = await this.#pg.transaction(async (tx) => {
-      const moved = await tx.query(
-        `UPDATE kbin_partition SET leader_epoch = $3 WHERE topic_id = $1 AND partition = $2 AND leader_epoch < $3
+    const started = await this.#io("start a leader epoch of", () =>
+      this.#pg.transaction(async (tx) => {
+        const moved = await tx.query(
+          `UPDATE kbin_partition SET leader_epoch = $3 WHERE topic_id = $1 AND partition = $2 AND leader_epoch < $3
          RETURNING next_offset`,
-        [topicId, partition, epoch],
-      );
-      if (moved.length === 0) return null;
-      const start = num(moved[0]!, "next_offset");
-      await tx.query(
-        "INSERT INTO kbin_partition_epoch (topic_id, partition, epoch, start_offset) VALUES ($1, $2, $3, $4)",
-        [topicId, partition, epoch, start],
-      );
-      return start;
-    });
+          [topicId, partition, epoch],
+        );
+        if (moved.length === 0) return null;
+        const start = num(moved[0]!, "next_offset");
+        await tx.query(
+          "INSERT INTO kbin_partition_epoch (topic_id, partition, epoch, start_offset) VALUES ($1, $2, $3, $4)",
+          [topicId, partition, epoch, start],
+        );
+        return start;
+      }));
     if (started === null || started !== this.#next) {
       this.#stale = true;
       return fail(

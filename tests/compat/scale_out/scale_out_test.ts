@@ -355,7 +355,12 @@ describe("scale-out: three brokers on one PostgreSQL", { skip: MISSING }, () => 
       const now = py.acked.size;
       await waitFor("records acknowledged afterwards", () => (py.acked.size > now + 150 ? true : undefined), 60_000);
     } finally {
-      await py.stop();
+      await py.stop().catch((err) => {
+        const errors = cluster.brokers.map((b) =>
+          b.process.log().split("\n").filter((l) => / ERROR | WARN /.test(l)).slice(-15).join("\n")
+        );
+        throw new Error(`${(err as Error).message}\nbroker warnings and errors:\n${errors.join("\n---\n")}`);
+      });
     }
     const acked = [...py.acked.keys()];
     try {
@@ -452,10 +457,13 @@ describe("scale-out: three brokers on one PostgreSQL", { skip: MISSING }, () => 
       const admin = kafka.admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic: "so-replaced", numPartitions: PARTITIONS }], waitForLeaders: true });
-      const brokers = (await admin.describeCluster()).brokers;
+      // Every broker lists the new process as node 3 within a poll of its joining.
+      const brokers = await waitFor("node 3 at its new address", async () => {
+        const listed = (await admin.describeCluster()).brokers;
+        return listed.find((b) => b.nodeId === 3)?.port === fresh.port && listed.length === 3 ? listed : undefined;
+      }, 2000);
       await admin.disconnect();
       assert.deepEqual(brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
-      assert.equal(brokers.find((b) => b.nodeId === 3)!.port, fresh.port);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       const sent = await producer.send({

@@ -10,9 +10,11 @@ import { silentLogger } from "../../../src/broker/logger.ts";
 import { KafkaConnection } from "../../../src/client/connection.ts";
 import { PRODUCE_API } from "../../../src/protocol/generated/00_produce.ts";
 import { CREATE_TOPICS_API } from "../../../src/protocol/generated/19_create_topics.ts";
+import { INIT_PRODUCER_ID_API } from "../../../src/protocol/generated/22_init_producer_id.ts";
 import { ErrorCode } from "../../../src/protocol/generated/errors.ts";
 import { buildBatch } from "../../../src/protocol/records/records.ts";
 import { type RunningBroker, startKafkaBroker } from "../../../src/server/start.ts";
+import { StorageError } from "../../../src/storage/engine.ts";
 import { memoryFs } from "../../../src/storage/memory/memory_fs.ts";
 import { run } from "../../support/broker_process.ts";
 import { connect, runtimeWithFs } from "../../support/runtime.ts";
@@ -95,4 +97,38 @@ describe("a failing disk", () => {
       assert.equal(good.code, 0, good.stderr);
     },
   );
+});
+
+describe("storage that cannot reserve producer ids", () => {
+  test("InitProducerId answers COORDINATOR_LOAD_IN_PROGRESS (retriable) and works again once storage does", async () => {
+    const running = await startKafkaBroker({
+      runtime: await runtimeWithFs(memoryFs()),
+      config: new BrokerConfig([["listeners", "PLAINTEXT://127.0.0.1:0"]]),
+      logger: silentLogger,
+      storage: "memory:",
+    });
+    const conn = await KafkaConnection.open("127.0.0.1", running.server.port, { connect });
+    try {
+      const storage = running.broker.storage;
+      const reserve = storage.reserveProducerIds.bind(storage);
+      storage.reserveProducerIds = () => Promise.reject(new StorageError("Cannot reserve producer ids: server gone"));
+      const init = () =>
+        conn.request(INIT_PRODUCER_ID_API, 4, {
+          transactionalId: null,
+          transactionTimeoutMs: 60_000,
+          producerId: -1n,
+          producerEpoch: -1,
+        });
+      const refused = await init();
+      assert.equal(refused.errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+      assert.equal(refused.producerId, -1n);
+      storage.reserveProducerIds = reserve;
+      const granted = await init();
+      assert.equal(granted.errorCode, ErrorCode.NONE);
+      assert.ok(granted.producerId >= 0n);
+    } finally {
+      conn.close();
+      await running.close();
+    }
+  });
 });
