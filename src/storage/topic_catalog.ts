@@ -26,7 +26,36 @@ export const TopicErrorCode = {
 
 const E = TopicErrorCode;
 
-/** How an engine stores topic changes. Each call happens after validation, one at a time. */
+/**
+ * Thrown by a {@link CatalogBackend} whose store was changed by another broker since this cache
+ * was filled (the name is taken, the topic is gone, its partitions grew): the change is not made
+ * and the caller gets `code` as its answer, as from the cache's own checks.
+ */
+export class CatalogConflict extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = "CatalogConflict";
+  }
+}
+
+/**
+ * Runs one backend write; a {@link CatalogConflict} becomes the failure it names.
+ * @returns the write's result, or the conflict as a failure
+ */
+async function guarded<T>(write: () => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof CatalogConflict) return fail(err.code, err.message);
+    throw err;
+  }
+}
+
+/**
+ * How an engine stores topic changes. Each call happens after validation, one at a time. A
+ * backend shared with other brokers throws {@link CatalogConflict} when its store disagrees with
+ * the cache.
+ */
 export interface CatalogBackend {
   insertTopic(topic: Topic): Promise<void>;
   /** Removes the topic and its partition logs. */
@@ -190,8 +219,10 @@ export class TopicCatalog implements TopicStorage {
         internal: input.internal === true,
         createdAtMs: this.#now(),
       };
-      await this.#backend.insertTopic(topic);
-      return ok(this.#cache(topic));
+      return guarded(async () => {
+        await this.#backend.insertTopic(topic);
+        return ok(this.#cache(topic));
+      });
     });
   }
 
@@ -204,6 +235,7 @@ export class TopicCatalog implements TopicStorage {
       try {
         await this.#backend.deleteTopic(topic);
       } catch (err) {
+        if (err instanceof CatalogConflict) return fail(err.code, err.message);
         this.#cache(topic);
         throw err;
       }
@@ -222,8 +254,10 @@ export class TopicCatalog implements TopicStorage {
             `and at most ${MAX_PARTITIONS_PER_TOPIC}, got ${newTotal}`,
         );
       }
-      await this.#backend.addPartitions(topic, topic.partitions, newTotal);
-      return ok(this.#cache({ ...topic, partitions: newTotal }));
+      return guarded(async () => {
+        await this.#backend.addPartitions(topic, topic.partitions, newTotal);
+        return ok(this.#cache({ ...topic, partitions: newTotal }));
+      });
     });
   }
 
@@ -232,8 +266,10 @@ export class TopicCatalog implements TopicStorage {
       const topic = this.#byName.get(name);
       if (topic === undefined) return this.#unknown("configure", name);
       const copy = copyConfigs(Object.entries(configs));
-      await this.#backend.writeConfigs(topic, copy);
-      return ok(this.#cache({ ...topic, configs: copy }));
+      return guarded(async () => {
+        await this.#backend.writeConfigs(topic, copy);
+        return ok(this.#cache({ ...topic, configs: copy }));
+      });
     });
   }
 

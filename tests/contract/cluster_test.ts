@@ -60,6 +60,35 @@ for (const engine of ENGINES) {
 
     if (!engine.sharedByNodes) return;
 
+    test("a topic change through a broker whose cache is behind gets the answer the database's state calls for", () =>
+      withEngine(engine, async (e) => {
+        const a = e.storage;
+        const b = await e.openAnother!();
+        assert.ok((await b.topics.create({ name: "warm", partitions: 1 })).ok);
+        // Each change on `a` is asked of `b` at once, before its poll (every 250 ms) can catch up.
+        assert.ok((await a.topics.create({ name: "raced", partitions: 2 })).ok);
+        const twice = await b.topics.create({ name: "raced", partitions: 3 });
+        assert.equal(twice.ok ? 0 : twice.code, ErrorCode.TOPIC_ALREADY_EXISTS);
+        await waitUntil("the other broker to know the topic", () => b.topics.get("raced").ok);
+        assert.ok((await a.topics.addPartitions("raced", 4)).ok);
+        const grown = await b.topics.addPartitions("raced", 4);
+        assert.equal(grown.ok ? 0 : grown.code, ErrorCode.INVALID_PARTITIONS);
+        await waitUntil("the other broker to see 4 partitions", () => {
+          const t = b.topics.get("raced");
+          return t.ok && t.value.partitions === 4;
+        });
+        assert.ok((await a.topics.delete("raced")).ok);
+        const configured = await b.topics.setConfigs("raced", { "retention.ms": "1000" });
+        const deleted = await b.topics.delete("raced");
+        assert.equal(configured.ok ? 0 : configured.code, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        assert.equal(deleted.ok ? 0 : deleted.code, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        // Nothing was half-made: both see the same topics.
+        await waitUntil("both to list the same topics", () => {
+          const names = (s: Storage) => s.topics.list().map((t) => t.name).join();
+          return names(a) === names(b) && names(a) === "warm";
+        });
+      }));
+
     test("two brokers split partitions and shards; the one that does not lead is fenced", () =>
       withEngine(engine, async (e) => {
         const a = e.storage;

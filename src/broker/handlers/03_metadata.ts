@@ -11,7 +11,9 @@
  * Authorized-operations fields are filled when requested (all operations until ACLs exist).
  * v13 adds a top-level error (KIP-1102: REBOOTSTRAP_REQUIRED when a client should re-bootstrap),
  * which a broker that knows its whole cluster answers with NONE. A failure for one named topic
- * (auto-creation included) answers that topic with UNKNOWN_SERVER_ERROR and is logged.
+ * (auto-creation included) answers that topic with UNKNOWN_SERVER_ERROR and is logged. A topic
+ * auto-created through another broker meanwhile is answered LEADER_NOT_AVAILABLE until this one's
+ * cache has it, as Kafka answers a topic whose creation it has not yet seen.
  *
  * @module
  */
@@ -95,7 +97,11 @@ export default defineHandler(METADATA_API, {
       }
       if (allowAuto) {
         const created = await autoCreateTopic(broker, t.name);
-        return created.ok ? describe(created.value) : { errorCode: created.code, name: t.name, partitions: [] };
+        if (created.ok) return describe(created.value);
+        // Created through another broker since this one last looked: as Kafka answers a topic
+        // whose creation it has not seen through, the client asks again shortly.
+        const code = created.code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.LEADER_NOT_AVAILABLE : created.code;
+        return { errorCode: code, name: t.name, partitions: [] };
       }
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: t.name, partitions: [] };
     }

@@ -29,7 +29,7 @@ import {
 import { documentKeyOf, groupOfKey, kvGroupStorage, stateKey } from "../kv_state.ts";
 import { coordinatorShard } from "../placement.ts";
 import { fail, ok, type Result } from "../result.ts";
-import { randomKafkaUuid, TopicCatalog, TopicErrorCode } from "../topic_catalog.ts";
+import { CatalogConflict, randomKafkaUuid, TopicCatalog, TopicErrorCode } from "../topic_catalog.ts";
 import { DEFAULT_PG_CLUSTER_TIMING, partitionCacheKey, PgCluster, type PgClusterTiming } from "./cluster.ts";
 import { PgKv } from "./kv.ts";
 import { PgPartition } from "./partition.ts";
@@ -115,6 +115,11 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
           "UPDATE kbin_cluster SET metadata_version = metadata_version + 1 RETURNING metadata_version",
         );
         return Number(v[0]!["metadata_version"]);
+      }).catch((err) => {
+        // Another broker changed the topics since our last poll: catch up, outside the
+        // catalog's serialised write this runs in.
+        if (err instanceof CatalogConflict) setTimeout(poll, 0);
+        throw err;
       }).then(async (version) => {
         // Our own change is in the cache already; only a jump past it means another broker's.
         if (version === seen.metadata + 1) seen.metadata = version;
@@ -130,9 +135,23 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
         partitions.delete(key);
       }
     };
+    // Each change checks, under the cluster lock, that the topic is as this broker's cache has
+    // it: another broker may have created, deleted or grown it since the last poll.
+    const gone = (t: Topic) =>
+      new CatalogConflict(
+        TopicErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        `Topic "${t.name}" was deleted through another broker`,
+      );
     const topics = new TopicCatalog({
       insertTopic: (t) =>
         change(async (tx) => {
+          const taken = await tx.query("SELECT 1 FROM kbin_topic WHERE name = $1", [t.name]);
+          if (taken.length > 0) {
+            throw new CatalogConflict(
+              TopicErrorCode.TOPIC_ALREADY_EXISTS,
+              `Cannot create topic "${t.name}": it already exists`,
+            );
+          }
           await tx.query(
             "INSERT INTO kbin_topic (id, name, internal, created_at_ms, configs) VALUES ($1, $2, $3, $4, $5)",
             [t.id, t.name, t.internal, t.createdAtMs, JSON.stringify(t.configs)],
@@ -140,12 +159,36 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
           await PgCluster.insertPartitions(tx, t.id, 0, t.partitions);
         }),
       async deleteTopic(t) {
-        await change((tx) => tx.query("DELETE FROM kbin_topic WHERE id = $1", [t.id]));
-        forget(t);
+        try {
+          await change(async (tx) => {
+            const deleted = await tx.query("DELETE FROM kbin_topic WHERE id = $1 RETURNING id", [t.id]);
+            if (deleted.length === 0) throw gone(t);
+          });
+        } finally {
+          forget(t);
+        }
       },
-      addPartitions: (t, from, to) => change((tx) => PgCluster.insertPartitions(tx, t.id, from, to)),
+      addPartitions: (t, from, to) =>
+        change(async (tx) => {
+          const rows = await tx.query("SELECT count(*)::int AS n FROM kbin_partition WHERE topic_id = $1", [t.id]);
+          const now = Number(rows[0]!["n"]);
+          if (now === 0) throw gone(t);
+          if (now !== from) {
+            throw new CatalogConflict(
+              TopicErrorCode.INVALID_PARTITIONS,
+              `Topic "${t.name}" has ${now} partitions now (changed through another broker); ask again`,
+            );
+          }
+          await PgCluster.insertPartitions(tx, t.id, from, to);
+        }),
       writeConfigs: (t, configs) =>
-        change((tx) => tx.query("UPDATE kbin_topic SET configs = $2 WHERE id = $1", [t.id, JSON.stringify(configs)])),
+        change(async (tx) => {
+          const updated = await tx.query("UPDATE kbin_topic SET configs = $2 WHERE id = $1 RETURNING id", [
+            t.id,
+            JSON.stringify(configs),
+          ]);
+          if (updated.length === 0) throw gone(t);
+        }),
     }, { now: () => o.clock.now(), loaded });
     // Topic and leader changes made through other brokers reach this one within a poll interval.
     let polling = false;

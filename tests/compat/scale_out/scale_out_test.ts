@@ -461,7 +461,7 @@ describe("scale-out: three brokers on one PostgreSQL", { skip: MISSING }, () => 
       const brokers = await waitFor("node 3 at its new address", async () => {
         const listed = (await admin.describeCluster()).brokers;
         return listed.find((b) => b.nodeId === 3)?.port === fresh.port && listed.length === 3 ? listed : undefined;
-      }, 2000);
+      }, 5000);
       await admin.disconnect();
       assert.deepEqual(brokers.map((b) => b.nodeId).sort(), [1, 2, 3]);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
