@@ -19,6 +19,7 @@ export class PgCluster {
   readonly url: string;
   readonly brokers: ClusterBroker[] = [];
   readonly #args: string[];
+  readonly #killed = new Set<number>();
 
   private constructor(url: string, args: string[]) {
     this.url = url;
@@ -64,11 +65,18 @@ export class PgCluster {
 
   /** kill -9 a broker. */
   async kill(nodeId: number): Promise<void> {
+    this.#killed.add(nodeId);
     await this.broker(nodeId).process.stop("SIGKILL");
+  }
+
+  /** Restarts every broker killed and not restarted (after a failed round, so later tests get three). */
+  async restartKilled(): Promise<void> {
+    for (const nodeId of [...this.#killed]) await this.restart(nodeId);
   }
 
   /** Starts a killed broker again with its node id, on the port it had (clients keep its address). */
   async restart(nodeId: number): Promise<void> {
+    this.#killed.delete(nodeId);
     const b = this.broker(nodeId);
     const port = b.process.port;
     await b.process[Symbol.asyncDispose]();
