@@ -19,6 +19,7 @@ import { parseKafkaRelease, releaseApiVersions } from "./kafka_releases.ts";
 import { HandlerRegistry, type RegistryOptions } from "./registry.ts";
 import { RequestTotals } from "./request_counts.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
+import type { LogRetention } from "./log_retention.ts";
 
 /** Options for {@link Broker}. */
 export interface BrokerOptions {
@@ -92,6 +93,8 @@ export class Broker implements BrokerContext {
   readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
   advertised: { host: string; port: number } = { host: "localhost", port: 9092 };
+  /** The retention passes (set once the broker joined its cluster). */
+  retention: LogRetention | null = null;
 
   constructor(options: BrokerOptions) {
     this.config = options.config;

@@ -24,12 +24,20 @@ export interface TopicPolicy {
   compressionType: string;
   /** Kafka 3.x's message.downconversion.enable: false refuses Fetch v0–v3. */
   downConversion: boolean;
+  /** `cleanup.policy`: "delete", "compact" or both. */
+  cleanupPolicy: ReadonlySet<string>;
 }
 
 /** Kafka writes "never" as Long.MAX_VALUE; anything that large is no bound at all. */
 function bound(value: string | null): number {
   const n = Number(value);
   return !Number.isFinite(n) || n >= 9.2e18 ? Infinity : n;
+}
+
+/** Retention limits: Kafka's -1 (any negative) and Long.MAX_VALUE mean no limit. */
+function unlimited(value: string | null): number {
+  const n = bound(value);
+  return n < 0 ? Infinity : n;
 }
 
 /** Computes and caches policies per topic version. */
@@ -64,7 +72,11 @@ export class TopicPolicies {
         flushMs: this.#broker.isSet("log.flush.interval.ms") && !topic.configs["flush.ms"]
           ? bound(this.#broker.get("log.flush.interval.ms"))
           : flushMs,
+        retentionMs: unlimited(get("retention.ms")),
+        retentionBytes: unlimited(get("retention.bytes")),
+        fileDeleteDelayMs: bound(get("file.delete.delay.ms")),
       },
+      cleanupPolicy: new Set((get("cleanup.policy") ?? "delete").split(",").map((p) => p.trim().toLowerCase())),
       maxMessageBytes: bound(get("max.message.bytes")),
       logAppendTime: get("message.timestamp.type") === "LogAppendTime",
       // Kafka 3.x's message.timestamp.difference.max.ms bounds both ways where the topic does

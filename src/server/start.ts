@@ -10,6 +10,7 @@ import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.
 import { GroupCache } from "../broker/group/group_cache.ts";
 import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
+import { LogRetention } from "../broker/log_retention.ts";
 import type { Logger, Runtime } from "../ports.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { APIS } from "../protocol/generated/api_keys.ts";
@@ -84,6 +85,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     throw err;
   }
   let coordinator: GroupCoordinator | null = null;
+  let retention: LogRetention | null = null;
   try {
     const node = await storage.claimNode(config.number("node.id"));
     if (!node.ok) {
@@ -145,6 +147,16 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       throw new ConfigError(`Cannot start broker: ${joined.message ?? "cannot join the cluster"}`);
     }
     await groups.syncShards();
+    retention = new LogRetention({
+      storage,
+      policies,
+      nodeId,
+      logger,
+      clock: runtime.clock,
+      intervalMs: config.number("log.retention.check.interval.ms"),
+    });
+    retention.start();
+    broker.retention = retention;
     let closed: Promise<void> | null = null;
     return {
       broker,
@@ -162,6 +174,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
               ).join(","),
             });
           }
+          retention?.close();
           coordinator?.close();
           await storage.close();
         })();
@@ -169,6 +182,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       },
     };
   } catch (err) {
+    retention?.close();
     coordinator?.close();
     await storage.close();
     throw err;

@@ -28,8 +28,31 @@
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { Result } from "./result.ts";
 
+/**
+ * What the log's retention follows (Kafka's `retention.ms`, `retention.bytes` and
+ * `file.delete.delay.ms`; Infinity for Kafka's -1, no limit).
+ */
+export interface RetentionConfig {
+  /** Whole segments whose newest record is older than this go (Infinity: kept forever). */
+  retentionMs: number;
+  /** The oldest whole segments go while the partition holds more than this (Infinity: no limit). */
+  retentionBytes: number;
+  /** How long a deleted segment's files are kept for reads in flight (`file.delete.delay.ms`). */
+  fileDeleteDelayMs: number;
+}
+
+/** What one retention pass removed from a partition. */
+export interface RetentionOutcome {
+  /** Segments (or, on engines without segments, batches) removed. */
+  segments: number;
+  bytes: number;
+  /** Why the first of them went. */
+  reason: "retention.ms" | "retention.bytes" | "log start offset" | null;
+  logStartOffset: number;
+}
+
 /** Per-topic settings the log follows (resolved from topic overrides and broker defaults). */
-export interface LogConfig {
+export interface LogConfig extends RetentionConfig {
   segmentBytes: number;
   segmentMs: number;
   indexIntervalBytes: number;
@@ -39,13 +62,19 @@ export interface LogConfig {
   flushMs: number;
 }
 
-/** Defaults matching Kafka's (1 GiB segments, 7-day roll, 4 KiB index interval, OS flushing). */
+/**
+ * Defaults matching Kafka's (1 GiB segments, 7-day roll, 4 KiB index interval, OS flushing, 7-day
+ * retention without a size limit, deleted files kept 60 s).
+ */
 export const DEFAULT_LOG_CONFIG: LogConfig = {
   segmentBytes: 1073741824,
   segmentMs: 604800000,
   indexIntervalBytes: 4096,
   flushMessages: Infinity,
   flushMs: Infinity,
+  retentionMs: 604800000,
+  retentionBytes: Infinity,
+  fileDeleteDelayMs: 60000,
 };
 
 /** A topic as storage keeps it. Returned objects are frozen and shared. */
@@ -178,6 +207,22 @@ export interface PartitionStorage {
   epochForOffset(offset: number): number;
   /** Where `epoch` ended, by Kafka's LeaderEpochFileCache rules. */
   endOffsetForEpoch(epoch: number): EpochEnd;
+  /**
+   * DeleteRecords: moves the log start offset up to `offset` (the high watermark for -1), durably
+   * before it resolves, and removes whole segments (batches) that end below it. Returns the new log
+   * start; OFFSET_OUT_OF_RANGE for an offset above the high watermark or below -1. A start already
+   * past `offset` is kept.
+   */
+  deleteRecords(offset: number): Promise<Result<number>>;
+  /**
+   * One retention pass, as Kafka's `deleteOldSegments`: whole segments from the oldest on, while
+   * the newest record of each is older than `retentionMs`, then while the partition is over
+   * `retentionBytes` by at least the segment's size, then those wholly below the log start offset;
+   * never past the high watermark. An active segment that qualifies is rolled first, as Kafka
+   * does, so a quiet topic's data still expires. The log start offset moves to the first record
+   * kept. Engines without segments (memory:, postgres:) remove whole batches by the same rules.
+   */
+  applyRetention(config: RetentionConfig, nowMs: number): Promise<RetentionOutcome>;
   /**
    * Starts leader epoch `epoch` at the current log end offset (a new leader does this); later
    * appends are stamped with it. Durable when it resolves. An epoch not above the current one is

@@ -23,6 +23,7 @@ import deleteGroups from "./42_delete_groups.ts";
 import offsetDelete from "./47_offset_delete.ts";
 import createTopics from "./19_create_topics.ts";
 import deleteTopics from "./20_delete_topics.ts";
+import deleteRecords from "./21_delete_records.ts";
 import initProducerId from "./22_init_producer_id.ts";
 import offsetForLeaderEpoch from "./23_offset_for_leader_epoch.ts";
 import describeConfigs from "./32_describe_configs.ts";
@@ -53,6 +54,7 @@ export const ALL_HANDLERS: readonly Handler[] = [
   apiVersions,
   createTopics,
   deleteTopics,
+  deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
   describeConfigs,

@@ -27,11 +27,14 @@ import {
   type LogConfig,
   type PartitionStorage,
   type ReadResult,
+  type RetentionConfig,
+  type RetentionOutcome,
   StorageError,
 } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
+import { planRetention } from "../retention.ts";
 import { Segment } from "./segment.ts";
 
 /** Options for {@link PartitionLog.open}. */
@@ -105,6 +108,10 @@ export class PartitionLog implements PartitionStorage {
   #lastFlushMs: number;
   #closed = false;
   #epochs: LeaderEpochs;
+  /** Checkpoint writes, one after another, each taking the values current when it starts. */
+  #checkpointing: Promise<void> = Promise.resolve();
+  /** Segments removed whose files go once `file.delete.delay.ms` passed. */
+  readonly #doomed = new Map<Segment, ReturnType<typeof setTimeout>>();
 
   private constructor(
     o: PartitionLogOptions,
@@ -189,7 +196,12 @@ export class PartitionLog implements PartitionStorage {
     const { fs, dir } = o;
     await fs.mkdir(dir);
     const names = await fs.readdir(dir);
-    for (const n of names) if (n.includes(".tmp-")) await fs.remove(`${dir}/${n}`);
+    for (const n of names) if (n.includes(".tmp-") || n.endsWith(".deleted")) await fs.remove(`${dir}/${n}`);
+    // Indexes of a segment whose deletion a crash interrupted (its .log went first).
+    for (const n of names) {
+      const m = /^(\d{20})\.(index|timeindex)$/.exec(n);
+      if (m && !names.includes(`${m[1]}.log`)) await fs.remove(`${dir}/${n}`);
+    }
     const bases = names.filter((n) => /^\d{20}\.log$/.test(n)).map((n) => Number(n.slice(0, 20))).sort((a, b) => a - b);
     const checkpoint = await readCheckpoint(fs, dir);
     const segments: Segment[] = [];
@@ -388,7 +400,13 @@ export class PartitionLog implements PartitionStorage {
     (async () => {
       try {
         for (const [seg, size] of dirty) {
-          await seg.file.datasync();
+          if (seg.deleted) continue;
+          try {
+            await seg.file.datasync();
+          } catch (err) {
+            if (seg.deleted) continue; // closed by retention meanwhile
+            throw err;
+          }
           seg.syncedSize = Math.max(seg.syncedSize, size);
         }
         this.#flushedOffset = Math.max(this.#flushedOffset, target);
@@ -408,7 +426,7 @@ export class PartitionLog implements PartitionStorage {
     })();
   }
 
-  async #roll(): Promise<Segment> {
+  async #roll(seal = true): Promise<Segment> {
     const old = this.#segments[this.#segments.length - 1]!;
     let seg: Segment;
     try {
@@ -420,7 +438,7 @@ export class PartitionLog implements PartitionStorage {
     this.#segments.push(seg);
     this.#o.logger.debug("Rolled log segment", { log: this.#o.name, segment: seg.baseOffset });
     // Kafka flushes the old segment on roll; the recovery point then moves past it.
-    this.#sealInBackground(old);
+    if (seal) this.#sealInBackground(old);
     return seg;
   }
 
@@ -428,12 +446,17 @@ export class PartitionLog implements PartitionStorage {
     (async () => {
       const lastWrite = this.#pending.filter((g) => g.segment === seg).pop();
       if (lastWrite) await lastWrite.promise;
+      if (seg.deleted) return;
       await seg.file.datasync();
       seg.syncedSize = seg.size;
+      if (seg.deleted) return;
       await seg.persistIndexes(this.#o.fs);
       await this.#writeCheckpoint();
       await this.#writeProducerSnapshot();
-    })().catch((err) => this.#fail("seal", err));
+    })().catch((err) => {
+      // Retention may remove a segment while it is being sealed: that is no disk failure.
+      if (!seg.deleted) this.#fail("seal", err);
+    });
   }
 
   #fail(what: string, err: unknown): void {
@@ -532,6 +555,13 @@ export class PartitionLog implements PartitionStorage {
       }
       return ok({ records: buf.subarray(p, end), highWatermark: hw, logStartOffset: this.#logStartOffset });
     } catch (err) {
+      if (seg.deleted) {
+        // Retention removed the segment under this read (file.delete.delay.ms elapsed).
+        return fail(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          `Offset ${offset} is outside [${this.#logStartOffset}, ${this.#nextOffset}]`,
+        );
+      }
       this.#fail("read", err);
       return fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#failed!.message);
     }
@@ -542,24 +572,37 @@ export class PartitionLog implements PartitionStorage {
    * record is older.
    */
   async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
-    for (const seg of this.#segments) {
-      if (seg.maxTimestamp < timestampMs) continue;
-      const rel = seg.timeIndex.floorOffset(timestampMs);
-      let pos = seg.index.floorPosition(rel);
-      while (pos < seg.writtenSize) {
-        const head = await seg.file.read(pos, F.HEADER_END);
-        if (head.length < F.HEADER_END) break;
-        const hv = view(head);
-        const size = batchSizeAt(hv, 0);
-        if (int64(hv, F.MAX_TIMESTAMP) >= timestampMs && int64(hv, 0) >= this.#logStartOffset) {
-          const whole = await seg.file.read(pos, size);
-          const { records } = batchRecords(whole, 0, { decompress: this.#o.decompress });
-          for (const r of records) {
-            if (Number(r.timestamp) >= timestampMs) return { offset: Number(r.offset), timestamp: Number(r.timestamp) };
-          }
-        }
-        pos += size;
+    for (const seg of [...this.#segments]) {
+      if (seg.maxTimestamp < timestampMs || seg.deleted) continue;
+      if (seg.nextOffset <= this.#logStartOffset) continue;
+      try {
+        const found = await this.#firstInSegment(seg, timestampMs);
+        if (found) return found;
+      } catch (err) {
+        if (!seg.deleted) throw err;
       }
+    }
+    return null;
+  }
+
+  async #firstInSegment(seg: Segment, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    const rel = seg.timeIndex.floorOffset(timestampMs);
+    let pos = seg.index.floorPosition(rel);
+    while (pos < seg.writtenSize) {
+      const head = await seg.file.read(pos, F.HEADER_END);
+      if (head.length < F.HEADER_END) break;
+      const hv = view(head);
+      const size = batchSizeAt(hv, 0);
+      const batchLast = int64(hv, 0) + hv.getInt32(F.LAST_OFFSET_DELTA);
+      if (int64(hv, F.MAX_TIMESTAMP) >= timestampMs && batchLast >= this.#logStartOffset) {
+        const whole = await seg.file.read(pos, size);
+        const { records } = batchRecords(whole, 0, { decompress: this.#o.decompress });
+        for (const r of records) {
+          if (Number(r.offset) < this.#logStartOffset) continue;
+          if (Number(r.timestamp) >= timestampMs) return { offset: Number(r.offset), timestamp: Number(r.timestamp) };
+        }
+      }
+      pos += size;
     }
     return null;
   }
@@ -614,24 +657,130 @@ export class PartitionLog implements PartitionStorage {
     for (const w of this.#durableWaiters) w.resolve();
     this.#durableWaiters = [];
     for (const seg of this.#segments) await seg.file.close().catch(() => {});
+    await this.#removeDoomedNow();
     this.#notifyData();
+  }
+
+  /** Removes the files of every deleted segment still waiting for its delay. */
+  async #removeDoomedNow(): Promise<void> {
+    for (const [seg, timer] of this.#doomed) {
+      clearTimeout(timer);
+      this.#doomed.delete(seg);
+      await seg.removeDeletedFiles(this.#o.fs).catch(() => {});
+    }
+  }
+
+  async deleteRecords(offset: number): Promise<Result<number>> {
+    while (this.#busy) await this.#busy;
+    if (this.#failed) throw this.#failed;
+    const hw = this.#writtenOffset;
+    const target = offset === -1 ? hw : offset;
+    if (!Number.isSafeInteger(target) || target < 0 || target > hw) {
+      return fail(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot delete records of ${this.#o.name} before offset ${offset}: the high watermark is ${hw}`,
+      );
+    }
+    if (target > this.#logStartOffset) {
+      this.#logStartOffset = target;
+      try {
+        await this.#writeCheckpoint();
+      } catch (err) {
+        this.#fail("checkpoint", err);
+        throw this.#failed!;
+      }
+    }
+    // Segments wholly below the new start go now (the active one stays, as in Kafka).
+    const { fileDeleteDelayMs } = this.#o.config();
+    await this.applyRetention({ retentionMs: Infinity, retentionBytes: Infinity, fileDeleteDelayMs }, 0);
+    return ok(this.#logStartOffset);
+  }
+
+  async applyRetention(config: RetentionConfig, nowMs: number): Promise<RetentionOutcome> {
+    while (this.#busy) await this.#busy;
+    if (this.#failed) throw this.#failed;
+    const segs = this.#segments;
+    const units = segs.map((seg, i) => ({
+      size: seg.size,
+      maxTimestamp: seg.maxTimestamp,
+      endOffset: i + 1 < segs.length ? segs[i + 1]!.baseOffset : this.#nextOffset,
+    }));
+    const plan = planRetention(
+      units,
+      { logStartOffset: this.#logStartOffset, highWatermark: this.#writtenOffset },
+      config,
+      nowMs,
+    );
+    if (plan.count === 0) {
+      return { segments: 0, bytes: 0, reason: null, logStartOffset: this.#logStartOffset };
+    }
+    const release = deferred();
+    this.#busy = release.promise;
+    try {
+      if (plan.count === segs.length) {
+        // Every segment expired, the active one too: roll first, as Kafka does, so appends
+        // have a segment to go to.
+        await this.#roll(false);
+        if (this.#failed) throw this.#failed;
+      }
+      const gone = this.#segments.splice(0, plan.count);
+      this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.baseOffset);
+      for (const seg of gone) seg.deleted = true;
+      try {
+        // The new start is durable before any file goes: a crash in between leaves segments
+        // below the start, which the next pass removes.
+        await this.#writeCheckpoint();
+        for (const seg of gone) await seg.markDeleted(this.#o.fs);
+      } catch (err) {
+        this.#fail("retention", err);
+        throw this.#failed!;
+      }
+      for (const seg of gone) this.#scheduleRemoval(seg, config.fileDeleteDelayMs);
+    } finally {
+      this.#busy = null;
+      release.resolve();
+    }
+    return { segments: plan.count, bytes: plan.bytes, reason: plan.reason, logStartOffset: this.#logStartOffset };
+  }
+
+  #scheduleRemoval(seg: Segment, delayMs: number): void {
+    const remove = () => {
+      this.#doomed.delete(seg);
+      seg.removeDeletedFiles(this.#o.fs).catch((err) => {
+        this.#o.logger.warn("Could not remove a deleted log segment", { log: this.#o.name, error: String(err) });
+      });
+    };
+    const timer = setTimeout(remove, Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+    (timer as { unref?: () => void }).unref?.();
+    this.#doomed.set(seg, timer);
   }
 
   /** Closes the files and removes the directory (topic deletion). */
   async delete(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#doomed.values()) clearTimeout(timer);
+    for (const seg of this.#doomed.keys()) await seg.file.close().catch(() => {});
+    this.#doomed.clear();
     this.#fail("delete", new Error("the topic was deleted"));
     for (const seg of this.#segments) await seg.file.close().catch(() => {});
     await this.#o.fs.remove(this.#o.dir, { recursive: true });
   }
 
-  async #writeCheckpoint(): Promise<void> {
-    const text = JSON.stringify({
-      version: CHECKPOINT_VERSION,
-      logStartOffset: this.#logStartOffset,
-      recoveryPoint: this.#flushedOffset,
+  /**
+   * Writes the checkpoint after any write of it in progress, with the values current when it
+   * starts, so a slower earlier write never replaces a newer log start offset.
+   */
+  #writeCheckpoint(): Promise<void> {
+    const write = this.#checkpointing.catch(() => {}).then(() => {
+      const text = JSON.stringify({
+        version: CHECKPOINT_VERSION,
+        logStartOffset: this.#logStartOffset,
+        recoveryPoint: this.#flushedOffset,
+      });
+      return this.#o.fs.writeFileAtomic(`${this.#o.dir}/checkpoint.json`, new TextEncoder().encode(text));
     });
-    await this.#o.fs.writeFileAtomic(`${this.#o.dir}/checkpoint.json`, new TextEncoder().encode(text));
+    this.#checkpointing = write;
+    return write;
   }
 
   async #writeProducerSnapshot(): Promise<void> {

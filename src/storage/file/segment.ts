@@ -37,6 +37,8 @@ export class Segment {
   offsetOfMaxTimestamp = -1;
   /** Wall-clock time of the first append, for `segment.ms` rolling. */
   firstAppendMs: number | null = null;
+  /** Set once retention or DeleteRecords removed the segment (its files go after a delay). */
+  deleted = false;
   #bytesSinceIndex = 0;
 
   private constructor(baseOffset: number, path: string, file: FileHandle, size: number) {
@@ -121,6 +123,23 @@ export class Segment {
   /** Continues index bookkeeping after loading persisted indexes. */
   setBytesSinceIndex(bytes: number): void {
     this.#bytesSinceIndex = bytes;
+  }
+
+  /**
+   * Renames the files to `*.deleted` (the `.log` first: it is what makes a segment exist when the
+   * log is opened), keeping the open handle for reads in flight. Leftovers go when the log opens.
+   */
+  async markDeleted(fs: FileSystem): Promise<void> {
+    this.deleted = true;
+    for (const ext of [".log", ".index", ".timeindex"]) {
+      if (await fs.exists(`${this.path}${ext}`)) await fs.rename(`${this.path}${ext}`, `${this.path}${ext}.deleted`);
+    }
+  }
+
+  /** Closes the handle and removes the `*.deleted` files. */
+  async removeDeletedFiles(fs: FileSystem): Promise<void> {
+    await this.file.close().catch(() => {});
+    for (const ext of [".log", ".index", ".timeindex"]) await fs.remove(`${this.path}${ext}.deleted`);
   }
 
   async removeFiles(fs: FileSystem): Promise<void> {

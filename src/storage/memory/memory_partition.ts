@@ -11,10 +11,19 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
 import { admitBatch, DataWaiters, floorIndex, legacyOffsets, stampBatch, takeBatches } from "../append.ts";
 import { F, int64, view } from "../batch_fields.ts";
-import { type AppendOutcome, type EpochEnd, type PartitionStorage, type ReadResult, StorageError } from "../engine.ts";
+import {
+  type AppendOutcome,
+  type EpochEnd,
+  type PartitionStorage,
+  type ReadResult,
+  type RetentionConfig,
+  type RetentionOutcome,
+  StorageError,
+} from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
+import { planRetention } from "../retention.ts";
 
 const WRITTEN: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -131,6 +140,7 @@ export class MemoryPartition implements PartitionStorage {
       if (int64(view(b), F.MAX_TIMESTAMP) < timestampMs) continue;
       const { records } = batchRecords(b, 0, { decompress: this.#decompress });
       for (const r of records) {
+        if (Number(r.offset) < this.#start) continue;
         if (Number(r.timestamp) >= timestampMs) return { offset: Number(r.offset), timestamp: Number(r.timestamp) };
       }
     }
@@ -181,6 +191,55 @@ export class MemoryPartition implements PartitionStorage {
       ));
     }
     return Promise.resolve(ok({ leaderEpoch: epoch, endOffset: this.#next }));
+  }
+
+  deleteRecords(offset: number): Promise<Result<number>> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const target = offset === -1 ? this.#next : offset;
+    if (!Number.isSafeInteger(target) || target < 0 || target > this.#next) {
+      return Promise.resolve(fail(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot delete records of ${this.#name} before offset ${offset}: the high watermark is ${this.#next}`,
+      ));
+    }
+    if (target > this.#start) this.#start = target;
+    // Batches wholly below the new start go (no active segment to keep: each batch is a unit).
+    let n = 0;
+    while (n < this.#batches.length && this.#endOf(n) <= this.#start) n++;
+    this.#drop(n);
+    return Promise.resolve(ok(this.#start));
+  }
+
+  applyRetention(config: RetentionConfig, nowMs: number): Promise<RetentionOutcome> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const units = this.#batches.map((b, i) => ({
+      size: b.length,
+      maxTimestamp: int64(view(b), F.MAX_TIMESTAMP),
+      endOffset: this.#endOf(i),
+    }));
+    const plan = planRetention(units, { logStartOffset: this.#start, highWatermark: this.#next }, config, nowMs);
+    if (plan.count > 0) {
+      this.#start = Math.max(this.#start, this.#endOf(plan.count - 1));
+      this.#drop(plan.count);
+    }
+    return Promise.resolve({
+      segments: plan.count,
+      bytes: plan.bytes,
+      reason: plan.reason,
+      logStartOffset: this.#start,
+    });
+  }
+
+  /** The offset after batch `i`. */
+  #endOf(i: number): number {
+    return this.#bases[i]! + view(this.#batches[i]!).getInt32(F.LAST_OFFSET_DELTA) + 1;
+  }
+
+  /** Drops the `n` oldest batches. */
+  #drop(n: number): void {
+    if (n === 0) return;
+    for (const b of this.#batches.splice(0, n)) this.#size -= b.length;
+    this.#bases.splice(0, n);
   }
 
   /** The topic was deleted: every later call fails. */

@@ -27,6 +27,8 @@ import {
   type PartitionRef,
   type PartitionStorage,
   type ReadResult,
+  type RetentionConfig,
+  type RetentionOutcome,
   StorageError,
 } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
@@ -386,8 +388,13 @@ export class PgPartition implements PartitionStorage {
     return this.#waiters.add(fn);
   }
 
-  #firstRecordAtOrAfter(bytes: Uint8Array, timestampMs: number): { offset: number; timestamp: number } | null {
+  #firstRecordAtOrAfter(
+    bytes: Uint8Array,
+    timestampMs: number,
+    fromOffset = 0,
+  ): { offset: number; timestamp: number } | null {
     for (const r of batchRecords(bytes, 0, { decompress: this.#decompress }).records) {
+      if (Number(r.offset) < fromOffset) continue;
       if (Number(r.timestamp) >= timestampMs) return { offset: Number(r.offset), timestamp: Number(r.timestamp) };
     }
     return null;
@@ -397,11 +404,16 @@ export class PgPartition implements PartitionStorage {
     const rows = await this.#io("look up a time in", () =>
       this.#pg.query(
         `SELECT bytes FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND max_timestamp >= $3
-         AND base_offset >= $4 AND last_offset < $5
-       ORDER BY last_offset LIMIT 1`,
+         AND last_offset >= $4 AND last_offset < $5
+       ORDER BY last_offset LIMIT 2`,
         [this.#ref.topicId, this.#ref.partition, timestampMs, this.#start, this.#committed],
       ));
-    return rows.length === 0 ? null : this.#firstRecordAtOrAfter(rows[0]!["bytes"] as Uint8Array, timestampMs);
+    // The first batch may straddle the log start: its records below the start do not count.
+    for (const row of rows) {
+      const found = this.#firstRecordAtOrAfter(row["bytes"] as Uint8Array, timestampMs, this.#start);
+      if (found) return found;
+    }
+    return null;
   }
 
   async maxTimestampOffset(): Promise<{ offset: number; timestamp: number } | null> {
@@ -471,6 +483,113 @@ export class PgPartition implements PartitionStorage {
     this.#epochs = next;
     this.#epoch = epoch;
     return ok({ leaderEpoch: epoch, endOffset: this.#next });
+  }
+
+  async deleteRecords(offset: number): Promise<Result<number>> {
+    this.#refuseIfGone();
+    const hw = this.#committed;
+    const target = offset === -1 ? hw : offset;
+    if (!Number.isSafeInteger(target) || target < 0 || target > hw) {
+      return fail(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot delete records of ${this.#name} before offset ${offset}: the high watermark is ${hw}`,
+      );
+    }
+    await this.#moveStart(target);
+    return ok(this.#start);
+  }
+
+  async applyRetention(config: RetentionConfig, nowMs: number): Promise<RetentionOutcome> {
+    this.#refuseIfGone();
+    const { topicId, partition } = this.#ref;
+    const hw = this.#committed;
+    let target = this.#start;
+    let reason: RetentionOutcome["reason"] = null;
+    if (Number.isFinite(config.retentionMs)) {
+      // Batches go from the oldest while their newest record is older than retention.ms (a batch
+      // without timestamps, -1, stops the pass), as Kafka's segments do.
+      const kept = await this.#io("apply retention to", () =>
+        this.#pg.query(
+          `SELECT base_offset FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND last_offset >= $3
+             AND (max_timestamp < 0 OR max_timestamp >= $4)
+           ORDER BY last_offset LIMIT 1`,
+          [topicId, partition, target, nowMs - config.retentionMs],
+        ));
+      const next = kept.length === 0 ? hw : Math.min(hw, num(kept[0]!, "base_offset"));
+      if (next > target) {
+        target = next;
+        reason = "retention.ms";
+      }
+    }
+    if (Number.isFinite(config.retentionBytes)) {
+      // Then while the partition is over retention.bytes by at least the batch's size.
+      const rows = await this.#io("apply retention to", () =>
+        this.#pg.query(
+          `WITH sized AS (
+             SELECT last_offset, octet_length(bytes)::int8 AS size FROM kbin_batch
+             WHERE topic_id = $1 AND partition = $2 AND last_offset >= $3
+           )
+           SELECT max(last_offset) AS last FROM (
+             SELECT last_offset, sum(size) OVER (ORDER BY last_offset) AS cum FROM sized WHERE last_offset < $4
+           ) s WHERE s.cum <= (SELECT coalesce(sum(size), 0) FROM sized) - $5`,
+          [topicId, partition, target, hw, config.retentionBytes],
+        ));
+      const last = rows[0]?.["last"];
+      if (last !== null && last !== undefined && Number(last) + 1 > target) {
+        target = Number(last) + 1;
+        reason ??= "retention.bytes";
+      }
+    }
+    const before = this.#start;
+    // Rows below the start went when it moved (DeleteRecords deletes them in the same statement).
+    if (target <= before) return { segments: 0, bytes: 0, reason: null, logStartOffset: before };
+    const removed = await this.#moveStart(target);
+    if (removed.rows > 0 && reason === null) reason = "log start offset";
+    return {
+      segments: removed.rows,
+      bytes: removed.bytes,
+      reason: removed.rows > 0 || this.#start > before ? reason : null,
+      logStartOffset: this.#start,
+    };
+  }
+
+  #refuseIfGone(): void {
+    if (this.#deleted) throw this.#deleted;
+    if (this.#retired) throw this.#retired;
+  }
+
+  /**
+   * Moves the log start offset up to `target` and deletes the batches wholly below it, in one
+   * statement fenced like appends: only while this broker leads at its epoch.
+   */
+  async #moveStart(target: number): Promise<{ rows: number; bytes: number }> {
+    const { topicId, partition } = this.#ref;
+    const rows = await this.#io("move the log start offset of", () =>
+      this.#pg.query(
+        `WITH moved AS (
+           UPDATE kbin_partition SET log_start_offset = greatest(log_start_offset, $3)
+           WHERE topic_id = $1 AND partition = $2 AND leader_epoch = $4
+             AND ($5::int IS NULL OR leader_node = $5::int)
+           RETURNING log_start_offset
+         ), gone AS (
+           DELETE FROM kbin_batch b USING moved
+           WHERE b.topic_id = $1 AND b.partition = $2 AND b.last_offset < moved.log_start_offset
+           RETURNING octet_length(b.bytes)::int8 AS size
+         )
+         SELECT (SELECT log_start_offset FROM moved) AS start, (SELECT count(*) FROM gone)::int8 AS n,
+           (SELECT coalesce(sum(size), 0) FROM gone)::int8 AS bytes`,
+        [topicId, partition, target, this.#epoch, this.#node()],
+      ));
+    const row = rows[0]!;
+    if (row["start"] === null || row["start"] === undefined) {
+      throw new StorageError(`Cannot move the log start offset of ${this.#name}: another broker leads it now`, {
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+      });
+    }
+    this.#start = Math.max(this.#start, num(row, "start"));
+    const removed = { rows: num(row, "n"), bytes: num(row, "bytes") };
+    this.#size -= removed.bytes;
+    return removed;
   }
 
   /** Waits for the writes in flight (close). */
