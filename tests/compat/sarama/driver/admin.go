@@ -9,10 +9,12 @@ package main
 //	describe_config  topic -> entries [{name, value, read_only, default, sensitive}]
 //	describe_topics  topics -> topics [{name, error, partitions [{id, leader, replicas, error}]}]
 //	delete_topic     topic -> error
+//	delete_records   topic, offsets {partition: offset} -> error (Sarama 1.22 drops per-partition errors)
 //
 // A Kafka error the call returns is data ("error"); failing to reach the broker is an exception.
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/Shopify/sarama"
@@ -103,6 +105,16 @@ func admin(bootstrap string, o op) (interface{}, error) {
 		return map[string]interface{}{"error": errorOf(err), "topics": out}, nil
 	case "delete_topic":
 		return map[string]interface{}{"error": errorOf(a.DeleteTopic(o.Topic))}, nil
+	case "delete_records":
+		offsets := map[int32]int64{}
+		for p, off := range o.Offsets {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				return nil, err
+			}
+			offsets[int32(n)] = off
+		}
+		return map[string]interface{}{"error": errorOf(a.DeleteRecords(o.Topic, offsets))}, nil
 	}
 	return nil, nil
 }

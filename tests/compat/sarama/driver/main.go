@@ -61,6 +61,8 @@ type op struct {
 	Replication   int16             `json:"replication"`
 	Configs       map[string]string `json:"configs"`
 	ValidateOnly  bool              `json:"validate_only"`
+	// delete_records: partition (as text) -> the offset to delete before.
+	Offsets map[string]int64 `json:"offsets"`
 }
 
 type report struct {
@@ -253,7 +255,7 @@ func main() {
 			res, err = produce(plan.Bootstrap, o)
 		case "consume":
 			res, err = consume(plan.Bootstrap, o)
-		case "create_topic", "list_topics", "describe_config", "describe_topics", "delete_topic":
+		case "create_topic", "list_topics", "describe_config", "describe_topics", "delete_topic", "delete_records":
 			res, err = admin(plan.Bootstrap, o)
 		case "group":
 			res, err = group(plan.Bootstrap, o)
