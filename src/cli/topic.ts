@@ -1,5 +1,5 @@
 /**
- * `kbin topic …`: create, list, describe, delete and add partitions. Speaks the Kafka
+ * `kbin topic …`: create, list, describe, delete, add partitions and delete records. Speaks the Kafka
  * protocol, so it works against any cluster.
  *
  * @module
@@ -8,9 +8,10 @@
 import { METADATA_API } from "../protocol/generated/03_metadata.ts";
 import { CREATE_TOPICS_API } from "../protocol/generated/19_create_topics.ts";
 import { DELETE_TOPICS_API } from "../protocol/generated/20_delete_topics.ts";
+import { DELETE_RECORDS_API } from "../protocol/generated/21_delete_records.ts";
 import { DESCRIBE_CONFIGS_API } from "../protocol/generated/32_describe_configs.ts";
 import { CREATE_PARTITIONS_API } from "../protocol/generated/37_create_partitions.ts";
-import { ErrorCode } from "../protocol/generated/errors.ts";
+import { ErrorCode, errorName } from "../protocol/generated/errors.ts";
 import { CLIENT_OPTIONS, intOption, keyValues, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
@@ -23,6 +24,7 @@ Commands:
   describe NAME                                  Show partitions, leaders, replicas and configs
   delete NAME                                    Delete a topic and its data
   add-partitions NAME -p N                       Grow a topic to N partitions
+  delete-records NAME --before OFFSET|--all      Delete the records before an offset
 
 Connection options (every command):
   -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
@@ -63,6 +65,16 @@ Grows a topic to N partitions in total (Kafka never removes partitions).
   -p, --partitions N   New total number of partitions
   --validate-only      Ask the broker to check the request without changing anything
 `,
+  "delete-records": `Usage: kbin topic delete-records NAME (--before OFFSET | --all) [--partition P]...
+
+Deletes the records before OFFSET (DeleteRecords): the partition's log start offset moves there,
+consumers can no longer read below it, and whole segments below it are removed. --all deletes
+everything written so far (up to the high watermark). Without --partition, every partition of the
+topic. Prints each partition's new log start offset (its low watermark).
+  --partition P      A partition to delete from (repeatable; default: all)
+  --before OFFSET    Delete the records before this offset
+  --all              Delete every record up to the high watermark
+`,
 };
 
 const OPTIONS = {
@@ -74,6 +86,9 @@ const OPTIONS = {
   "if-exists": { type: "boolean" },
   "validate-only": { type: "boolean" },
   internal: { type: "boolean" },
+  partition: { type: "string", multiple: true },
+  before: { type: "string" },
+  all: { type: "boolean" },
 } as const;
 
 /** Which of {@link OPTIONS} each subcommand accepts besides the connection options. */
@@ -83,6 +98,7 @@ const OWN_OPTIONS: Record<string, string[]> = {
   describe: [],
   delete: ["if-exists"],
   "add-partitions": ["partitions", "validate-only"],
+  "delete-records": ["partition", "before", "all"],
 };
 
 function oneName(command: string, positionals: string[]): string {
@@ -190,6 +206,50 @@ export async function topicCommand(args: string[], io: CliIo): Promise<number> {
             ? `Validated growing topic "${name}" to ${count} partitions\n`
             : `Topic "${name}" now has ${count} partitions\n`,
         );
+        return 0;
+      }
+      case "delete-records": {
+        const name = oneName(sub, positionals);
+        if ((values.before === undefined) === (values.all !== true)) {
+          throw new CliError(`${cmd}: give exactly one of --before OFFSET and --all`, 2);
+        }
+        const offset = values.all ? -1n : BigInt(intOption(cmd, "before", values.before, 0));
+        const md = await client.metadata([name]);
+        const t = md.topics[0];
+        if (!t) throw new CliError(`${cmd}: the broker sent no metadata for "${name}"`);
+        check(`Cannot delete records of topic "${name}"`, t.errorCode);
+        const known = t.partitions.map((p) => p.partitionIndex).sort((a, b) => a - b);
+        const wanted = values.partition === undefined
+          ? known
+          : values.partition.map((p) => intOption(cmd, "partition", p, 0));
+        for (const p of wanted) {
+          if (!known.includes(p)) throw new CliError(`${cmd}: topic "${name}" has no partition ${p}`, 2);
+        }
+        // DeleteRecords goes to each partition's leader.
+        const byLeader = new Map<number, number[]>();
+        for (const p of wanted) {
+          const leader = t.partitions.find((x) => x.partitionIndex === p)!.leaderId;
+          byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+        }
+        const failures: string[] = [];
+        const lines: [number, string][] = [];
+        for (const [leader, partitions] of byLeader) {
+          if (leader < 0) {
+            for (const p of partitions) failures.push(`partition ${p}: no leader`);
+            continue;
+          }
+          const { response } = await client.send(DELETE_RECORDS_API, () => ({
+            topics: [{ name, partitions: partitions.map((partitionIndex) => ({ partitionIndex, offset })) }],
+            timeoutMs: 30000,
+          }), { to: await client.node(leader) });
+          for (const r of response.topics[0]?.partitions ?? []) {
+            if (r.errorCode === 0) {
+              lines.push([r.partitionIndex, `Partition ${r.partitionIndex}: log start offset ${r.lowWatermark}`]);
+            } else failures.push(`partition ${r.partitionIndex}: ${errorName(r.errorCode)}`);
+          }
+        }
+        for (const [, line] of lines.sort((a, b) => a[0] - b[0])) io.stdout(`${line}\n`);
+        if (failures.length > 0) throw new CliError(`Cannot delete records of topic "${name}": ${failures.join("; ")}`);
         return 0;
       }
     }

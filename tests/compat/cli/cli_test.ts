@@ -207,6 +207,43 @@ describe("kbin topic against kbin serve", () => {
     assert.equal(ok(await kbin(["topic", "delete", "cli-doomed", "--if-exists", ...b])), "");
   });
 
+  test("kbin topic delete-records moves log start offsets: --before for some partitions, --all for every one", async () => {
+    ok(await kbin(["topic", "create", "cli-trim", "-p", "2", ...b]));
+    ok(await kbin(["topic", "create", "cli-trim-compacted", "-p", "1", "-c", "cleanup.policy=compact", ...b]));
+    for (const partition of ["0", "1"]) {
+      const lines = Array.from({ length: 10 }, (_, i) => `v${i}`).join("\n") + "\n";
+      const r = await run(BUN, [MAIN, "produce", "cli-trim", "--partition", partition, ...b], {
+        input: lines,
+        timeoutMs: 30_000,
+      });
+      assert.equal(r.code, 0, show(r));
+    }
+    assert.equal(
+      ok(await kbin(["topic", "delete-records", "cli-trim", "--partition", "1", "--before", "4", ...b])),
+      "Partition 1: log start offset 4\n",
+    );
+    assert.equal(
+      ok(await kbin(["topic", "delete-records", "cli-trim", "--all", ...b])),
+      "Partition 0: log start offset 10\nPartition 1: log start offset 10\n",
+    );
+    const [both, neither, beyond, compacted, noPartition] = await Promise.all([
+      kbin(["topic", "delete-records", "cli-trim", "--all", "--before", "3", ...b]),
+      kbin(["topic", "delete-records", "cli-trim", ...b]),
+      kbin(["topic", "delete-records", "cli-trim", "--partition", "0", "--before", "99", ...b]),
+      kbin(["topic", "delete-records", "cli-trim-compacted", "--all", ...b]),
+      kbin(["topic", "delete-records", "cli-trim", "--partition", "7", "--all", ...b]),
+    ]);
+    oneLineError(both!, 2, /^kbin: topic delete-records: give exactly one of --before OFFSET and --all/);
+    oneLineError(neither!, 2, /^kbin: topic delete-records: give exactly one of --before OFFSET and --all/);
+    oneLineError(beyond!, 1, /^kbin: Cannot delete records of topic "cli-trim": partition 0: OFFSET_OUT_OF_RANGE/);
+    oneLineError(
+      compacted!,
+      1,
+      /^kbin: Cannot delete records of topic "cli-trim-compacted": partition 0: POLICY_VIOLATION/,
+    );
+    oneLineError(noPartition!, 2, /^kbin: topic delete-records: topic "cli-trim" has no partition 7/);
+  });
+
   test("kbin topic usage errors exit 2 with one line", async () => {
     const [unknownSub, noName, badCount, badOption, twoNames] = await Promise.all([
       kbin(["topic", "frobnicate", ...b]),
@@ -223,7 +260,7 @@ describe("kbin topic against kbin serve", () => {
   });
 
   test("--help prints usage and exits 0 for kbin, serve, topic and every topic subcommand", async () => {
-    const subs = ["create", "list", "describe", "delete", "add-partitions"];
+    const subs = ["create", "list", "describe", "delete", "add-partitions", "delete-records"];
     const runs: [string[], RegExp][] = [
       [["--help"], /^kbin \S+: /],
       [["serve", "--help"], /^Usage: kbin serve /],
