@@ -57,8 +57,8 @@ function clientFor(clientId: string, fileClient: string | null): string | null {
   if (/ librdkafka\/2\.0/.test(clientId)) return "kcat (librdkafka 2.0.2)";
   if (/ platformatic-kafka\//.test(clientId)) return "@platformatic/kafka 1.x";
   if (clientId.startsWith("kafka-python")) return "kafka-python 2.0";
-  if (clientId === "kafkajs") return "KafkaJS 2.2.4";
-  if (clientId.startsWith("sarama")) return "Sarama 1.22";
+  if (clientId === "kafkajs" || clientId.startsWith("kafkajs-")) return "KafkaJS 2.2.4";
+  if (clientId.startsWith("sarama") || clientId.startsWith("kbin-compat-sarama")) return "Sarama 1.22";
   if (clientId.startsWith("kafka-go")) return "kafka-go 0.2.1";
   return fileClient;
 }
