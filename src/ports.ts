@@ -147,6 +147,8 @@ export interface FileSystem {
   exists(path: string): Promise<boolean>;
   /** Makes the directory's entries (new or renamed files) durable; best effort where unsupported. */
   syncDir(path: string): Promise<void>;
+  /** Size and free space of the file system holding `path` (free: what an unprivileged writer may use). */
+  statfs(path: string): Promise<{ totalBytes: number; usableBytes: number }>;
 }
 
 /** Wall clock and monotonic time, injectable for tests. */

@@ -20,6 +20,7 @@ import { HandlerRegistry, type RegistryOptions } from "./registry.ts";
 import { RequestTotals } from "./request_counts.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
 import type { LogRetention } from "./log_retention.ts";
+import type { LogCleaner } from "./log_cleaner.ts";
 
 /** Options for {@link Broker}. */
 export interface BrokerOptions {
@@ -95,6 +96,8 @@ export class Broker implements BrokerContext {
   advertised: { host: string; port: number } = { host: "localhost", port: 9092 };
   /** The retention passes (set once the broker joined its cluster). */
   retention: LogRetention | null = null;
+  /** The log cleaner (compaction; set once the broker joined its cluster). */
+  cleaner: LogCleaner | null = null;
 
   constructor(options: BrokerOptions) {
     this.config = options.config;

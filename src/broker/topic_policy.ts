@@ -26,6 +26,13 @@ export interface TopicPolicy {
   downConversion: boolean;
   /** `cleanup.policy`: "delete", "compact" or both. */
   cleanupPolicy: ReadonlySet<string>;
+  /** The topic's compaction settings (the broker's cleaner settings are added by the cleaner). */
+  compaction: {
+    minCleanableDirtyRatio: number;
+    minCompactionLagMs: number;
+    maxCompactionLagMs: number;
+    deleteRetentionMs: number;
+  };
 }
 
 /** Kafka writes "never" as Long.MAX_VALUE; anything that large is no bound at all. */
@@ -75,6 +82,12 @@ export class TopicPolicies {
         retentionMs: unlimited(get("retention.ms")),
         retentionBytes: unlimited(get("retention.bytes")),
         fileDeleteDelayMs: bound(get("file.delete.delay.ms")),
+      },
+      compaction: {
+        minCleanableDirtyRatio: Number(get("min.cleanable.dirty.ratio") ?? "0.5"),
+        minCompactionLagMs: bound(get("min.compaction.lag.ms")),
+        maxCompactionLagMs: bound(get("max.compaction.lag.ms")),
+        deleteRetentionMs: bound(get("delete.retention.ms")),
       },
       cleanupPolicy: new Set((get("cleanup.policy") ?? "delete").split(",").map((p) => p.trim().toLowerCase())),
       maxMessageBytes: bound(get("max.message.bytes")),

@@ -8,6 +8,7 @@
 import { VERSION } from "../version.ts";
 import { consumeCommand } from "./consume.ts";
 import { groupCommand } from "./group.ts";
+import { logDirsCommand } from "./log_dirs.ts";
 import { CliError, type CliIo } from "./io.ts";
 import { produceCommand } from "./produce.ts";
 import { serveCommand } from "./serve.ts";
@@ -19,10 +20,12 @@ Usage: kbin <command> [options]
 
 Commands:
   serve                 Run a broker (kbin serve --help)
-  topic <command>       Create, list, describe, delete topics, add partitions (kbin topic --help)
+  topic <command>       Create, list, describe, delete topics, add partitions, delete records
+                        (kbin topic --help)
   group <command>       List, describe, delete consumer groups, reset offsets (kbin group --help)
   produce TOPIC         Send lines from stdin or a file as records (kbin produce --help)
   consume TOPIC         Print records, from the end or from anywhere (kbin consume --help)
+  log-dirs              Each broker's log directories and partition sizes (kbin log-dirs --help)
 
 Options:
   --version             Print the version
@@ -39,6 +42,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   group: groupCommand,
   produce: produceCommand,
   consume: consumeCommand,
+  "log-dirs": logDirsCommand,
 };
 
 /**

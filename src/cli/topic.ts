@@ -10,6 +10,7 @@ import { CREATE_TOPICS_API } from "../protocol/generated/19_create_topics.ts";
 import { DELETE_TOPICS_API } from "../protocol/generated/20_delete_topics.ts";
 import { DELETE_RECORDS_API } from "../protocol/generated/21_delete_records.ts";
 import { DESCRIBE_CONFIGS_API } from "../protocol/generated/32_describe_configs.ts";
+import { DESCRIBE_LOG_DIRS_API } from "../protocol/generated/35_describe_log_dirs.ts";
 import { CREATE_PARTITIONS_API } from "../protocol/generated/37_create_partitions.ts";
 import { ErrorCode, errorName } from "../protocol/generated/errors.ts";
 import { CLIENT_OPTIONS, intOption, keyValues, parseSubcommand } from "./args.ts";
@@ -52,7 +53,8 @@ Prints every topic name, one per line, sorted.
   describe: `Usage: kbin topic describe NAME
 
 Shows the topic id, partition count, replication factor and config overrides, then one line per
-partition with its leader, replicas and in-sync replicas.
+partition with its leader, replicas, in-sync replicas and size in bytes (where the leader answers
+DescribeLogDirs).
 `,
   delete: `Usage: kbin topic delete NAME [--if-exists]
 
@@ -165,12 +167,14 @@ export async function topicCommand(args: string[], io: CliIo): Promise<number> {
         io.stdout(
           `Topic: ${name}\tTopicId: ${t.topicId}\tPartitionCount: ${parts.length}\tReplicationFactor: ${rf}${configText}\n`,
         );
+        const sizes = await partitionSizes(client, name, parts);
         for (const p of parts) {
           const err = p.errorCode === 0 ? "" : `\tError: ${p.errorCode}`;
+          const size = sizes.get(p.partitionIndex);
           io.stdout(
             `\tTopic: ${name}\tPartition: ${p.partitionIndex}\tLeader: ${p.leaderId}\tReplicas: ${
               p.replicaNodes.join(",")
-            }\tIsr: ${p.isrNodes.join(",")}${err}\n`,
+            }\tIsr: ${p.isrNodes.join(",")}${size === undefined ? "" : `\tSize: ${size}`}${err}\n`,
           );
         }
         return 0;
@@ -255,6 +259,40 @@ export async function topicCommand(args: string[], io: CliIo): Promise<number> {
     }
     return 2;
   });
+}
+
+/**
+ * Each partition's size in bytes, asked of its leader with DescribeLogDirs; partitions whose
+ * leader does not offer it (or cannot be reached) are left out.
+ */
+async function partitionSizes(
+  client: import("../client/client.ts").KafkaClient,
+  name: string,
+  parts: readonly { partitionIndex: number; leaderId: number }[],
+): Promise<Map<number, bigint>> {
+  const sizes = new Map<number, bigint>();
+  const leaders = new Set(parts.map((p) => p.leaderId).filter((l) => l >= 0));
+  for (const leader of leaders) {
+    try {
+      const conn = await client.node(leader);
+      if (conn.pickVersion(DESCRIBE_LOG_DIRS_API as never) === null) continue;
+      const partitions = parts.filter((p) => p.leaderId === leader).map((p) => p.partitionIndex);
+      const { response } = await client.send(DESCRIBE_LOG_DIRS_API, () => ({ topics: [{ topic: name, partitions }] }), {
+        to: conn,
+      });
+      for (const dir of response.results) {
+        for (const t of dir.topics) {
+          if (t.name !== name) continue;
+          for (const p of t.partitions) {
+            if (!p.isFutureKey && p.partitionSize >= 0n) sizes.set(p.partitionIndex, p.partitionSize);
+          }
+        }
+      }
+    } catch {
+      // Sizes are extra: the description stands without them.
+    }
+  }
+  return sizes;
 }
 
 /** Topic config overrides via DescribeConfigs, or null when the broker does not offer it. */

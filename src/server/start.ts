@@ -11,6 +11,7 @@ import { GroupCache } from "../broker/group/group_cache.ts";
 import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
 import { LogRetention } from "../broker/log_retention.ts";
+import { LogCleaner } from "../broker/log_cleaner.ts";
 import type { Logger, Runtime } from "../ports.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { APIS } from "../protocol/generated/api_keys.ts";
@@ -76,6 +77,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       clock: runtime.clock,
       logger,
       decompress: (codec, data) => codecs.decompress(codec, data),
+      compress: (codec, data) => codecs.compress(codec, data),
       logConfig: (topic) => policies.for(topic).log,
       cluster: { leaseMs, heartbeatMs },
       tailCacheBytes: config.number("kbin.postgres.tail.cache.bytes"),
@@ -86,6 +88,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   }
   let coordinator: GroupCoordinator | null = null;
   let retention: LogRetention | null = null;
+  let cleaner: LogCleaner | null = null;
   try {
     const node = await storage.claimNode(config.number("node.id"));
     if (!node.ok) {
@@ -157,6 +160,18 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     });
     retention.start();
     broker.retention = retention;
+    cleaner = new LogCleaner({
+      storage,
+      policies,
+      nodeId,
+      logger,
+      clock: runtime.clock,
+      backoffMs: config.number("log.cleaner.backoff.ms"),
+      dedupeBufferBytes: config.number("log.cleaner.dedupe.buffer.size"),
+      ioMaxBytesPerSecond: config.number("log.cleaner.io.max.bytes.per.second"),
+    });
+    if (config.bool("log.cleaner.enable")) cleaner.start();
+    broker.cleaner = cleaner;
     let closed: Promise<void> | null = null;
     return {
       broker,
@@ -175,6 +190,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
             });
           }
           retention?.close();
+          cleaner?.close();
           coordinator?.close();
           await storage.close();
         })();
@@ -183,6 +199,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     };
   } catch (err) {
     retention?.close();
+    cleaner?.close();
     coordinator?.close();
     await storage.close();
     throw err;

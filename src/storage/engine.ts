@@ -27,6 +27,7 @@
 
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { Result } from "./result.ts";
+import type { CleanOutcome, CompactionConfig } from "./compaction.ts";
 
 /**
  * What the log's retention follows (Kafka's `retention.ms`, `retention.bytes` and
@@ -224,6 +225,16 @@ export interface PartitionStorage {
    */
   applyRetention(config: RetentionConfig, nowMs: number): Promise<RetentionOutcome>;
   /**
+   * One compaction, as Kafka's LogCleaner (`compaction.ts`): when due (min.cleanable.dirty.ratio or
+   * max.compaction.lag.ms), keeps each key's newest record in the cleanable range (never the
+   * active segment or newest batch, nor records younger than min.compaction.lag.ms), drops
+   * tombstones older than delete.retention.ms, keeps control batches and a producer's newest batch
+   * (emptied when need be). Offsets never change; they get gaps. Crash-safe on every engine.
+   */
+  compact(config: CompactionConfig, nowMs: number): Promise<CleanOutcome>;
+  /** Where the next compaction's dirty section starts (everything below it was compacted). */
+  readonly cleanedUpTo: number;
+  /**
    * Starts leader epoch `epoch` at the current log end offset (a new leader does this); later
    * appends are stamped with it. Durable when it resolves. An epoch not above the current one is
    * refused with FENCED_LEADER_EPOCH.
@@ -324,6 +335,18 @@ export interface ClusterStorage {
   onChange(fn: () => void): () => void;
 }
 
+/** Where a storage keeps partition data, as DescribeLogDirs reports it (every engine has one). */
+export interface LogDir {
+  /** The directory (file:), or the engine's URL without credentials (memory:, postgres:). */
+  path: string;
+  /** Size of the file system holding it (-1 when the engine cannot tell). */
+  totalBytes: number;
+  /** Bytes free there for the broker (-1 when the engine cannot tell). */
+  usableBytes: number;
+  /** KAFKA_STORAGE_ERROR when the place cannot be read, else 0. */
+  errorCode: number;
+}
+
 /** A storage engine: all of kbin's state. */
 export interface Storage {
   /** The cluster id, generated when the storage was first created and kept since. */
@@ -347,6 +370,8 @@ export interface Storage {
    */
   reserveProducerIds(count: number): Promise<number>;
   readonly state: StateStorage;
+  /** Where partition data is kept, with its size and free space. */
+  logDirs(): Promise<LogDir[]>;
   /** Flushes and closes everything; a clean close lets the next open skip recovery. */
   close(): Promise<void>;
 }
@@ -357,6 +382,8 @@ export interface StorageOptions {
   logger: import("../ports.ts").Logger;
   /** Decompresses a batch payload (time look-ups inside compressed batches). */
   decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  /** Compresses a records section (compaction rewrites compressed batches). */
+  compress?: (codec: number, data: Uint8Array) => Uint8Array;
   /** Effective log settings of a topic (called on every append, so it must be cheap). */
   logConfig: (topic: Topic) => LogConfig;
 }

@@ -107,6 +107,7 @@ async function openPostgres(url: string, o: OpenStorageOptions): Promise<Storage
   return await openPostgresStorage({
     ...o,
     pg,
+    location: redactStorageUrl(url),
     connectSession: () => o.connectPostgres(url, { max: 1 }),
     ...(o.cluster ? { timing: o.cluster } : {}),
     ...(o.tailCacheBytes === undefined ? {} : { tailCacheBytes: o.tailCacheBytes }),

@@ -39,6 +39,7 @@ function options(): StorageOptions & { connectPostgres: typeof connectPostgres }
     clock,
     logger: silentLogger,
     decompress: (codec, data) => codecs.decompress(codec, data),
+    compress: (codec, data) => codecs.compress(codec, data),
     logConfig: () => logSettings.current,
   };
 }

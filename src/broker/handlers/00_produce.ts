@@ -8,7 +8,9 @@
  * Per partition, in Kafka's order: unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION;
  * a partition another broker leads (several brokers on PostgreSQL) → NOT_LEADER_OR_FOLLOWER, also
  * when the leadership moves while the batch is written; batch larger than `max.message.bytes` → MESSAGE_TOO_LARGE; bad CRC or structure →
- * CORRUPT_MESSAGE / INVALID_RECORD; a CreateTime timestamp outside
+ * CORRUPT_MESSAGE / INVALID_RECORD; a record without a key on a topic whose `cleanup.policy`
+ * includes `compact` → INVALID_RECORD with each such record's index in `record_errors` (KIP-467,
+ * Kafka's LogValidator); a CreateTime timestamp outside
  * `message.timestamp.before/after.max.ms` → INVALID_TIMESTAMP; LogAppendTime rewrites the max
  * timestamp and CRC; a topic `compression.type` other than `producer` recompresses; idempotent
  * batches go through the producer state (a retry gets its original offsets; gaps and stale
@@ -49,6 +51,7 @@ import {
   setMaxTimestamp,
   upConvertMessageSet,
 } from "../../protocol/records/mod.ts";
+import { openBatch } from "../../protocol/records/compact.ts";
 import type { Input } from "../../protocol/types.ts";
 import { StorageError } from "../../storage/engine.ts";
 import { F, int64, view } from "../../storage/batch_fields.ts";
@@ -173,6 +176,17 @@ async function appendPartition(
   }
   const inspected = inspectBatch(batch, 0, size, { decompress });
   if (!inspected.ok) return failed(index, inspected.code, inspected.message);
+  if (policy.cleanupPolicy.has("compact")) {
+    // KIP-467, as Kafka's LogValidator: every keyless record is named by its index in the batch.
+    const keyless = openBatch(batch, 0, decompress).records.flatMap((r, i) => (r.key === null ? [i] : []));
+    if (keyless.length > 0) {
+      const message = `Compacted topic cannot accept message without key in topic partition ${topic.name}-${index}.`;
+      return {
+        ...failed(index, ErrorCode.INVALID_RECORD, message),
+        recordErrors: keyless.map((batchIndex) => ({ batchIndex, batchIndexErrorMessage: message })),
+      };
+    }
+  }
   if (policy.logAppendTime) {
     setLogAppendTime(batch, 0, BigInt(now));
   } else {

@@ -27,6 +27,7 @@ import deleteRecords from "./21_delete_records.ts";
 import initProducerId from "./22_init_producer_id.ts";
 import offsetForLeaderEpoch from "./23_offset_for_leader_epoch.ts";
 import describeConfigs from "./32_describe_configs.ts";
+import describeLogDirs from "./35_describe_log_dirs.ts";
 import alterConfigs from "./33_alter_configs.ts";
 import createPartitions from "./37_create_partitions.ts";
 import incrementalAlterConfigs from "./44_incremental_alter_configs.ts";
@@ -58,6 +59,7 @@ export const ALL_HANDLERS: readonly Handler[] = [
   initProducerId,
   offsetForLeaderEpoch,
   describeConfigs,
+  describeLogDirs,
   alterConfigs,
   createPartitions,
   deleteGroups,

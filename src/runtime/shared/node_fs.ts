@@ -161,5 +161,9 @@ export function openFileSystem(): FileSystem {
       }
     },
     syncDir,
+    async statfs(path: string): Promise<{ totalBytes: number; usableBytes: number }> {
+      const s = await fsp.statfs(path);
+      return { totalBytes: s.blocks * s.bsize, usableBytes: s.bavail * s.bsize };
+    },
   };
 }

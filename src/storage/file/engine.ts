@@ -11,7 +11,8 @@
  */
 
 import type { FileSystem, OpenDatabaseFn } from "../../ports.ts";
-import { DEFAULT_LOG_CONFIG, type PartitionRef, type Storage, type StorageOptions } from "../engine.ts";
+import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { DEFAULT_LOG_CONFIG, type LogDir, type PartitionRef, type Storage, type StorageOptions } from "../engine.ts";
 import { kvGroupStorage, kvStateStorage } from "../kv_state.ts";
 import type { Result } from "../result.ts";
 import { singleNodeCluster } from "../single_node.ts";
@@ -66,6 +67,7 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
         clock: o.clock,
         logger: o.logger,
         decompress: o.decompress,
+        ...(o.compress ? { compress: o.compress } : {}),
         configFor: (name) => {
           const t = topics.get(name);
           return t.ok ? o.logConfig(t.value) : DEFAULT_LOG_CONFIG;
@@ -89,6 +91,15 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
       groups,
       reserveProducerIds: (count: number) => Promise.resolve(meta.reserveProducerIds(count)),
       state: kvStateStorage(openJournal),
+      async logDirs(): Promise<LogDir[]> {
+        try {
+          const { totalBytes, usableBytes } = await o.fs.statfs(o.dir);
+          return [{ path: o.dir, totalBytes, usableBytes, errorCode: 0 }];
+        } catch (err) {
+          o.logger.warn("Cannot read the size of the data directory", { dir: o.dir, error: String(err) });
+          return [{ path: o.dir, totalBytes: -1, usableBytes: -1, errorCode: ErrorCode.KAFKA_STORAGE_ERROR }];
+        }
+      },
       close(): Promise<void> {
         closed ??= (async () => {
           try {

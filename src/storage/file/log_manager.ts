@@ -22,6 +22,7 @@ export interface LogManagerOptions {
   clock: Clock;
   logger: Logger;
   decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  compress?: (codec: number, data: Uint8Array) => Uint8Array;
   /** Effective log settings of a topic (called on every append, so it must be cheap). */
   configFor: (topicName: string) => LogConfig;
 }
@@ -116,6 +117,7 @@ export class LogManager {
       logger: this.#o.logger,
       config: () => this.#o.configFor(p.topicName),
       decompress: this.#o.decompress,
+      ...(this.#o.compress ? { compress: this.#o.compress } : {}),
       cleanShutdown: this.#cleanShutdown,
       name: LogManager.dirName(p),
     });

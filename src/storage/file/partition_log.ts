@@ -35,7 +35,19 @@ import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
 import { planRetention } from "../retention.ts";
-import { Segment } from "./segment.ts";
+import {
+  batchEnd,
+  type CleanOutcome,
+  type CompactionConfig,
+  dueReason,
+  filterBatch,
+  mapBatch,
+  notCleaned,
+  OffsetMap,
+  producersNewest,
+  Throttle,
+} from "../compaction.ts";
+import { Segment, segmentName } from "./segment.ts";
 
 /** Options for {@link PartitionLog.open}. */
 export interface PartitionLogOptions {
@@ -46,6 +58,8 @@ export interface PartitionLogOptions {
   config: () => LogConfig;
   /** Decompresses a batch payload (for time look-ups inside compressed batches). */
   decompress: (codec: number, data: Uint8Array) => Uint8Array;
+  /** Compresses a records section (compaction rewrites compressed batches); none: refuse to. */
+  compress?: (codec: number, data: Uint8Array) => Uint8Array;
   /** True when the data directory was shut down cleanly (indexes and sizes can be trusted). */
   cleanShutdown: boolean;
   /** For log lines. */
@@ -110,6 +124,9 @@ export class PartitionLog implements PartitionStorage {
   #epochs: LeaderEpochs;
   /** Checkpoint writes, one after another, each taking the values current when it starts. */
   #checkpointing: Promise<void> = Promise.resolve();
+  /** Where the dirty section starts: everything below was compacted (Kafka's cleaner checkpoint). */
+  #cleanedUpTo = 0;
+  #compacting = false;
   /** Segments removed whose files go once `file.delete.delay.ms` passed. */
   readonly #doomed = new Map<Segment, ReturnType<typeof setTimeout>>();
 
@@ -195,8 +212,11 @@ export class PartitionLog implements PartitionStorage {
   static async open(o: PartitionLogOptions): Promise<PartitionLog> {
     const { fs, dir } = o;
     await fs.mkdir(dir);
+    await finishCompactionSwaps(fs, dir, o);
     const names = await fs.readdir(dir);
-    for (const n of names) if (n.includes(".tmp-") || n.endsWith(".deleted")) await fs.remove(`${dir}/${n}`);
+    for (const n of names) {
+      if (n.includes(".tmp-") || n.endsWith(".deleted") || n.endsWith(".cleaned")) await fs.remove(`${dir}/${n}`);
+    }
     // Indexes of a segment whose deletion a crash interrupted (its .log went first).
     for (const n of names) {
       const m = /^(\d{20})\.(index|timeindex)$/.exec(n);
@@ -261,6 +281,7 @@ export class PartitionLog implements PartitionStorage {
       await fs.writeFileAtomic(`${dir}/${EPOCH_CHECKPOINT}`, new TextEncoder().encode(epochs.toCheckpoint()));
     }
     const log = new PartitionLog(o, segments, Math.min(logStartOffset, end), producers, epochs);
+    log.#cleanedUpTo = Math.min(checkpoint?.cleanedUpTo ?? 0, end);
     await log.#writeCheckpoint();
     return log;
   }
@@ -513,22 +534,34 @@ export class PartitionLog implements PartitionStorage {
     let i = this.#segmentFor(offset);
     let seg = this.#segments[i]!;
     while (offset >= seg.nextOffset && i + 1 < this.#segments.length) seg = this.#segments[++i]!;
-    const segEnd = seg.writtenSize;
+    let segEnd = seg.writtenSize;
     let pos = seg.index.floorPosition(offset - seg.baseOffset);
     const slack = this.#o.config().indexIntervalBytes * 2 + 4096;
     try {
-      // Find the batch holding `offset`, reading forward in windows of headers.
+      // Find the batch holding `offset`, reading forward in windows of headers. A segment with
+      // nothing at or after it (compaction emptied its end) hands over to the next one.
       let buf = await seg.file.read(pos, Math.min(segEnd - pos, slack + maxBytes));
       let v = view(buf);
       let p = 0;
       for (;;) {
         if (p + F.LAST_OFFSET_DELTA + 4 > buf.length) {
-          if (pos + p >= segEnd) return empty;
-          pos += p;
+          if (pos + p >= segEnd) {
+            const next = this.#segments[i + 1];
+            if (next === undefined || next.baseOffset >= upTo || next.deleted) return empty;
+            seg = next;
+            i++;
+            segEnd = seg.writtenSize;
+            pos = 0;
+          } else {
+            pos += p;
+          }
           buf = await seg.file.read(pos, Math.min(segEnd - pos, slack + maxBytes));
           v = view(buf);
           p = 0;
-          if (buf.length < F.LAST_OFFSET_DELTA + 4) return empty;
+          if (buf.length < F.LAST_OFFSET_DELTA + 4) {
+            if (pos < segEnd) return empty;
+            continue;
+          }
         }
         const last = int64(v, p) + v.getInt32(p + F.LAST_OFFSET_DELTA);
         if (last >= offset) break;
@@ -743,6 +776,228 @@ export class PartitionLog implements PartitionStorage {
     return { segments: plan.count, bytes: plan.bytes, reason: plan.reason, logStartOffset: this.#logStartOffset };
   }
 
+  /** Where the next compaction's dirty section starts. */
+  get cleanedUpTo(): number {
+    return this.#cleanedUpTo;
+  }
+
+  /**
+   * One compaction of this log, as Kafka's LogCleaner: when due, maps the dirty section's keys to
+   * their newest offsets, rewrites the cleanable segments (never the active one, nor any with
+   * records younger than min.compaction.lag.ms) into new ones of at most segment.bytes, each
+   * written aside (`.cleaned`), renamed `.swap.<end>` (the commit point: a crash after it finishes
+   * the swap when the log opens, before it drops the copy), and swapped in; the old segments'
+   * files go after file.delete.delay.ms.
+   */
+  async compact(config: CompactionConfig, nowMs: number): Promise<CleanOutcome> {
+    if (this.#failed) throw this.#failed;
+    if (this.#compacting || this.#closed) return notCleaned(this.#cleanedUpTo);
+    this.#compacting = true;
+    try {
+      return await this.#compact(config, nowMs);
+    } finally {
+      this.#compacting = false;
+    }
+  }
+
+  async #compact(config: CompactionConfig, nowMs: number): Promise<CleanOutcome> {
+    const segs = [...this.#segments];
+    const firstDirty = Math.max(this.#cleanedUpTo, this.#logStartOffset);
+    // Cleanable: whole segments before the active one, fully written, none with records younger
+    // than min.compaction.lag.ms (those and everything after wait).
+    const cleanable: Segment[] = [];
+    for (const seg of segs.slice(0, -1)) {
+      if (seg.writtenSize !== seg.size) break;
+      if (config.minCompactionLagMs > 0 && seg.maxTimestamp > nowMs - config.minCompactionLagMs) break;
+      cleanable.push(seg);
+    }
+    const dirty = cleanable.filter((seg) => seg.nextOffset > firstDirty);
+    if (dirty.length === 0) return notCleaned(this.#cleanedUpTo);
+    const dirtyBytes = dirty.reduce((n, seg) => n + seg.size, 0);
+    const cleanBytes = cleanable.reduce((n, seg) => n + seg.size, 0) - dirtyBytes;
+    const first = await dirty[0]!.file.read(0, F.HEADER_END);
+    const oldestDirtyTimestamp = first.length < F.HEADER_END ? -1 : int64(view(first), F.BASE_TIMESTAMP);
+    const reason = dueReason({ cleanBytes, dirtyBytes, oldestDirtyTimestamp }, config, nowMs);
+    if (reason === null) return notCleaned(this.#cleanedUpTo);
+
+    const codecs = { decompress: this.#o.decompress, compress: this.#compressor() };
+    const throttle = new Throttle(config.ioMaxBytesPerSecond);
+    const map = new OffsetMap(config.dedupeBufferBytes);
+    let mapEnd = firstDirty;
+    mapping: for (const seg of dirty) {
+      for await (const batch of this.#batchesOf(seg)) {
+        if (batchEnd(batch) <= firstDirty) continue;
+        if (!mapBatch(batch, map, codecs)) break mapping;
+        mapEnd = batchEnd(batch);
+        await throttle.use(batch.length);
+      }
+      mapEnd = Math.max(mapEnd, seg.nextOffset);
+    }
+    if (mapEnd <= firstDirty) {
+      this.#o.logger.warn("Cannot compact: one batch's keys do not fit log.cleaner.dedupe.buffer.size", {
+        log: this.#o.name,
+        bytes: config.dedupeBufferBytes,
+      });
+      return notCleaned(this.#cleanedUpTo);
+    }
+    // Rewrite from the log start through the segment holding the end of the map, in groups of
+    // consecutive segments up to segment.bytes together.
+    const { segmentBytes, fileDeleteDelayMs } = this.#o.config();
+    const rewrite = cleanable.filter((seg) => seg.baseOffset < mapEnd);
+    const groups: Segment[][] = [];
+    for (const seg of rewrite) {
+      const last = groups.at(-1);
+      const size = last?.reduce((n, x) => n + x.size, 0) ?? Infinity;
+      if (last && size + seg.size <= segmentBytes) last.push(seg);
+      else groups.push([seg]);
+    }
+    const newest = producersNewest(this.producers.producers().map((p) => p.lastOffset));
+    const outcome: CleanOutcome = {
+      cleaned: true,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsRemoved: 0,
+      tombstonesRemoved: 0,
+      cleanedUpTo: mapEnd,
+      reason,
+    };
+    const horizon = nowMs - config.deleteRetentionMs;
+    for (const group of groups) {
+      if (this.#failed || this.#closed) break;
+      const done = await this.#cleanGroup(group, { map, horizon, newest, codecs, throttle, fileDeleteDelayMs });
+      if (done === null) continue;
+      outcome.bytesBefore += done.before;
+      outcome.bytesAfter += done.after;
+      outcome.recordsRemoved += done.recordsRemoved;
+      outcome.tombstonesRemoved += done.tombstonesRemoved;
+    }
+    if (this.#failed) throw this.#failed;
+    this.#cleanedUpTo = Math.max(this.#cleanedUpTo, mapEnd);
+    await this.#writeCheckpoint();
+    return outcome;
+  }
+
+  #compressor(): (codec: number, data: Uint8Array) => Uint8Array {
+    return this.#o.compress ?? (() => {
+      throw new StorageError(`Cannot compact ${this.#o.name}: no compressor for its compressed batches`);
+    });
+  }
+
+  /** The whole batches of a sealed segment, read in chunks of a few MiB. */
+  async *#batchesOf(seg: Segment): AsyncGenerator<Uint8Array> {
+    let pos = 0;
+    const end = seg.writtenSize;
+    while (pos < end) {
+      const chunk = await seg.file.read(pos, Math.min(SCAN_CHUNK_BYTES, end - pos));
+      const v = view(chunk);
+      let p = 0;
+      while (p + F.HEADER_END <= chunk.length) {
+        const size = batchSizeAt(v, p);
+        if (p + size > chunk.length) break;
+        yield chunk.subarray(p, p + size);
+        p += size;
+      }
+      if (p === 0) {
+        // One batch larger than the chunk: read it whole.
+        const head = view(await seg.file.read(pos, F.HEADER_END));
+        const size = batchSizeAt(head, 0);
+        yield await seg.file.read(pos, size);
+        p = size;
+      }
+      pos += p;
+    }
+  }
+
+  /** Writes a group's compacted copy aside and swaps it in; null when retention took part of it meanwhile. */
+  async #cleanGroup(
+    group: Segment[],
+    o: {
+      map: OffsetMap;
+      horizon: number;
+      newest: Set<number>;
+      codecs: {
+        decompress: (c: number, d: Uint8Array) => Uint8Array;
+        compress: (c: number, d: Uint8Array) => Uint8Array;
+      };
+      throttle: Throttle;
+      fileDeleteDelayMs: number;
+    },
+  ): Promise<{ before: number; after: number; recordsRemoved: number; tombstonesRemoved: number } | null> {
+    const { fs, dir } = this.#o;
+    const base = group[0]!.baseOffset;
+    const end = group.at(-1)!.nextOffset;
+    const name = `${dir}/${segmentName(base)}.log`;
+    const out = await fs.open(`${name}.cleaned`, { create: true });
+    let written = 0;
+    let before = 0;
+    let recordsRemoved = 0;
+    let tombstonesRemoved = 0;
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pending.length === 0) return;
+      await out.writev(pending, written);
+      written += pendingBytes;
+      await o.throttle.use(pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    };
+    try {
+      await out.truncate(0);
+      for (const seg of group) {
+        for await (const batch of this.#batchesOf(seg)) {
+          before += batch.length;
+          const v = view(batch);
+          const keepEmpty = int64(v, F.PRODUCER_ID) >= 0 && o.newest.has(batchEnd(batch) - 1);
+          const f = filterBatch(batch, { map: o.map, deleteHorizonMs: o.horizon, keepEmpty, codecs: o.codecs });
+          recordsRemoved += f.recordsRemoved;
+          tombstonesRemoved += f.tombstonesRemoved;
+          await o.throttle.use(batch.length);
+          if (f.bytes === null) continue;
+          pending.push(f.bytes);
+          pendingBytes += f.bytes.length;
+          if (pendingBytes >= 1 << 20) await flush();
+        }
+      }
+      await flush();
+      await out.datasync();
+    } finally {
+      await out.close().catch(() => {});
+    }
+    // The swap, with appends, rolls and retention held off: a few renames.
+    while (this.#busy) await this.#busy;
+    const release = deferred();
+    this.#busy = release.promise;
+    try {
+      const at = this.#segments.indexOf(group[0]!);
+      if (at < 0 || group.some((seg, i) => this.#segments[at + i] !== seg) || this.#failed) {
+        await fs.remove(`${name}.cleaned`);
+        return null;
+      }
+      try {
+        const swap = `${name}.swap.${segmentName(end)}`;
+        await fs.rename(`${name}.cleaned`, swap);
+        await fs.syncDir(dir);
+        for (const seg of group) await seg.markDeleted(fs);
+        await fs.rename(swap, name);
+        await fs.syncDir(dir);
+        const seg = await Segment.open(fs, dir, base);
+        await scanSegment(seg, { verify: false, indexIntervalBytes: this.#o.config().indexIntervalBytes });
+        seg.nextOffset = Math.max(seg.nextOffset, end);
+        await seg.persistIndexes(fs);
+        this.#segments.splice(at, group.length, seg);
+      } catch (err) {
+        this.#fail("compaction", err);
+        throw this.#failed!;
+      }
+    } finally {
+      this.#busy = null;
+      release.resolve();
+    }
+    for (const seg of group) this.#scheduleRemoval(seg, o.fileDeleteDelayMs);
+    return { before, after: written, recordsRemoved, tombstonesRemoved };
+  }
+
   #scheduleRemoval(seg: Segment, delayMs: number): void {
     const remove = () => {
       this.#doomed.delete(seg);
@@ -776,6 +1031,7 @@ export class PartitionLog implements PartitionStorage {
         version: CHECKPOINT_VERSION,
         logStartOffset: this.#logStartOffset,
         recoveryPoint: this.#flushedOffset,
+        cleanedUpTo: this.#cleanedUpTo,
       });
       return this.#o.fs.writeFileAtomic(`${this.#o.dir}/checkpoint.json`, new TextEncoder().encode(text));
     });
@@ -794,7 +1050,7 @@ export class PartitionLog implements PartitionStorage {
 async function readCheckpoint(
   fs: FileSystem,
   dir: string,
-): Promise<{ logStartOffset: number; recoveryPoint: number } | null> {
+): Promise<{ logStartOffset: number; recoveryPoint: number; cleanedUpTo: number } | null> {
   const bytes = await fs.readFile(`${dir}/checkpoint.json`);
   if (!bytes) return null;
   try {
@@ -802,11 +1058,13 @@ async function readCheckpoint(
       version: number;
       logStartOffset: number;
       recoveryPoint: number;
+      cleanedUpTo?: number;
     };
     if (c.version > CHECKPOINT_VERSION || !Number.isInteger(c.logStartOffset) || !Number.isInteger(c.recoveryPoint)) {
       return null;
     }
-    return { logStartOffset: c.logStartOffset, recoveryPoint: c.recoveryPoint };
+    const cleanedUpTo = Number.isInteger(c.cleanedUpTo) ? c.cleanedUpTo! : 0;
+    return { logStartOffset: c.logStartOffset, recoveryPoint: c.recoveryPoint, cleanedUpTo };
   } catch {
     return null;
   }
@@ -946,4 +1204,27 @@ async function loadProducerState(
     }
   }
   return state;
+}
+
+/**
+ * Finishes a compaction swap a crash interrupted: a `<base>.log.swap.<end>` file is the compacted
+ * copy of the segments from `base` to `end`, complete and synced, so those segments' files go and
+ * it takes the name `<base>.log` (its indexes are rebuilt when the log opens). A `.cleaned` file
+ * (a copy not yet complete) is simply removed by the caller.
+ */
+async function finishCompactionSwaps(fs: FileSystem, dir: string, o: PartitionLogOptions): Promise<void> {
+  const names = await fs.readdir(dir);
+  for (const n of names) {
+    const m = /^(\d{20})\.log\.swap\.(\d{20})$/.exec(n);
+    if (!m) continue;
+    const base = Number(m[1]);
+    const end = Number(m[2]);
+    for (const other of names) {
+      const s = /^(\d{20})\.(log|index|timeindex)$/.exec(other);
+      if (s && Number(s[1]) >= base && Number(s[1]) < end) await fs.remove(`${dir}/${other}`);
+    }
+    await fs.rename(`${dir}/${n}`, `${dir}/${m[1]}.log`);
+    await fs.syncDir(dir);
+    o.logger.info("Finished a compaction swap interrupted by a crash", { log: o.name, segment: base, end });
+  }
 }

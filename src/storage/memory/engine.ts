@@ -56,6 +56,7 @@ export function openMemoryStorage(o: StorageOptions): Storage {
           name: `${ref.topicName}-${ref.partition}`,
           now: () => o.clock.now(),
           decompress: o.decompress,
+          ...(o.compress ? { compress: o.compress } : {}),
         });
         partitions.set(key, p);
       }
@@ -70,6 +71,7 @@ export function openMemoryStorage(o: StorageOptions): Storage {
       return Promise.resolve(first);
     },
     state: kvStateStorage(kv),
+    logDirs: () => Promise.resolve([{ path: "memory:", totalBytes: -1, usableBytes: -1, errorCode: 0 }]),
     close(): Promise<void> {
       for (const p of partitions.values()) p.delete();
       partitions.clear();

@@ -26,6 +26,8 @@ export interface MemoryFsOptions {
   failNextWrite?: boolean;
   /** Arms a failure for the first fsync (as {@link MemoryFs.failNextFsync}). */
   failNextFsync?: boolean;
+  /** Bytes the file system holds at most (as {@link MemoryFs.setCapacity}); unlimited by default. */
+  capacity?: number;
 }
 
 /** The in-memory file system plus its fault-injection controls. */
@@ -34,6 +36,11 @@ export interface MemoryFs extends FileSystem {
   failNextWrite(): void;
   /** Makes the next sync (`FileHandle.datasync` or `writeFileAtomic`) throw EIO; nothing becomes durable. */
   failNextFsync(): void;
+  /**
+   * Limits the bytes all files may hold together (null: no limit): a write that would grow past it
+   * throws ENOSPC without writing, as a full disk does, and `statfs` reports the room left.
+   */
+  setCapacity(bytes: number | null): void;
   /**
    * Makes every read of a file whose path matches throw EIO, until the returned function is
    * called (a bad sector under one partition's segments).
@@ -108,6 +115,17 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
   const dirs = new Set<string>(["/", ""]);
   let writeFault = options.failNextWrite === true;
   let fsyncFault = options.failNextFsync === true;
+  let capacity: number | null = options.capacity ?? null;
+  const used = (): number => {
+    let n = 0;
+    for (const inode of files.values()) n += inode.length;
+    return n;
+  };
+  /** Throws ENOSPC when growing a file by `growth` bytes would pass the capacity. */
+  function makeRoom(path: string, growth: number): void {
+    if (capacity === null || growth <= 0) return;
+    if (used() + growth > capacity) throw new MemoryFsError("ENOSPC", `no space left on device writing "${path}"`);
+  }
   const readFaults = new Set<(path: string) => boolean>();
 
   function takeWriteFault(path: string): void {
@@ -153,12 +171,16 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
       async write(data: Uint8Array, position: number): Promise<void> {
         check();
         takeWriteFault(path);
+        makeRoom(path, position + data.length - inode.length);
         if (position + data.length > inode.length) inode.resize(position + data.length);
         inode.data.set(data, position);
       },
       async writev(chunks: readonly Uint8Array[], position: number): Promise<void> {
         check();
         takeWriteFault(path);
+        let total = 0;
+        for (const data of chunks) total += data.length;
+        makeRoom(path, position + total - inode.length);
         let at = position;
         for (const data of chunks) {
           if (at + data.length > inode.length) inode.resize(at + data.length);
@@ -216,6 +238,8 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
       requireParent(p);
       if (dirs.has(p)) throw new MemoryFsError("EISDIR", `"${p}" is a directory`);
       takeWriteFault(p);
+      // The new file is written beside the old one before the rename, as on a real disk.
+      makeRoom(p, data.length);
       takeFsyncFault(p);
       const inode = new Inode();
       inode.replace(data);
@@ -293,6 +317,13 @@ export function memoryFs(options: MemoryFsOptions = {}): MemoryFs {
     },
     failNextWrite(): void {
       writeFault = true;
+    },
+    setCapacity(bytes: number | null): void {
+      capacity = bytes;
+    },
+    async statfs(_path: string): Promise<{ totalBytes: number; usableBytes: number }> {
+      if (capacity === null) return { totalBytes: Number.MAX_SAFE_INTEGER, usableBytes: Number.MAX_SAFE_INTEGER };
+      return { totalBytes: capacity, usableBytes: Math.max(0, capacity - used()) };
     },
     failNextFsync(): void {
       fsyncFault = true;

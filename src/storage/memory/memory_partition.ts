@@ -24,6 +24,17 @@ import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
 import { planRetention } from "../retention.ts";
+import {
+  batchEnd,
+  type CleanOutcome,
+  type CompactionConfig,
+  dueReason,
+  filterBatch,
+  mapBatch,
+  notCleaned,
+  OffsetMap,
+  producersNewest,
+} from "../compaction.ts";
 
 const WRITTEN: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
@@ -43,14 +54,98 @@ export class MemoryPartition implements PartitionStorage {
   #failure: StorageError | null = null;
   readonly #waiters = new DataWaiters();
 
+  readonly #compress: ((codec: number, data: Uint8Array) => Uint8Array) | undefined;
+  #cleanedUpTo = 0;
+
   constructor(options: {
     name: string;
     now: () => number;
     decompress: (codec: number, data: Uint8Array) => Uint8Array;
+    compress?: (codec: number, data: Uint8Array) => Uint8Array;
   }) {
     this.#name = options.name;
     this.#now = options.now;
     this.#decompress = options.decompress;
+    this.#compress = options.compress;
+  }
+
+  get cleanedUpTo(): number {
+    return this.#cleanedUpTo;
+  }
+
+  /** Compaction over batches: the newest batch stands for the active segment. */
+  compact(config: CompactionConfig, nowMs: number): Promise<CleanOutcome> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const firstDirty = Math.max(this.#cleanedUpTo, this.#start);
+    let cleanable = 0;
+    while (cleanable < this.#batches.length - 1) {
+      const ts = int64(view(this.#batches[cleanable]!), F.MAX_TIMESTAMP);
+      if (config.minCompactionLagMs > 0 && ts > nowMs - config.minCompactionLagMs) break;
+      cleanable++;
+    }
+    let dirtyBytes = 0;
+    let cleanBytes = 0;
+    let firstDirtyIndex = -1;
+    for (let i = 0; i < cleanable; i++) {
+      if (this.#endOf(i) > firstDirty) {
+        dirtyBytes += this.#batches[i]!.length;
+        if (firstDirtyIndex < 0) firstDirtyIndex = i;
+      } else cleanBytes += this.#batches[i]!.length;
+    }
+    if (firstDirtyIndex < 0) return Promise.resolve(notCleaned(this.#cleanedUpTo));
+    const oldestDirtyTimestamp = int64(view(this.#batches[firstDirtyIndex]!), F.BASE_TIMESTAMP);
+    const reason = dueReason({ cleanBytes, dirtyBytes, oldestDirtyTimestamp }, config, nowMs);
+    if (reason === null) return Promise.resolve(notCleaned(this.#cleanedUpTo));
+    const codecs = {
+      decompress: this.#decompress,
+      compress: this.#compress ?? (() => {
+        throw new StorageError(`Cannot compact ${this.#name}: no compressor for its compressed batches`);
+      }),
+    };
+    const map = new OffsetMap(config.dedupeBufferBytes);
+    let mapEnd = firstDirty;
+    for (let i = firstDirtyIndex; i < cleanable; i++) {
+      if (!mapBatch(this.#batches[i]!, map, codecs)) break;
+      mapEnd = this.#endOf(i);
+    }
+    if (mapEnd <= firstDirty) return Promise.resolve(notCleaned(this.#cleanedUpTo));
+    const newest = producersNewest(this.producers.producers().map((p) => p.lastOffset));
+    const outcome: CleanOutcome = {
+      cleaned: true,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsRemoved: 0,
+      tombstonesRemoved: 0,
+      cleanedUpTo: mapEnd,
+      reason,
+    };
+    const keptBatches: Uint8Array[] = [];
+    const keptBases: number[] = [];
+    let i = 0;
+    for (; i < cleanable && this.#bases[i]! < mapEnd; i++) {
+      const batch = this.#batches[i]!;
+      const keepEmpty = int64(view(batch), F.PRODUCER_ID) >= 0 && newest.has(batchEnd(batch) - 1);
+      const f = filterBatch(batch, { map, deleteHorizonMs: nowMs - config.deleteRetentionMs, keepEmpty, codecs });
+      outcome.bytesBefore += batch.length;
+      outcome.recordsRemoved += f.recordsRemoved;
+      outcome.tombstonesRemoved += f.tombstonesRemoved;
+      if (f.bytes === null) continue;
+      outcome.bytesAfter += f.bytes.length;
+      keptBatches.push(f.bytes);
+      keptBases.push(this.#bases[i]!);
+    }
+    // Replace the first i batches by those kept (no spread: the arrays may be long).
+    const restBatches = this.#batches.slice(i);
+    const restBases = this.#bases.slice(i);
+    this.#batches.length = 0;
+    this.#bases.length = 0;
+    for (const b of keptBatches) this.#batches.push(b);
+    for (const b of restBatches) this.#batches.push(b);
+    for (const b of keptBases) this.#bases.push(b);
+    for (const b of restBases) this.#bases.push(b);
+    this.#size += outcome.bytesAfter - outcome.bytesBefore;
+    this.#cleanedUpTo = mapEnd;
+    return Promise.resolve(outcome);
   }
 
   get logStartOffset(): number {

@@ -64,6 +64,8 @@ export interface PostgresStorageOptions extends StorageOptions {
   timing?: PgClusterTiming;
   /** Bytes of recently committed batches kept for reads at the tail (default 64 MiB; 0: none). */
   tailCacheBytes?: number;
+  /** The database's URL without its password, as DescribeLogDirs names the log dir. */
+  location?: string;
 }
 
 /** Default budget of the tail cache. */
@@ -253,6 +255,7 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
           p = PgPartition.open(pg, ref, {
             now: () => o.clock.now(),
             decompress: o.decompress,
+            ...(o.compress ? { compress: o.compress } : {}),
             node: () => cluster.nodeId,
             tail: tail.log(),
           });
@@ -276,6 +279,10 @@ export async function openPostgresStorage(o: PostgresStorageOptions): Promise<St
         return Number(rows[0]!["first"]);
       },
       state: pgStateStorage(pg, kv),
+      // PostgreSQL's disk is not the broker's to measure: sizes are unknown (-1), as Kafka answers
+      // a log dir it cannot stat.
+      logDirs: () =>
+        Promise.resolve([{ path: o.location ?? "postgres:", totalBytes: -1, usableBytes: -1, errorCode: 0 }]),
       close(): Promise<void> {
         closed ??= (async () => {
           clearInterval(timer);

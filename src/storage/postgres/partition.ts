@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { PgClient, PgRow, PgValue } from "../../ports.ts";
+import type { PgClient, PgRow, PgTx, PgValue } from "../../ports.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { batchRecords } from "../../protocol/records/records.ts";
 import { admitBatch, DataWaiters, legacyOffsets, stampBatch, takeBatches } from "../append.ts";
@@ -34,6 +34,18 @@ import {
 import { LeaderEpochs } from "../leader_epochs.ts";
 import { NUM_BATCHES_TO_RETAIN, ProducerStateManager } from "../producer_state.ts";
 import type { TailLog } from "./tail_cache.ts";
+import {
+  batchEnd,
+  type CleanOutcome,
+  type CompactionConfig,
+  dueReason,
+  filterBatch,
+  mapBatch,
+  notCleaned,
+  OffsetMap,
+  producersNewest,
+  Throttle,
+} from "../compaction.ts";
 import { fail, ok, type Result } from "../result.ts";
 
 /** Batches per insert transaction at most (and about 4 MiB). */
@@ -50,6 +62,8 @@ export interface PgPartitionOptions {
   node: () => number | null;
   /** This partition's part of the broker's tail cache (tail_cache.ts). */
   tail: TailLog;
+  /** Compresses a records section (compaction rewrites compressed batches). */
+  compress?: (codec: number, data: Uint8Array) => Uint8Array;
 }
 
 interface Queued {
@@ -74,7 +88,10 @@ export class PgPartition implements PartitionStorage {
   readonly #decompress: (codec: number, data: Uint8Array) => Uint8Array;
   readonly #node: () => number | null;
   readonly #tail: TailLog;
+  readonly #compress: ((codec: number, data: Uint8Array) => Uint8Array) | undefined;
   readonly #waiters = new DataWaiters();
+  #cleanedUpTo = 0;
+  #compacting = false;
   /** The epoch this broker leads at (the row's `leader_epoch` when loaded). */
   #epoch = 0;
   #start = 0;
@@ -102,6 +119,7 @@ export class PgPartition implements PartitionStorage {
     this.#decompress = o.decompress;
     this.#node = o.node;
     this.#tail = o.tail;
+    this.#compress = o.compress;
   }
 
   /** Loads the partition's offsets, epochs and producer state. */
@@ -124,7 +142,8 @@ export class PgPartition implements PartitionStorage {
   async #load(): Promise<void> {
     const key = [this.#ref.topicId, this.#ref.partition];
     const row = (await this.#pg.query(
-      "SELECT next_offset, log_start_offset, leader_epoch FROM kbin_partition WHERE topic_id = $1 AND partition = $2",
+      `SELECT next_offset, log_start_offset, leader_epoch, cleaned_up_to FROM kbin_partition
+       WHERE topic_id = $1 AND partition = $2`,
       key,
     ))[0];
     if (row === undefined) throw new StorageError(`Cannot open log ${this.#name}: the partition is not stored`);
@@ -173,6 +192,7 @@ export class PgPartition implements PartitionStorage {
     this.#tail.clear();
     this.#next = this.#committed = num(row, "next_offset");
     this.#start = num(row, "log_start_offset");
+    this.#cleanedUpTo = num(row, "cleaned_up_to");
     this.#epoch = num(row, "leader_epoch");
     this.#size = num(stats, "size");
     this.#maxTimestamp = num(stats, "max_ts");
@@ -551,6 +571,165 @@ export class PgPartition implements PartitionStorage {
       reason: removed.rows > 0 || this.#start > before ? reason : null,
       logStartOffset: this.#start,
     };
+  }
+
+  get cleanedUpTo(): number {
+    return this.#cleanedUpTo;
+  }
+
+  /**
+   * Compaction over batch rows (the newest row stands for the active segment): the dirty rows'
+   * keys are mapped a page at a time, then the rows from the log start to the end of the map are
+   * filtered a page at a time, each page's deletes and rewrites in one transaction fenced like
+   * appends (this broker must still lead at its epoch). A crash between pages leaves some pages
+   * compacted and the checkpoint where it was: the next pass does the rest again, harmlessly.
+   */
+  async compact(config: CompactionConfig, nowMs: number): Promise<CleanOutcome> {
+    this.#refuseIfGone();
+    if (this.#compacting) return notCleaned(this.#cleanedUpTo);
+    this.#compacting = true;
+    try {
+      return await this.#io("compact", () => this.#compactRows(config, nowMs));
+    } finally {
+      this.#compacting = false;
+    }
+  }
+
+  async #compactRows(config: CompactionConfig, nowMs: number): Promise<CleanOutcome> {
+    const { topicId, partition } = this.#ref;
+    const key = [topicId, partition];
+    const firstDirty = Math.max(this.#cleanedUpTo, this.#start);
+    // The cleanable rows end before the newest row, and before the first one younger than
+    // min.compaction.lag.ms.
+    const bounds = (await this.#pg.query(
+      `SELECT (SELECT base_offset FROM kbin_batch WHERE topic_id = $1 AND partition = $2
+               ORDER BY last_offset DESC LIMIT 1) AS active,
+              (SELECT min(base_offset) FROM kbin_batch WHERE topic_id = $1 AND partition = $2
+               AND max_timestamp > $3) AS young`,
+      [...key, config.minCompactionLagMs > 0 ? nowMs - config.minCompactionLagMs : Number.MAX_SAFE_INTEGER],
+    ))[0]!;
+    if (bounds["active"] === null || bounds["active"] === undefined) return notCleaned(this.#cleanedUpTo);
+    let cleanEnd = Number(bounds["active"]);
+    if (bounds["young"] !== null && bounds["young"] !== undefined) {
+      cleanEnd = Math.min(cleanEnd, Number(bounds["young"]));
+    }
+    if (cleanEnd <= firstDirty) return notCleaned(this.#cleanedUpTo);
+    const sizes = (await this.#pg.query(
+      `SELECT coalesce(sum(octet_length(bytes)) FILTER (WHERE last_offset >= $3), 0)::int8 AS dirty,
+              coalesce(sum(octet_length(bytes)) FILTER (WHERE last_offset < $3), 0)::int8 AS clean,
+              coalesce(min(max_timestamp) FILTER (WHERE last_offset >= $3), -1)::int8 AS oldest
+       FROM kbin_batch WHERE topic_id = $1 AND partition = $2 AND last_offset < $4`,
+      [...key, firstDirty, cleanEnd],
+    ))[0]!;
+    const reason = dueReason(
+      { dirtyBytes: num(sizes, "dirty"), cleanBytes: num(sizes, "clean"), oldestDirtyTimestamp: num(sizes, "oldest") },
+      config,
+      nowMs,
+    );
+    if (reason === null) return notCleaned(this.#cleanedUpTo);
+    const codecs = {
+      decompress: this.#decompress,
+      compress: this.#compress ?? (() => {
+        throw new StorageError(`Cannot compact ${this.#name}: no compressor for its compressed batches`);
+      }),
+    };
+    const throttle = new Throttle(config.ioMaxBytesPerSecond);
+    const page = (from: number, to: number) =>
+      this.#pg.query(
+        `SELECT bytes, last_offset FROM kbin_batch WHERE topic_id = $1 AND partition = $2
+         AND last_offset >= $3 AND last_offset < $4 ORDER BY last_offset LIMIT ${READ_ROWS}`,
+        [...key, from, to],
+      );
+    const map = new OffsetMap(config.dedupeBufferBytes);
+    let mapEnd = firstDirty;
+    mapping: for (let from = firstDirty;;) {
+      const rows = await page(from, cleanEnd);
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const bytes = r["bytes"] as Uint8Array;
+        if (!mapBatch(bytes, map, codecs)) break mapping;
+        mapEnd = batchEnd(bytes);
+        await throttle.use(bytes.length);
+      }
+      from = num(rows[rows.length - 1]!, "last_offset") + 1;
+    }
+    if (mapEnd <= firstDirty) return notCleaned(this.#cleanedUpTo);
+    const newest = producersNewest(this.producers.producers().map((p) => p.lastOffset));
+    const outcome: CleanOutcome = {
+      cleaned: true,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      recordsRemoved: 0,
+      tombstonesRemoved: 0,
+      cleanedUpTo: mapEnd,
+      reason,
+    };
+    const horizon = nowMs - config.deleteRetentionMs;
+    for (let from = this.#start;;) {
+      const rows = await page(from, Math.min(mapEnd, cleanEnd));
+      if (rows.length === 0) break;
+      const drop: number[] = [];
+      const rewrite: [number, Uint8Array][] = [];
+      for (const r of rows) {
+        const bytes = r["bytes"] as Uint8Array;
+        const v = view(bytes);
+        const keepEmpty = int64(v, F.PRODUCER_ID) >= 0 && newest.has(batchEnd(bytes) - 1);
+        const f = filterBatch(bytes, { map, deleteHorizonMs: horizon, keepEmpty, codecs });
+        outcome.bytesBefore += bytes.length;
+        outcome.recordsRemoved += f.recordsRemoved;
+        outcome.tombstonesRemoved += f.tombstonesRemoved;
+        await throttle.use(bytes.length);
+        if (f.bytes === null) drop.push(num(r, "last_offset"));
+        else if (f.bytes !== bytes) rewrite.push([num(r, "last_offset"), f.bytes]);
+        outcome.bytesAfter += f.bytes?.length ?? 0;
+      }
+      from = num(rows[rows.length - 1]!, "last_offset") + 1;
+      if (drop.length === 0 && rewrite.length === 0) continue;
+      await this.#fenced(async (tx) => {
+        if (drop.length > 0) {
+          await tx.query(
+            `DELETE FROM kbin_batch WHERE topic_id = $1 AND partition = $2
+             AND last_offset IN (SELECT value::int8 FROM json_array_elements_text($3::text::json))`,
+            [...key, JSON.stringify(drop)],
+          );
+        }
+        for (const [last, bytes] of rewrite) {
+          await tx.query(
+            "UPDATE kbin_batch SET bytes = $4 WHERE topic_id = $1 AND partition = $2 AND last_offset = $3",
+            [...key, last, bytes],
+          );
+        }
+      });
+    }
+    await this.#fenced((tx) =>
+      tx.query(
+        "UPDATE kbin_partition SET cleaned_up_to = greatest(cleaned_up_to, $3) WHERE topic_id = $1 AND partition = $2",
+        [...key, mapEnd],
+      )
+    );
+    this.#cleanedUpTo = Math.max(this.#cleanedUpTo, mapEnd);
+    this.#size += outcome.bytesAfter - outcome.bytesBefore;
+    // Batches the cache holds may be older copies of rows just rewritten.
+    this.#tail.clear();
+    return outcome;
+  }
+
+  /** Runs `fn` in a transaction that holds the partition row only while this broker leads it at its epoch. */
+  async #fenced(fn: (tx: PgTx) => Promise<unknown>): Promise<void> {
+    const { topicId, partition } = this.#ref;
+    await this.#pg.transaction(async (tx) => {
+      const held = await tx.query(
+        `SELECT 1 FROM kbin_partition WHERE topic_id = $1 AND partition = $2 AND leader_epoch = $3
+         AND ($4::int IS NULL OR leader_node = $4::int) FOR SHARE`,
+        [topicId, partition, this.#epoch, this.#node()],
+      );
+      if (held.length === 0) {
+        throw new StorageError(`Cannot compact ${this.#name}: another broker leads it now`, {
+          errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        });
+      }
+      await fn(tx);
+    });
   }
 
   #refuseIfGone(): void {

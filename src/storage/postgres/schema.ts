@@ -86,6 +86,8 @@ export const PG_MIGRATIONS: readonly string[] = [
    );
    INSERT INTO kbin_shard (shard) SELECT g FROM generate_series(0, ${PG_SHARDS - 1}) g;
    ALTER TABLE kbin_cluster ADD COLUMN membership_version bigint NOT NULL DEFAULT 0`,
+  // 4: where each partition's next compaction starts (Kafka's cleaner checkpoint).
+  `ALTER TABLE kbin_partition ADD COLUMN cleaned_up_to bigint NOT NULL DEFAULT 0`,
 ];
 
 /**

@@ -130,8 +130,8 @@ describe("kbin topic against kbin serve", () => {
     assert.equal(
       out,
       `Topic: cli-described\tTopicId: ${id}\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: \n` +
-        `\tTopic: cli-described\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n` +
-        `\tTopic: cli-described\tPartition: 1\tLeader: 1\tReplicas: 1\tIsr: 1\n`,
+        `\tTopic: cli-described\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\tSize: 0\n` +
+        `\tTopic: cli-described\tPartition: 1\tLeader: 1\tReplicas: 1\tIsr: 1\tSize: 0\n`,
     );
   });
 

@@ -86,6 +86,7 @@ function interceptFs(base: FileSystem, around: Around): FileSystem {
     rename: (from, to) => around("rename", from, () => base.rename(from, to)),
     exists: (path) => around("exists", path, () => base.exists(path)),
     syncDir: (path) => around("syncDir", path, () => base.syncDir(path)),
+    statfs: (path) => around("statfs", path, () => base.statfs(path)),
   };
 }
 
