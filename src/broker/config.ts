@@ -41,6 +41,8 @@ export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.cluster.heartbeat.ms": { type: "int", default: "500" },
   /** PostgreSQL storage: bytes of recently committed batches a broker keeps to serve reads at the tail (0: none). */
   "kbin.postgres.tail.cache.bytes": { type: "long", default: "67108864" },
+  /** file: storage: below this many free bytes in the data directory, produce is refused (KAFKA_STORAGE_ERROR). */
+  "kbin.log.dir.min.free.bytes": { type: "long", default: "104857600" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */
   "unstable.api.versions.enable": { type: "boolean", default: "false" },
 };

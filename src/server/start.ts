@@ -78,6 +78,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       logger,
       decompress: (codec, data) => codecs.decompress(codec, data),
       compress: (codec, data) => codecs.compress(codec, data),
+      minFreeBytes: config.number("kbin.log.dir.min.free.bytes"),
       logConfig: (topic) => policies.for(topic).log,
       cluster: { leaseMs, heartbeatMs },
       tailCacheBytes: config.number("kbin.postgres.tail.cache.bytes"),

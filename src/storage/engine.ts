@@ -384,6 +384,8 @@ export interface StorageOptions {
   decompress: (codec: number, data: Uint8Array) => Uint8Array;
   /** Compresses a records section (compaction rewrites compressed batches). */
   compress?: (codec: number, data: Uint8Array) => Uint8Array;
+  /** file: storage: appends are refused while the data directory has less free space (default 0). */
+  minFreeBytes?: number;
   /** Effective log settings of a topic (called on every append, so it must be cheap). */
   logConfig: (topic: Topic) => LogConfig;
 }

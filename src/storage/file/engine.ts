@@ -68,6 +68,7 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
         logger: o.logger,
         decompress: o.decompress,
         ...(o.compress ? { compress: o.compress } : {}),
+        minFreeBytes: o.minFreeBytes ?? 0,
         configFor: (name) => {
           const t = topics.get(name);
           return t.ok ? o.logConfig(t.value) : DEFAULT_LOG_CONFIG;

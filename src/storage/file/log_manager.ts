@@ -25,6 +25,11 @@ export interface LogManagerOptions {
   compress?: (codec: number, data: Uint8Array) => Uint8Array;
   /** Effective log settings of a topic (called on every append, so it must be cheap). */
   configFor: (topicName: string) => LogConfig;
+  /**
+   * Appends are refused (KAFKA_STORAGE_ERROR, the log stays online) while the data directory has
+   * less free space than this (`kbin.log.dir.min.free.bytes`); 0 never refuses.
+   */
+  minFreeBytes?: number;
 }
 
 /** Owns every partition log. */
@@ -33,8 +38,14 @@ export class LogManager {
   readonly #logs = new Map<string, Promise<PartitionLog>>();
   readonly #open = new Map<string, PartitionLog>();
   readonly #cleanShutdown: boolean;
+  readonly #refs = new Map<string, PartitionRef>();
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
+  /** Free bytes at the last look, less what was appended since. */
+  #usable = Infinity;
+  #appendedSince = 0;
+  #low = false;
+  #checking = false;
 
   private constructor(o: LogManagerOptions, cleanShutdown: boolean) {
     this.#o = o;
@@ -47,6 +58,7 @@ export class LogManager {
     const clean = await o.fs.exists(`${o.dataDir}/${CLEAN_MARKER}`);
     if (clean) await o.fs.remove(`${o.dataDir}/${CLEAN_MARKER}`);
     const m = new LogManager(o, clean);
+    await m.#checkSpace();
     const wanted = new Set(partitions.map((p) => LogManager.dirName(p)));
     for (const name of await o.fs.readdir(o.dataDir)) {
       if (name.endsWith("-delete") || (/^.+-\d+$/.test(name) && !wanted.has(name))) {
@@ -81,9 +93,79 @@ export class LogManager {
     return `${p.topicName}-${p.partition}`;
   }
 
+  /**
+   * Why appends are refused now, or null: the data directory's free space (as last read, less
+   * what was appended since) minus `bytes` would fall below `minFreeBytes`.
+   */
+  refuseWrites(bytes: number): string | null {
+    const min = this.#o.minFreeBytes ?? 0;
+    if (min <= 0) return null;
+    const left = this.#usable - this.#appendedSince - bytes;
+    if (left < min) {
+      this.#setLow(true, left);
+      return `the data directory has ${Math.max(0, left)} bytes free, below kbin.log.dir.min.free.bytes (${min})`;
+    }
+    this.#appendedSince += bytes;
+    return null;
+  }
+
+  /** Whether appends are refused for want of space (as of the last look). */
+  get lowOnSpace(): boolean {
+    return this.#low;
+  }
+
+  #setLow(low: boolean, free: number): void {
+    if (low === this.#low) return;
+    this.#low = low;
+    const fields = { dir: this.#o.dataDir, freeBytes: free, minFreeBytes: this.#o.minFreeBytes };
+    if (low) {
+      this.#o.logger.error(
+        "The data directory is short of free space: produce answers KAFKA_STORAGE_ERROR until space returns",
+        fields,
+      );
+    } else this.#o.logger.info("Free space is back in the data directory: writes resume", fields);
+  }
+
+  /** Reads the free space; once there is enough, reopens logs a full disk took offline. */
+  async #checkSpace(): Promise<void> {
+    const min = this.#o.minFreeBytes ?? 0;
+    if (min <= 0 || this.#checking) return;
+    this.#checking = true;
+    try {
+      const { usableBytes } = await this.#o.fs.statfs(this.#o.dataDir);
+      this.#usable = usableBytes;
+      this.#appendedSince = 0;
+      this.#setLow(usableBytes < min, usableBytes);
+      if (!this.#low) await this.#reopenFailedForSpace();
+    } catch (err) {
+      this.#o.logger.warn("Cannot read the free space of the data directory", { error: String(err) });
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  /** Logs that went offline on ENOSPC are closed and opened again (recovery trims a torn tail). */
+  async #reopenFailedForSpace(): Promise<void> {
+    for (const [key, opened] of [...this.#open]) {
+      if (!opened.failedForSpace || this.#closed) continue;
+      const ref = this.#refs.get(key);
+      if (!ref) continue;
+      this.#o.logger.info("Reopening a partition log the full disk took offline", { dir: key });
+      await opened.close().catch(() => {});
+      this.#open.delete(key);
+      const log = this.#openLog(ref, false);
+      this.#logs.set(key, log);
+      log.then((l) => {
+        if (this.#logs.get(key) === log) this.#open.set(key, l);
+      }, () => this.#logs.delete(key));
+      await log.catch(() => {});
+    }
+  }
+
   /** The partition's log, opened or created on first use. */
   get(p: PartitionRef): Promise<PartitionLog> {
     const key = LogManager.dirName(p);
+    this.#refs.set(key, p);
     let log = this.#logs.get(key);
     if (!log) {
       log = this.#openLog(p);
@@ -95,7 +177,7 @@ export class LogManager {
     return log;
   }
 
-  async #openLog(p: PartitionRef): Promise<PartitionLog> {
+  async #openLog(p: PartitionRef, cleanShutdown = this.#cleanShutdown): Promise<PartitionLog> {
     const { fs, dataDir } = this.#o;
     const dir = `${dataDir}/${LogManager.dirName(p)}`;
     const metaPath = `${dir}/partition.metadata`;
@@ -118,7 +200,8 @@ export class LogManager {
       config: () => this.#o.configFor(p.topicName),
       decompress: this.#o.decompress,
       ...(this.#o.compress ? { compress: this.#o.compress } : {}),
-      cleanShutdown: this.#cleanShutdown,
+      refuseWrites: (bytes) => this.refuseWrites(bytes),
+      cleanShutdown,
       name: LogManager.dirName(p),
     });
   }
@@ -161,6 +244,7 @@ export class LogManager {
   }
 
   #tick(): void {
+    void this.#checkSpace();
     const now = this.#o.clock.now();
     for (const l of this.#logs.values()) l.then((log) => log.tick(now), () => {});
   }

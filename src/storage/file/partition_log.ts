@@ -60,6 +60,11 @@ export interface PartitionLogOptions {
   decompress: (codec: number, data: Uint8Array) => Uint8Array;
   /** Compresses a records section (compaction rewrites compressed batches); none: refuse to. */
   compress?: (codec: number, data: Uint8Array) => Uint8Array;
+  /**
+   * Why appends are refused now (the data directory is short of free space), or null. A refused
+   * append throws a StorageError (KAFKA_STORAGE_ERROR) without failing the log.
+   */
+  refuseWrites?: (bytes: number) => string | null;
   /** True when the data directory was shut down cleanly (indexes and sizes can be trusted). */
   cleanShutdown: boolean;
   /** For log lines. */
@@ -169,6 +174,12 @@ export class PartitionLog implements PartitionStorage {
   get failure(): StorageError | null {
     return this.#failed;
   }
+  /** Whether the log went offline because the disk was full (ENOSPC): it may be reopened once space returns. */
+  get failedForSpace(): boolean {
+    const cause = (this.#failed?.cause as { code?: unknown } | undefined)?.code;
+    return cause === "ENOSPC";
+  }
+
   /** Number of segments (for tests and metrics). */
   get segmentCount(): number {
     return this.#segments.length;
@@ -299,6 +310,8 @@ export class PartitionLog implements PartitionStorage {
     const lastOffsetDelta = v.getInt32(F.LAST_OFFSET_DELTA);
     const maxTimestamp = int64(v, F.MAX_TIMESTAMP);
     const now = this.#o.clock.now();
+    const refused = this.#o.refuseWrites?.(batch.length) ?? null;
+    if (refused !== null) throw new StorageError(`Cannot append to ${this.#o.name}: ${refused}`);
     const admission = admitBatch(this.producers, v);
     if (admission.kind !== "new") return admission;
     const info = admission.info;
