@@ -4,6 +4,7 @@
 # Usage: bash scripts/bench/run.sh [quick|full]
 #        bash scripts/bench/run.sh compare [REV]
 #        bash scripts/bench/run.sh scale-out [SECONDS]
+#        bash scripts/bench/run.sh lifecycle [SIZE_MIB]
 #   quick (default, about 1.5 minutes): 3 s per produce run, a 256 MiB consume backlog, 5 s end to end.
 #   full  (about 13 minutes): 10 s per produce run, each repeated 3 times, a 1 GiB backlog, 15 s end to end, acks=all
 #         also against the sink and end to end.
@@ -19,6 +20,10 @@
 #         (1 KiB, acks=all, 4 producers) and consume MB/s through 1, 2 and 3 brokers on PostgreSQL, beside one broker on
 #         file: and PostgreSQL's own insert ceiling, with kbin's and PostgreSQL's CPU and each broker's peak RSS.
 #         SECONDS per produce run (default 8). Prints a Markdown table; docs/scale-out.md is not touched.
+#   lifecycle (about 3 minutes): scripts/bench/lifecycle.ts, the file engine in-process on TMPDIR (a real disk): the
+#         cleaner's MB/s on a SIZE_MIB (default 1024) partition with 10 % distinct keys beside reading the same
+#         segments, its peak RSS, produce p50/p99 (1 KiB, acks=all) with and without the cleaner in the same run, and a
+#         retention pass over 1,000 partitions of 10 segments. Prints a Markdown table.
 #
 # What it does: installs librdkafka-dev if it is missing (apt-get, as root), compiles the
 # librdkafka load generator scripts/bench/rdkafka_bench.c into .cache/bench/, builds kbin into
@@ -54,7 +59,8 @@ case "$mode" in
   quick | full) ;;
   compare) base_rev="${2:-ddcfde3}" ;;
   scale-out) ;;
-  *) fail "Cannot run mode \"$mode\": expected quick, full, compare or scale-out" ;;
+  lifecycle) exec bun "$root/scripts/bench/lifecycle.ts" "${2:-1024}" ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out or lifecycle" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"

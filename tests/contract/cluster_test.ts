@@ -12,6 +12,7 @@ import { buildBatch } from "../../src/protocol/records/records.ts";
 import { type PartitionRef, type Storage, StorageError } from "../../src/storage/engine.ts";
 import { coordinatorShard } from "../../src/storage/placement.ts";
 import { stopSharedPostgres } from "../support/postgres.ts";
+import { connectPostgres } from "../support/runtime.ts";
 import { ENGINES, withEngine } from "./engines.ts";
 
 after(stopSharedPostgres);
@@ -59,6 +60,37 @@ for (const engine of ENGINES) {
       }));
 
     if (!engine.sharedByNodes) return;
+
+    test("a broker that lost a partition without knowing answers NOT_LEADER_OR_FOLLOWER, never a sequence error", () =>
+      withEngine(engine, async (e) => {
+        const a = e.storage;
+        assert.ok((await a.cluster.join(self(1))).ok);
+        assert.ok((await a.topics.create({ name: "stale", partitions: 1 })).ok);
+        const [ref] = refs(a, "stale");
+        const p = await a.partition(ref!);
+        const idempotent = (sequence: number) =>
+          buildBatch([{ value: new TextEncoder().encode(`s${sequence}`) }], {
+            producerId: 5n,
+            producerEpoch: 0,
+            baseSequence: sequence,
+          });
+        assert.equal((await p.append(idempotent(0))).kind, "appended");
+        // Another broker took the partition over (a new epoch) while this one was paused: it has
+        // not polled yet, and its producer state is behind the new leader's.
+        const pg = await connectPostgres(e.url!);
+        try {
+          await pg.query("UPDATE kbin_partition SET leader_epoch = leader_epoch + 1 WHERE topic_id = $1", [
+            ref!.topicId,
+          ]);
+        } finally {
+          await pg.close();
+        }
+        // A gap that the new leader may well have filled: not OUT_OF_ORDER_SEQUENCE_NUMBER (fatal to the producer).
+        await assert.rejects(
+          p.append(idempotent(5)),
+          (err: unknown) => err instanceof StorageError && err.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        );
+      }));
 
     test("a topic change through a broker whose cache is behind gets the answer the database's state calls for", () =>
       withEngine(engine, async (e) => {

@@ -201,10 +201,23 @@ for (const engine of ENGINES) {
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
         await append(p, batch([[null, "keyless"], ["k", "a"]]));
+        // A control batch (a transaction marker: key = version 0 + type 1, COMMIT) of producer 9.
+        const marker = buildBatch([{ key: new Uint8Array([0, 0, 0, 1]), value: new Uint8Array([0, 0, 0, 0, 0, 0]) }], {
+          control: true,
+          transactional: true,
+          producerId: 9n,
+          producerEpoch: 0,
+        });
+        await append(p, marker);
         await append(p, batch([["k", "b"]]));
         await append(p, batch([["j", "x"]]));
         await p.compact(EAGER, NOW);
-        assert.deepEqual(await records(p), ["0:null=keyless", "2:k=b", "3:j=x"]);
+        assert.deepEqual(await records(p), [
+          "0:null=keyless",
+          "2:\u0000\u0000\u0000\u0001=\u0000\u0000\u0000\u0000\u0000\u0000",
+          "3:k=b",
+          "4:j=x",
+        ]);
       }));
 
     test("an idempotent producer's newest batch stays, emptied, and the producer goes on", () =>

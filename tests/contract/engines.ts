@@ -55,6 +55,8 @@ export interface EngineUnderTest {
   dispose(): Promise<void>;
   /** Opens one more storage on the same data, as another broker would (engines `sharedByNodes`). */
   openAnother?(): Promise<Storage>;
+  /** The database URL (postgres:), for tests that change rows behind a broker's back. */
+  url?: string;
 }
 
 /** How to run one engine. */
@@ -164,6 +166,7 @@ const postgresEngine: EngineHarness = {
     const others: Storage[] = [];
     const t: EngineUnderTest = {
       storage: await open(),
+      url,
       async openAnother() {
         const s = await open();
         others.push(s);

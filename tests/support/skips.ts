@@ -59,6 +59,12 @@ export const PERMANENT_SKIPS = {
     tests: "tests/release/runtimes_test.ts",
     reason: "which native libraries a broker mapped is read from /proc/<pid>/maps, which only Linux has",
   },
+  "full-disk-tmpfs-needs-root": {
+    who: "a run without root (or without mount rights, as in some containers)",
+    tests: "tests/compat/lifecycle/full_disk_test.ts",
+    reason: "the full-disk test mounts a small tmpfs, which needs root; the in-memory file system with a capacity " +
+      "covers the same guard in tests/unit/storage/file/free_space_test.ts",
+  },
 } as const satisfies Record<string, PermanentSkip>;
 
 /** A key of {@link PERMANENT_SKIPS}. */

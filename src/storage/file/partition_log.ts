@@ -528,10 +528,19 @@ export class PartitionLog implements PartitionStorage {
    * batch is returned whole even when larger if `minOneBatch`), never past `upTo` (default
    * the high watermark). Reads stay within one segment, as Kafka's do.
    */
-  async read(
+  read(
     offset: number,
     maxBytes: number,
     options: { minOneBatch: boolean; upTo?: number },
+  ): Promise<Result<ReadResult>> {
+    return this.#read(offset, maxBytes, options, 3);
+  }
+
+  async #read(
+    offset: number,
+    maxBytes: number,
+    options: { minOneBatch: boolean; upTo?: number },
+    retries: number,
   ): Promise<Result<ReadResult>> {
     if (this.#failed) return fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#failed.message);
     const hw = this.#writtenOffset;
@@ -602,11 +611,11 @@ export class PartitionLog implements PartitionStorage {
       return ok({ records: buf.subarray(p, end), highWatermark: hw, logStartOffset: this.#logStartOffset });
     } catch (err) {
       if (seg.deleted) {
-        // Retention removed the segment under this read (file.delete.delay.ms elapsed).
-        return fail(
-          ErrorCode.OFFSET_OUT_OF_RANGE,
-          `Offset ${offset} is outside [${this.#logStartOffset}, ${this.#nextOffset}]`,
-        );
+        // Retention or compaction removed the segment under this read (file.delete.delay.ms
+        // elapsed): read again from the segments as they are now (OFFSET_OUT_OF_RANGE if the
+        // offset went with them). No disk failed: the log stays online.
+        if (retries > 0) return await this.#read(offset, maxBytes, options, retries - 1);
+        return fail(ErrorCode.KAFKA_STORAGE_ERROR, `Log ${this.#o.name} changed under a read of offset ${offset}`);
       }
       this.#fail("read", err);
       return fail(ErrorCode.KAFKA_STORAGE_ERROR, this.#failed!.message);
@@ -947,6 +956,7 @@ export class PartitionLog implements PartitionStorage {
     let tombstonesRemoved = 0;
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    let complete = false;
     const flush = async () => {
       if (pending.length === 0) return;
       await out.writev(pending, written);
@@ -974,8 +984,11 @@ export class PartitionLog implements PartitionStorage {
       }
       await flush();
       await out.datasync();
+      complete = true;
     } finally {
       await out.close().catch(() => {});
+      // A copy that could not be finished (a segment went under it, a read failed) goes.
+      if (!complete) await fs.remove(`${name}.cleaned`).catch(() => {});
     }
     // The swap, with appends, rolls and retention held off: a few renames.
     while (this.#busy) await this.#busy;

@@ -229,6 +229,14 @@ export class PgPartition implements PartitionStorage {
     const bytes = batch;
     const v = view(bytes);
     const admission = admitBatch(this.producers, v);
+    if (admission.kind === "error") {
+      // A sequence error is fatal to an idempotent producer: answer it only while this broker
+      // still leads at its epoch. A broker that was paused past its lease may not know yet that
+      // its partitions moved (and its producer state is behind the new leader's): the producer
+      // must get NOT_LEADER_OR_FOLLOWER and find the leader, not a verdict from stale state.
+      await this.#confirmLeadership();
+      return admission;
+    }
     if (admission.kind !== "new") return admission;
     const base = this.#next;
     const last = base + v.getInt32(F.LAST_OFFSET_DELTA);
@@ -239,6 +247,28 @@ export class PgPartition implements PartitionStorage {
     written.catch(() => {});
     this.#writing ??= this.#drain();
     return { kind: "appended", baseOffset: base, lastOffset: last, written };
+  }
+
+  /** Throws NOT_LEADER_OR_FOLLOWER (and retires this copy) unless the row still names this broker at its epoch. */
+  async #confirmLeadership(): Promise<void> {
+    const row = (await this.#io(
+      "check the leader of",
+      () =>
+        this.#pg.query(
+          "SELECT leader_node, leader_epoch FROM kbin_partition WHERE topic_id = $1 AND partition = $2",
+          [
+            this.#ref.topicId,
+            this.#ref.partition,
+          ],
+        ),
+    ))[0];
+    const node = this.#node();
+    const leads = row !== undefined && num(row, "leader_epoch") === this.#epoch &&
+      (node === null || num(row, "leader_node") === node);
+    if (!leads) {
+      this.retire();
+      throw this.#retired!;
+    }
   }
 
   /** Reloads offsets and producer state after a failed write (once for every waiting append). */
