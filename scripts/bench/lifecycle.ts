@@ -70,7 +70,13 @@ async function fill(p: PartitionStorage): Promise<number> {
   const records = Math.floor((SIZE_MIB * 1024 * 1024) / 1030);
   const distinct = Math.max(1, Math.floor(records / 10));
   let seed = 42;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  // xorshift32: exact in 32-bit integer arithmetic.
+  const rand = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return seed >>> 0;
+  };
   let pending: Promise<void>[] = [];
   for (let i = 0; i < records; i += 100) {
     const batch = buildBatch(

@@ -222,26 +222,46 @@ export function dueReason(
   return null;
 }
 
-/** Paces the cleaner's I/O to a byte rate (Infinity: no pacing). */
+/** How long the cleaner may keep the event loop before it lets other work (produce, fetch) run. */
+const SLICE_MS = 2;
+
+/**
+ * Paces the cleaner's I/O to a byte rate (Infinity: no pacing), and hands the event loop back
+ * every few milliseconds of work, so that produce and fetch requests are served in between.
+ */
 export class Throttle {
   readonly #rate: number;
   readonly #now: () => number;
   #start: number;
   #bytes = 0;
+  #sliceStart: number;
 
   constructor(bytesPerSecond: number, now: () => number = () => performance.now()) {
     this.#rate = bytesPerSecond;
     this.#now = now;
     this.#start = now();
+    this.#sliceStart = now();
   }
 
-  /** Counts `bytes` and waits as long as the rate asks. */
+  /** Counts `bytes` and waits as long as the rate asks (or for a turn of the event loop). */
   async use(bytes: number): Promise<void> {
-    if (!Number.isFinite(this.#rate) || this.#rate <= 0) return;
+    if (!Number.isFinite(this.#rate) || this.#rate <= 0) {
+      if (this.#now() - this.#sliceStart >= SLICE_MS) {
+        await new Promise((r) => setTimeout(r, 0));
+        this.#sliceStart = this.#now();
+      }
+      return;
+    }
     this.#bytes += bytes;
     const due = this.#start + (this.#bytes / this.#rate) * 1000;
     const wait = due - this.#now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 1) {
+      await new Promise((r) => setTimeout(r, wait));
+      this.#sliceStart = this.#now();
+    } else if (this.#now() - this.#sliceStart >= SLICE_MS) {
+      await new Promise((r) => setTimeout(r, 0));
+      this.#sliceStart = this.#now();
+    }
     // Restart the window now and then, so an idle spell does not become a burst allowance.
     if (this.#now() - this.#start > 10_000) {
       this.#start = this.#now();

@@ -957,10 +957,18 @@ export class PartitionLog implements PartitionStorage {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     let complete = false;
+    let unsynced = 0;
     const flush = async () => {
       if (pending.length === 0) return;
       await out.writev(pending, written);
       written += pendingBytes;
+      // Synced as it goes, so the final sync is small and producers' fsyncs never queue behind
+      // one of hundreds of megabytes.
+      unsynced += pendingBytes;
+      if (unsynced >= 8 << 20) {
+        await out.datasync();
+        unsynced = 0;
+      }
       await o.throttle.use(pendingBytes);
       pending = [];
       pendingBytes = 0;
