@@ -10,7 +10,6 @@
 import assert from "node:assert/strict";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import { createCodecs } from "../../src/protocol/compression/mod.ts";
-import { readBatchHeader, scanBatches } from "../../src/protocol/records/batch.ts";
 import { batchRecords, buildBatch } from "../../src/protocol/records/records.ts";
 import { type CompactionConfig, DEFAULT_COMPACTION_CONFIG } from "../../src/storage/compaction.ts";
 import {
@@ -21,6 +20,7 @@ import {
 } from "../../src/storage/engine.ts";
 import { stopSharedPostgres } from "../support/postgres.ts";
 import { ENGINES, logSettings, withEngine } from "./engines.ts";
+import { appendDurably, batchesFrom } from "./log_helpers.ts";
 
 after(stopSharedPostgres);
 
@@ -56,51 +56,27 @@ async function topic(storage: Storage): Promise<PartitionRef> {
   return { topicName: "c", topicId: t.value.id, partition: 0 };
 }
 
-async function append(p: PartitionStorage, b: Uint8Array): Promise<number> {
-  const r = await p.append(b);
-  assert.equal(r.kind, "appended", JSON.stringify(r));
-  if (r.kind !== "appended") throw new Error("not appended");
-  await r.written;
-  await p.waitDurable(r.lastOffset + 1);
-  return r.baseOffset;
+/** The batches from the log start (the reads must succeed). */
+async function batchesNow(p: PartitionStorage) {
+  const batches = await batchesFrom(p, p.logStartOffset);
+  if ("error" in batches) assert.fail(`a read failed with error ${batches.error}`);
+  return batches;
 }
 
 /** Every record from the log start: "offset:key=value" (value "∅" for a tombstone). */
 async function records(p: PartitionStorage): Promise<string[]> {
-  const out: string[] = [];
-  let at = p.logStartOffset;
-  for (;;) {
-    const r = await p.read(at, 1 << 30, { minOneBatch: true });
-    assert.ok(r.ok, JSON.stringify(r));
-    const bytes = r.value.records;
-    const batches = scanBatches(bytes).batches;
-    if (batches.length === 0) return out;
-    for (const b of batches) {
-      const h = readBatchHeader(bytes, b.at);
-      for (const rec of batchRecords(bytes, b.at, { decompress: (c, d) => codecs.decompress(c, d) }).records) {
-        const k = rec.key === null ? "null" : dec.decode(rec.key);
-        out.push(`${rec.offset}:${k}=${rec.value === null ? "∅" : dec.decode(rec.value)}`);
-      }
-      at = Number(h.baseOffset) + h.lastOffsetDelta + 1;
-    }
-  }
+  return (await batchesNow(p)).flatMap((b) =>
+    batchRecords(b.bytes, b.at, { decompress: (c, d) => codecs.decompress(c, d) }).records.map((rec) =>
+      `${rec.offset}:${rec.key === null ? "null" : dec.decode(rec.key)}=${
+        rec.value === null ? "∅" : dec.decode(rec.value)
+      }`
+    )
+  );
 }
 
 /** The batches from the log start: [base offset, record count, codec]. */
 async function batchShapes(p: PartitionStorage): Promise<[number, number, number][]> {
-  const out: [number, number, number][] = [];
-  let at = p.logStartOffset;
-  for (;;) {
-    const r = await p.read(at, 1 << 30, { minOneBatch: true });
-    assert.ok(r.ok);
-    const batches = scanBatches(r.value.records).batches;
-    if (batches.length === 0) return out;
-    for (const b of batches) {
-      const h = readBatchHeader(r.value.records, b.at);
-      out.push([Number(h.baseOffset), h.recordCount, h.attributes & 7]);
-      at = Number(h.baseOffset) + h.lastOffsetDelta + 1;
-    }
-  }
+  return (await batchesNow(p)).map((b) => [Number(b.header.baseOffset), b.header.recordCount, b.header.attributes & 7]);
 }
 
 for (const engine of ENGINES) {
@@ -115,10 +91,10 @@ for (const engine of ENGINES) {
     test("each key keeps its newest record; offsets keep their gaps; the newest batch is left alone", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch([["k1", "a"], ["k2", "b"]]));
-        await append(p, batch([["k1", "c"]]));
-        await append(p, batch([["k3", "d"], ["k2", "e"]]));
-        await append(p, batch([["k1", "f"]]));
+        await appendDurably(p, batch([["k1", "a"], ["k2", "b"]]));
+        await appendDurably(p, batch([["k1", "c"]]));
+        await appendDurably(p, batch([["k3", "d"], ["k2", "e"]]));
+        await appendDurably(p, batch([["k1", "f"]]));
         const before = p.sizeBytes;
         const r = await p.compact(EAGER, NOW);
         assert.equal(r.cleaned, true);
@@ -131,20 +107,20 @@ for (const engine of ENGINES) {
         // Nothing dirty left: the next pass does nothing.
         assert.equal((await p.compact(EAGER, NOW)).cleaned, false);
         // Appends go on at the log end.
-        assert.equal(await append(p, batch([["k2", "g"]])), 6);
+        assert.equal(await appendDurably(p, batch([["k2", "g"]])), 6);
       }));
 
     test("min.cleanable.dirty.ratio decides when a partition is due", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch([["k1", "a"]]));
-        await append(p, batch([["k1", "b"]]));
-        await append(p, batch([["k1", "c"]]));
+        await appendDurably(p, batch([["k1", "a"]]));
+        await appendDurably(p, batch([["k1", "b"]]));
+        await appendDurably(p, batch([["k1", "c"]]));
         // Everything before the newest batch is dirty: a ratio of 1 is met.
         assert.equal((await p.compact({ ...DEFAULT_COMPACTION_CONFIG, minCleanableDirtyRatio: 1 }, NOW)).cleaned, true);
         assert.deepEqual(await records(p), ["1:k1=b", "2:k1=c"]);
         // Now one clean batch and one dirty one: 1/2 is under 0.9 and at least 0.5.
-        await append(p, batch([["k1", "d"]]));
+        await appendDurably(p, batch([["k1", "d"]]));
         assert.equal(
           (await p.compact({ ...DEFAULT_COMPACTION_CONFIG, minCleanableDirtyRatio: 0.9 }, NOW)).cleaned,
           false,
@@ -157,9 +133,9 @@ for (const engine of ENGINES) {
     test("max.compaction.lag.ms makes a partition due whatever its dirty ratio", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        for (const v of ["a", "b", "c", "d"]) await append(p, batch([["k", v]], { ts: NOW - 10 * HOUR }));
+        for (const v of ["a", "b", "c", "d"]) await appendDurably(p, batch([["k", v]], { ts: NOW - 10 * HOUR }));
         assert.equal((await p.compact({ ...EAGER, minCleanableDirtyRatio: 1 }, NOW)).cleaned, true);
-        await append(p, batch([["k", "e"]], { ts: NOW - 5 * HOUR }));
+        await appendDurably(p, batch([["k", "e"]], { ts: NOW - 5 * HOUR }));
         const strict = { ...DEFAULT_COMPACTION_CONFIG, minCleanableDirtyRatio: 1 };
         assert.equal((await p.compact(strict, NOW)).cleaned, false);
         const lagged = await p.compact({ ...strict, maxCompactionLagMs: HOUR }, NOW);
@@ -170,14 +146,14 @@ for (const engine of ENGINES) {
     test("a tombstone stays for delete.retention.ms, then a later cleaning removes it", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch([["k1", "a"], ["k2", "b"]], { ts: NOW }));
-        await append(p, batch([["k1", null]], { ts: NOW }));
-        await append(p, batch([["k3", "c"]], { ts: NOW }));
+        await appendDurably(p, batch([["k1", "a"], ["k2", "b"]], { ts: NOW }));
+        await appendDurably(p, batch([["k1", null]], { ts: NOW }));
+        await appendDurably(p, batch([["k3", "c"]], { ts: NOW }));
         const config = { ...EAGER, deleteRetentionMs: HOUR };
         await p.compact(config, NOW);
         assert.deepEqual(await records(p), ["1:k2=b", "2:k1=∅", "3:k3=c"]);
         // Two hours on, new dirty data makes the partition due again: the tombstone is past its time.
-        await append(p, batch([["k3", "d"]], { ts: NOW + 2 * HOUR }));
+        await appendDurably(p, batch([["k3", "d"]], { ts: NOW + 2 * HOUR }));
         const r = await p.compact(config, NOW + 2 * HOUR);
         assert.equal(r.tombstonesRemoved, 1);
         assert.deepEqual(await records(p), ["1:k2=b", "3:k3=c", "4:k3=d"]);
@@ -186,10 +162,10 @@ for (const engine of ENGINES) {
     test("records younger than min.compaction.lag.ms are not compacted yet", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch([["k", "old"]], { ts: NOW - 2 * HOUR }));
-        await append(p, batch([["k", "young"]], { ts: NOW - 60_000 }));
-        await append(p, batch([["k", "newer"]], { ts: NOW - 30_000 }));
-        await append(p, batch([["j", "x"]], { ts: NOW }));
+        await appendDurably(p, batch([["k", "old"]], { ts: NOW - 2 * HOUR }));
+        await appendDurably(p, batch([["k", "young"]], { ts: NOW - 60_000 }));
+        await appendDurably(p, batch([["k", "newer"]], { ts: NOW - 30_000 }));
+        await appendDurably(p, batch([["j", "x"]], { ts: NOW }));
         await p.compact({ ...EAGER, minCompactionLagMs: HOUR }, NOW);
         // Only the old batch was cleanable; nothing newer mapped, so it stays too.
         assert.deepEqual(await records(p), ["0:k=old", "1:k=young", "2:k=newer", "3:j=x"]);
@@ -200,7 +176,7 @@ for (const engine of ENGINES) {
     test("records without a key and control batches stay", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch([[null, "keyless"], ["k", "a"]]));
+        await appendDurably(p, batch([[null, "keyless"], ["k", "a"]]));
         // A control batch (a transaction marker: key = version 0 + type 1, COMMIT) of producer 9.
         const marker = buildBatch([{ key: new Uint8Array([0, 0, 0, 1]), value: new Uint8Array([0, 0, 0, 0, 0, 0]) }], {
           control: true,
@@ -208,9 +184,9 @@ for (const engine of ENGINES) {
           producerId: 9n,
           producerEpoch: 0,
         });
-        await append(p, marker);
-        await append(p, batch([["k", "b"]]));
-        await append(p, batch([["j", "x"]]));
+        await appendDurably(p, marker);
+        await appendDurably(p, batch([["k", "b"]]));
+        await appendDurably(p, batch([["j", "x"]]));
         await p.compact(EAGER, NOW);
         assert.deepEqual(await records(p), [
           "0:null=keyless",
@@ -223,25 +199,25 @@ for (const engine of ENGINES) {
     test("an idempotent producer's newest batch stays, emptied, and the producer goes on", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch([["k", "a"]], { producerId: 7n, sequence: 0 }));
-        await append(p, batch([["k", "b"]], { producerId: 7n, sequence: 1 }));
-        await append(p, batch([["k", "c"]], { producerId: 8n, sequence: 0 }));
-        await append(p, batch([["j", "x"]]));
+        await appendDurably(p, batch([["k", "a"]], { producerId: 7n, sequence: 0 }));
+        await appendDurably(p, batch([["k", "b"]], { producerId: 7n, sequence: 1 }));
+        await appendDurably(p, batch([["k", "c"]], { producerId: 8n, sequence: 0 }));
+        await appendDurably(p, batch([["j", "x"]]));
         await p.compact(EAGER, NOW);
         // Producer 7's older batch goes; its newest (sequence 1) stays with no records.
         assert.deepEqual(await batchShapes(p), [[1, 0, 0], [2, 1, 0], [3, 1, 0]]);
         assert.deepEqual(await records(p), ["2:k=c", "3:j=x"]);
         const retry = await p.append(batch([["k", "b"]], { producerId: 7n, sequence: 1 }));
         assert.ok(retry.kind === "duplicate" && retry.baseOffset === 1, JSON.stringify(retry));
-        assert.equal(await append(p, batch([["k", "d"]], { producerId: 7n, sequence: 2 })), 4);
+        assert.equal(await appendDurably(p, batch([["k", "d"]], { producerId: 7n, sequence: 2 })), 4);
       }));
 
     test("a compressed batch is rewritten with its codec", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch([["k1", "a"], ["k2", "b"], ["k3", "c"]], { codec: 1 }));
-        await append(p, batch([["k1", "d"]], { codec: 3 }));
-        await append(p, batch([["j", "x"]]));
+        await appendDurably(p, batch([["k1", "a"], ["k2", "b"], ["k3", "c"]], { codec: 1 }));
+        await appendDurably(p, batch([["k1", "d"]], { codec: 3 }));
+        await appendDurably(p, batch([["j", "x"]]));
         await p.compact(EAGER, NOW);
         assert.deepEqual(await batchShapes(p), [[0, 2, 1], [3, 1, 3], [4, 1, 0]]);
         assert.deepEqual(await records(p), ["1:k2=b", "2:k3=c", "3:k1=d", "4:j=x"]);
@@ -250,8 +226,8 @@ for (const engine of ENGINES) {
     test("a small log.cleaner.dedupe.buffer.size splits the work over passes", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        for (let i = 0; i < 6; i++) await append(p, batch([["a", `a${i}`], ["b", `b${i}`]]));
-        await append(p, batch([["z", "z"]]));
+        for (let i = 0; i < 6; i++) await appendDurably(p, batch([["a", `a${i}`], ["b", `b${i}`]]));
+        await appendDurably(p, batch([["z", "z"]]));
         // Room for one batch's two keys (24 bytes each plus the key) at a time.
         const small = { ...EAGER, dedupeBufferBytes: 2 * 25 };
         const first = await p.compact(small, NOW);
@@ -268,9 +244,9 @@ for (const engine of ENGINES) {
         withEngine(engine, async (e) => {
           const ref = await topic(e.storage);
           let p = await e.storage.partition(ref);
-          await append(p, batch([["k1", "a"], ["k2", "b"]]));
-          await append(p, batch([["k1", "c"]]));
-          await append(p, batch([["k2", "d"]]));
+          await appendDurably(p, batch([["k1", "a"], ["k2", "b"]]));
+          await appendDurably(p, batch([["k1", "c"]]));
+          await appendDurably(p, batch([["k2", "d"]]));
           await p.compact(EAGER, NOW);
           const compacted = await records(p);
           const storage = await e.restart();
@@ -278,7 +254,7 @@ for (const engine of ENGINES) {
           assert.deepEqual(await records(p), compacted);
           assert.equal(p.cleanedUpTo, 3);
           assert.equal((await p.compact(EAGER, NOW)).cleaned, false);
-          assert.equal(await append(p, batch([["k1", "e"]])), 4);
+          assert.equal(await appendDurably(p, batch([["k1", "e"]])), 4);
         }));
     }
 
@@ -287,8 +263,8 @@ for (const engine of ENGINES) {
         withEngine(engine, async (e) => {
           const ref = await topic(e.storage);
           let p = await e.storage.partition(ref);
-          for (let i = 0; i < 5; i++) await append(p, batch([["a", `a${i}`], [`k${i}`, "v"]]));
-          await append(p, batch([["z", "z"]]));
+          for (let i = 0; i < 5; i++) await appendDurably(p, batch([["a", `a${i}`], [`k${i}`, "v"]]));
+          await appendDurably(p, batch([["z", "z"]]));
           await p.compact(EAGER, NOW);
           const storage = await e.crash();
           p = await storage.partition(ref);

@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import { ErrorCode } from "../../src/protocol/generated/errors.ts";
-import { readBatchHeader, scanBatches } from "../../src/protocol/records/batch.ts";
 import { buildBatch } from "../../src/protocol/records/records.ts";
 import {
   DEFAULT_LOG_CONFIG,
@@ -20,6 +19,7 @@ import {
 } from "../../src/storage/engine.ts";
 import { stopSharedPostgres } from "../support/postgres.ts";
 import { ENGINES, logSettings, withEngine } from "./engines.ts";
+import { appendDurably, batchesFrom } from "./log_helpers.ts";
 
 after(stopSharedPostgres);
 
@@ -45,42 +45,21 @@ async function topic(storage: Storage): Promise<PartitionRef> {
   return { topicName: "r", topicId: t.value.id, partition: 0 };
 }
 
-async function append(p: PartitionStorage, b: Uint8Array): Promise<number> {
-  const r = await p.append(b);
-  assert.equal(r.kind, "appended", JSON.stringify(r));
-  if (r.kind !== "appended") throw new Error("not appended");
-  await r.written;
-  await p.waitDurable(r.lastOffset + 1);
-  return r.baseOffset;
-}
-
 /** Five batches of 2 records (offsets 0–9), the newest record of batch i stamped `NOW - (5 - i) h`. */
 async function fiveHourlyBatches(p: PartitionStorage): Promise<number[]> {
   const sizes: number[] = [];
   for (let i = 0; i < 5; i++) {
     const b = batch(2, NOW - (5 - i) * HOUR);
     sizes.push(b.length);
-    await append(p, b);
+    await appendDurably(p, b);
   }
   return sizes;
 }
 
-/** Base offsets of every batch from `from` to the high watermark (reads stop at segment ends, as Kafka's). */
+/** Base offsets of every batch from `from` to the high watermark, or the read's error. */
 async function basesFrom(p: PartitionStorage, from: number): Promise<number[] | string> {
-  const out: number[] = [];
-  let at = from;
-  for (;;) {
-    const r = await p.read(at, 1 << 30, { minOneBatch: true });
-    if (!r.ok) return `error ${r.code}`;
-    const records = r.value.records;
-    const batches = scanBatches(records).batches;
-    if (batches.length === 0) return out;
-    for (const b of batches) {
-      const h = readBatchHeader(records, b.at);
-      out.push(Number(h.baseOffset));
-      at = Number(h.baseOffset) + h.lastOffsetDelta + 1;
-    }
-  }
+  const batches = await batchesFrom(p, from);
+  return "error" in batches ? `error ${batches.error}` : batches.map((b) => Number(b.header.baseOffset));
 }
 
 const keepAll: RetentionConfig = { retentionMs: Infinity, retentionBytes: Infinity, fileDeleteDelayMs: 0 };
@@ -122,7 +101,7 @@ for (const engine of ENGINES) {
         assert.ok(all.ok && all.value === 10);
         assert.deepEqual([p.logStartOffset, p.logEndOffset, p.highWatermark], [10, 10, 10]);
         assert.deepEqual(await basesFrom(p, 10), []);
-        assert.equal(await append(p, batch(1, NOW)), 10);
+        assert.equal(await appendDurably(p, batch(1, NOW)), 10);
         assert.deepEqual(await basesFrom(p, 10), [10]);
       }));
 
@@ -154,7 +133,7 @@ for (const engine of ENGINES) {
         const r = await p.applyRetention({ ...keepAll, retentionMs: HOUR / 2 }, NOW);
         assert.deepEqual([r.segments, r.logStartOffset], [5, 10]);
         assert.deepEqual([p.logStartOffset, p.logEndOffset, p.sizeBytes], [10, 10, 0]);
-        assert.equal(await append(p, batch(3, NOW)), 10);
+        assert.equal(await appendDurably(p, batch(3, NOW)), 10);
         assert.deepEqual(await basesFrom(p, 10), [10]);
       }));
 
@@ -179,9 +158,9 @@ for (const engine of ENGINES) {
     test("timestamps of -1 never expire, and nothing past the first segment kept goes by time", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        await append(p, batch(1, NOW - 10 * HOUR));
-        await append(p, batch(1, NOW)); // recent: stops the pass
-        await append(p, batch(1, NOW - 10 * HOUR));
+        await appendDurably(p, batch(1, NOW - 10 * HOUR));
+        await appendDurably(p, batch(1, NOW)); // recent: stops the pass
+        await appendDurably(p, batch(1, NOW - 10 * HOUR));
         const r = await p.applyRetention({ ...keepAll, retentionMs: HOUR }, NOW);
         assert.deepEqual([r.segments, r.logStartOffset], [1, 1]);
       }));
@@ -189,13 +168,13 @@ for (const engine of ENGINES) {
     test("an idempotent producer goes on after retention removed its old batches", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));
-        for (let seq = 0; seq < 6; seq++) await append(p, batch(1, NOW - (10 - seq) * HOUR, 42n, seq));
-        await append(p, batch(1, NOW, 42n, 6));
+        for (let seq = 0; seq < 6; seq++) await appendDurably(p, batch(1, NOW - (10 - seq) * HOUR, 42n, seq));
+        await appendDurably(p, batch(1, NOW, 42n, 6));
         const r = await p.applyRetention({ ...keepAll, retentionMs: HOUR }, NOW);
         assert.equal(r.logStartOffset, 6);
         const retry = await p.append(batch(1, NOW, 42n, 6));
         assert.ok(retry.kind === "duplicate" && retry.baseOffset === 6, JSON.stringify(retry));
-        assert.equal(await append(p, batch(1, NOW, 42n, 7)), 7);
+        assert.equal(await appendDurably(p, batch(1, NOW, 42n, 7)), 7);
       }));
 
     if (engine.persistent) {

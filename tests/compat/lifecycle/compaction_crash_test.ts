@@ -9,33 +9,18 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type BrokerProcess, PERSISTENT_ENGINES, startBrokerProcess } from "../../support/broker_process.ts";
 import { stopSharedPostgres } from "../../support/postgres.ts";
-import { createTopic, PYTHON, pythonMissing, runConfluent, waitFor } from "../shared/kbin.ts";
+import { createTopic, pythonMissing, runConfluent } from "../shared/kbin.ts";
+import { loopValue, produceThenKill } from "../shared/produce_loop.ts";
 
 after(stopSharedPostgres);
 
-const LOOP = fileURLToPath(new URL("../durability/produce_loop.py", import.meta.url));
 const MISSING = pythonMissing("confluent_kafka");
 const ROUNDS = Number(process.env["KBIN_COMPACTION_CRASH_ROUNDS"] ?? 10);
-
-/** The value produce_loop.py sends for record `seq` (key `k<seq % 17>`, header seq). */
-function loopValue(seq: number): string {
-  const tail = Buffer.from(Array.from({ length: seq % 200 }, (_, j) => (seq + j) % 256));
-  return Buffer.concat([Buffer.from(`rec-${seq}-`), tail]).toString("base64");
-}
-
-interface Report {
-  i: number;
-  p: number;
-  o: number;
-  err: string | null;
-}
 
 interface Read {
   records: { o: number; k: string; v: string; h: [string, string][] }[];
@@ -74,28 +59,9 @@ for (const engine of PERSISTENT_ENGINES) {
       const newest = new Map<string, { o: number; v: string }>();
       let cleanings = 0;
       for (let round = 0; round < ROUNDS; round++) {
-        const producer = spawn(PYTHON, [LOOP, b.bootstrap, "crash-cmp", "1", "1000000", "30"], {
-          stdio: ["pipe", "pipe", "pipe"],
-        });
-        const reports: Report[] = [];
-        let buffered = "";
-        producer.stdout.on("data", (d: Buffer) => {
-          buffered += d.toString();
-          const lines = buffered.split("\n");
-          buffered = lines.pop()!;
-          for (const l of lines) if (l.trim()) reports.push(JSON.parse(l) as Report);
-        });
-        const exited = new Promise<void>((resolve) => producer.on("close", () => resolve()));
-        try {
-          const want = 300 + ((round * 211) % 500);
-          await waitFor(`${want} acknowledged records`, () => (reports.length >= want ? true : undefined), 30_000);
-          cleanings += (b.log().match(/Compacted a partition/g) ?? []).length;
-          await b.stop("SIGKILL");
-          producer.stdin.end();
-          await exited;
-        } finally {
-          producer.kill("SIGKILL");
-        }
+        // Kill at a different point of the load each round.
+        const reports = await produceThenKill(b, "crash-cmp", 1, 300 + ((round * 211) % 500));
+        cleanings += (b.log().match(/Compacted a partition/g) ?? []).length;
         for (const r of reports) {
           if (r.err !== null) continue;
           const key = `k${r.i % 17}`;
@@ -129,6 +95,9 @@ for (const engine of PERSISTENT_ENGINES) {
           if (got.o === acked.o) assert.equal(got.v, acked.v, `round ${round}: key ${key}`);
         }
       }
+      console.log(
+        `${engine.name}: ${ROUNDS} kills, ${cleanings} cleanings logged before them, the log whole after each`,
+      );
       assert.ok(cleanings >= ROUNDS, `only ${cleanings} cleanings happened before the kills`);
     });
   });
