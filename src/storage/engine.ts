@@ -28,6 +28,7 @@
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { Result } from "./result.ts";
 import type { CleanOutcome, CompactionConfig } from "./compaction.ts";
+import type { AbortedTxn } from "./aborted_txns.ts";
 
 /**
  * What the log's retention follows (Kafka's `retention.ms`, `retention.bytes` and
@@ -178,6 +179,13 @@ export interface PartitionStorage {
   readonly highWatermark: number;
   /** Bytes the log holds. */
   readonly sizeBytes: number;
+  /**
+   * The last stable offset: the first offset of the oldest open transaction, or the high watermark
+   * when none is open. read_committed consumers read below it only.
+   */
+  readonly lastStableOffset: number;
+  /** The aborted transactions (ABORT markers) whose records overlap offsets [from, to). */
+  abortedTransactions(from: number, to: number): Promise<AbortedTxn[]>;
   /** Non-null once the partition's storage failed; it then refuses reads and writes. */
   readonly failure: Error | null;
   /** The epoch appends are stamped with (0 until an epoch is started). */

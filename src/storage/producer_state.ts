@@ -347,6 +347,22 @@ export class ProducerStateManager {
     if (batch.isTransactional && entry.currentTxnFirstOffset === null) entry.currentTxnFirstOffset = baseOffset;
   }
 
+  /** The first offset of the oldest open transaction (the last stable offset's bound), or null. */
+  firstUnstableOffset(): bigint | null {
+    let first: bigint | null = null;
+    for (const e of this.#producers.values()) {
+      if (e.currentTxnFirstOffset !== null && (first === null || e.currentTxnFirstOffset < first)) {
+        first = e.currentTxnFirstOffset;
+      }
+    }
+    return first;
+  }
+
+  /** Where `producerId`'s open transaction started, or null when it has none. */
+  openTransaction(producerId: bigint): bigint | null {
+    return this.#producers.get(producerId)?.currentTxnFirstOffset ?? null;
+  }
+
   /**
    * Drops producers idle for at least `expirationMs`, as Kafka's `removeExpiredProducers`:
    * idle means `nowMs - lastTimestamp >= expirationMs` (the batch timestamp, not arrival time),

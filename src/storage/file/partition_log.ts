@@ -35,6 +35,7 @@ import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
 import { planRetention } from "../retention.ts";
+import { abortedBy, type AbortedTxn, AbortedTxnIndex } from "../aborted_txns.ts";
 import {
   batchEnd,
   type CleanOutcome,
@@ -105,6 +106,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 }
 
 const EPOCH_CHECKPOINT = "leader-epoch-checkpoint";
+const ABORTED_TXNS = "aborted-txns.json";
 
 /** One partition's log. */
 export class PartitionLog implements PartitionStorage {
@@ -129,6 +131,9 @@ export class PartitionLog implements PartitionStorage {
   #epochs: LeaderEpochs;
   /** Checkpoint writes, one after another, each taking the values current when it starts. */
   #checkpointing: Promise<void> = Promise.resolve();
+  /** ABORT markers (Kafka's `.txnindex`), saved in `aborted-txns.json` and rebuilt by recovery. */
+  #aborted = new AbortedTxnIndex();
+  #savingAborted: Promise<void> = Promise.resolve();
   /** Where the dirty section starts: everything below was compacted (Kafka's cleaner checkpoint). */
   #cleanedUpTo = 0;
   #compacting = false;
@@ -281,7 +286,10 @@ export class PartitionLog implements PartitionStorage {
     // An empty non-first segment left by a crash right after a roll is fine; an empty log
     // whose only segment starts after 0 keeps its base offset as the log start.
     const logStartOffset = Math.max(checkpoint?.logStartOffset ?? segments[0]!.baseOffset, segments[0]!.baseOffset);
-    const producers = await loadProducerState(fs, dir, segments, o);
+    const abortedBytes = await fs.readFile(`${dir}/${ABORTED_TXNS}`);
+    const aborted = (abortedBytes && AbortedTxnIndex.parse(new TextDecoder().decode(abortedBytes))) ??
+      new AbortedTxnIndex();
+    const producers = await loadProducerState(fs, dir, segments, o, aborted);
     const end = segments[segments.length - 1]!.nextOffset;
     const epochBytes = await fs.readFile(`${dir}/${EPOCH_CHECKPOINT}`);
     const epochs = epochBytes === null
@@ -293,6 +301,10 @@ export class PartitionLog implements PartitionStorage {
     }
     const log = new PartitionLog(o, segments, Math.min(logStartOffset, end), producers, epochs);
     log.#cleanedUpTo = Math.min(checkpoint?.cleanedUpTo ?? 0, end);
+    aborted.truncateFrom(end);
+    aborted.truncateBefore(log.#logStartOffset);
+    log.#aborted = aborted;
+    await log.#saveAborted();
     await log.#writeCheckpoint();
     return log;
   }
@@ -338,6 +350,10 @@ export class PartitionLog implements PartitionStorage {
     active.noteBatch(position, batch.length, baseOffset, lastOffset, maxTimestamp, config.indexIntervalBytes);
     active.firstAppendMs ??= now;
     this.#nextOffset = lastOffset + 1;
+    if (info?.isControl) {
+      const ended = abortedBy(batch, baseOffset, (p) => this.producers.openTransaction(p), this.#o.decompress);
+      if (ended && this.#aborted.add(ended)) void this.#saveAborted().catch((err) => this.#fail("txn index", err));
+    }
     if (info) this.producers.update(info, BigInt(baseOffset), now);
     const written = this.#enqueueWrite(active, position, batch, this.#nextOffset, lastOffsetDelta + 1);
     return { kind: "appended", baseOffset, lastOffset, written };
@@ -780,6 +796,7 @@ export class PartitionLog implements PartitionStorage {
       }
       const gone = this.#segments.splice(0, plan.count);
       this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.baseOffset);
+      if (this.#aborted.truncateBefore(this.#logStartOffset)) await this.#saveAborted();
       for (const seg of gone) seg.deleted = true;
       try {
         // The new start is durable before any file goes: a crash in between leaves segments
@@ -796,6 +813,24 @@ export class PartitionLog implements PartitionStorage {
       release.resolve();
     }
     return { segments: plan.count, bytes: plan.bytes, reason: plan.reason, logStartOffset: this.#logStartOffset };
+  }
+
+  get lastStableOffset(): number {
+    const first = this.producers.firstUnstableOffset();
+    return first === null ? this.#writtenOffset : Math.min(Number(first), this.#writtenOffset);
+  }
+
+  abortedTransactions(from: number, to: number): Promise<AbortedTxn[]> {
+    return Promise.resolve(this.#aborted.overlapping(from, to));
+  }
+
+  /** Saves the aborted-transaction index after any save in progress (markers are rare). */
+  #saveAborted(): Promise<void> {
+    const save = this.#savingAborted.catch(() => {}).then(() =>
+      this.#o.fs.writeFileAtomic(`${this.#o.dir}/${ABORTED_TXNS}`, new TextEncoder().encode(this.#aborted.serialize()))
+    );
+    this.#savingAborted = save;
+    return save;
   }
 
   /** Where the next compaction's dirty section starts. */
@@ -1210,6 +1245,7 @@ async function loadProducerState(
   dir: string,
   segments: Segment[],
   o: PartitionLogOptions,
+  aborted: AbortedTxnIndex,
 ): Promise<ProducerStateManager> {
   const end = segments[segments.length - 1]!.nextOffset;
   const bytes = await fs.readFile(`${dir}/producer.snapshot`);
@@ -1233,6 +1269,12 @@ async function loadProducerState(
       const hv = view(head);
       const base = int64(hv, 0);
       const info = base >= from ? batchInfoAt(hv) : null;
+      if (info?.isControl) {
+        // An ABORT marker the saved index may lack (a crash before it was saved).
+        const whole = await seg.file.read(pos, batchSizeAt(hv, 0));
+        const ended = abortedBy(whole, Number(base), (p) => state.openTransaction(p), o.decompress);
+        if (ended) aborted.add(ended);
+      }
       if (info !== null) state.update(info, BigInt(base), now);
       pos += batchSizeAt(hv, 0);
     }

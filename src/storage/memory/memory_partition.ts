@@ -24,6 +24,7 @@ import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
 import { planRetention } from "../retention.ts";
+import { abortedBy, type AbortedTxn, AbortedTxnIndex } from "../aborted_txns.ts";
 import {
   batchEnd,
   type CleanOutcome,
@@ -56,6 +57,16 @@ export class MemoryPartition implements PartitionStorage {
 
   readonly #compress: ((codec: number, data: Uint8Array) => Uint8Array) | undefined;
   #cleanedUpTo = 0;
+  readonly #aborted = new AbortedTxnIndex();
+
+  get lastStableOffset(): number {
+    const first = this.producers.firstUnstableOffset();
+    return first === null ? this.#next : Math.min(Number(first), this.#next);
+  }
+
+  abortedTransactions(from: number, to: number): Promise<AbortedTxn[]> {
+    return Promise.resolve(this.#aborted.overlapping(from, to));
+  }
 
   constructor(options: {
     name: string;
@@ -181,6 +192,10 @@ export class MemoryPartition implements PartitionStorage {
     this.#bases.push(baseOffset);
     this.#size += copy.length;
     this.#next = lastOffset + 1;
+    if (admission.info?.isControl) {
+      const aborted = abortedBy(copy, baseOffset, (p) => this.producers.openTransaction(p), this.#decompress);
+      if (aborted) this.#aborted.add(aborted);
+    }
     if (admission.info) this.producers.update(admission.info, BigInt(baseOffset), this.#now());
     this.#notify();
     return Promise.resolve({ kind: "appended", baseOffset, lastOffset, written: WRITTEN });
@@ -332,6 +347,7 @@ export class MemoryPartition implements PartitionStorage {
 
   /** Drops the `n` oldest batches. */
   #drop(n: number): void {
+    this.#aborted.truncateBefore(this.#start);
     if (n === 0) return;
     for (const b of this.#batches.splice(0, n)) this.#size -= b.length;
     this.#bases.splice(0, n);

@@ -34,6 +34,7 @@ import {
 import { LeaderEpochs } from "../leader_epochs.ts";
 import { NUM_BATCHES_TO_RETAIN, ProducerStateManager } from "../producer_state.ts";
 import type { TailLog } from "./tail_cache.ts";
+import { abortedBy, type AbortedTxn, AbortedTxnIndex } from "../aborted_txns.ts";
 import {
   batchEnd,
   type CleanOutcome,
@@ -70,6 +71,8 @@ interface Queued {
   bytes: Uint8Array;
   base: number;
   last: number;
+  /** The transaction an ABORT marker in this batch ends, recorded with it. */
+  aborted: AbortedTxn | null;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -92,6 +95,7 @@ export class PgPartition implements PartitionStorage {
   readonly #waiters = new DataWaiters();
   #cleanedUpTo = 0;
   #compacting = false;
+  #aborted = new AbortedTxnIndex();
   /** The epoch this broker leads at (the row's `leader_epoch` when loaded). */
   #epoch = 0;
   #start = 0;
@@ -193,6 +197,17 @@ export class PgPartition implements PartitionStorage {
     this.#next = this.#committed = num(row, "next_offset");
     this.#start = num(row, "log_start_offset");
     this.#cleanedUpTo = num(row, "cleaned_up_to");
+    this.#aborted = new AbortedTxnIndex(
+      (await this.#pg.query(
+        `SELECT producer_id, first_offset, last_offset FROM kbin_aborted_txn
+         WHERE topic_id = $1 AND partition = $2 AND last_offset < $3`,
+        [...key, num(row, "next_offset")],
+      )).map((r) => ({
+        producerId: BigInt(String(r["producer_id"])),
+        firstOffset: num(r, "first_offset"),
+        lastOffset: num(r, "last_offset"),
+      })),
+    );
     this.#epoch = num(row, "leader_epoch");
     this.#size = num(stats, "size");
     this.#maxTimestamp = num(stats, "max_ts");
@@ -242,8 +257,13 @@ export class PgPartition implements PartitionStorage {
     const last = base + v.getInt32(F.LAST_OFFSET_DELTA);
     stampBatch(v, base, this.#epoch);
     this.#next = last + 1;
+    const aborted = admission.info?.isControl
+      ? abortedBy(bytes, base, (p) => this.producers.openTransaction(p), this.#decompress)
+      : null;
     if (admission.info) this.producers.update(admission.info, BigInt(base), this.#now());
-    const written = new Promise<void>((resolve, reject) => this.#queue.push({ bytes, base, last, resolve, reject }));
+    const written = new Promise<void>((resolve, reject) =>
+      this.#queue.push({ bytes, base, last, aborted, resolve, reject })
+    );
     written.catch(() => {});
     this.#writing ??= this.#drain();
     return { kind: "appended", baseOffset: base, lastOffset: last, written };
@@ -319,6 +339,7 @@ export class PgPartition implements PartitionStorage {
         // Cached before the high watermark moves, so a read up to it finds them.
         if (!this.#retired && !this.#deleted) { for (const q of group) this.#tail.add(q.base, q.last, q.bytes); }
         this.#committed = group[group.length - 1]!.last + 1;
+        for (const q of group) if (q.aborted) this.#aborted.add(q.aborted);
         this.#size += bytes;
         for (const q of group) {
           const ts = int64(view(q.bytes), F.MAX_TIMESTAMP);
@@ -357,6 +378,19 @@ export class PgPartition implements PartitionStorage {
           `$${at + 5}::int2, $${at + 6}::int4, $${at + 7}::int2, $${at + 8}::bytea)`,
       );
     }
+    // ABORT markers: their transactions go into the index in the same statement.
+    const abortedRows: string[] = [];
+    for (const q of group) {
+      if (!q.aborted) continue;
+      const at = params.length;
+      params.push(String(q.aborted.producerId), q.aborted.firstOffset, q.aborted.lastOffset);
+      abortedRows.push(`($${at + 1}::int8, $${at + 2}::int8, $${at + 3}::int8)`);
+    }
+    const abortedCte = abortedRows.length === 0 ? "" : `, aborted AS (
+         INSERT INTO kbin_aborted_txn (topic_id, partition, producer_id, first_offset, last_offset)
+         SELECT $1, $2, a.* FROM moved, (VALUES ${abortedRows.join(", ")}) AS a
+         ON CONFLICT DO NOTHING
+       )`;
     const n = params.length;
     params.push(to, from, epoch, this.#node());
     // One statement, so one round trip and its own transaction: the log end moves only where this
@@ -373,7 +407,7 @@ export class PgPartition implements PartitionStorage {
            producer_epoch, base_sequence, attributes, bytes)
          SELECT v.* FROM moved, (VALUES ${rows.join(", ")}) AS v
          RETURNING 1
-       )
+       )${abortedCte}
        SELECT count(*)::int AS n FROM inserted`,
       params,
     );
@@ -605,6 +639,15 @@ export class PgPartition implements PartitionStorage {
 
   get cleanedUpTo(): number {
     return this.#cleanedUpTo;
+  }
+
+  get lastStableOffset(): number {
+    const first = this.producers.firstUnstableOffset();
+    return first === null ? this.#committed : Math.min(Number(first), this.#committed);
+  }
+
+  abortedTransactions(from: number, to: number): Promise<AbortedTxn[]> {
+    return Promise.resolve(this.#aborted.overlapping(from, to));
   }
 
   /**

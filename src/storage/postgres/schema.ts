@@ -88,6 +88,16 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE kbin_cluster ADD COLUMN membership_version bigint NOT NULL DEFAULT 0`,
   // 4: where each partition's next compaction starts (Kafka's cleaner checkpoint).
   `ALTER TABLE kbin_partition ADD COLUMN cleaned_up_to bigint NOT NULL DEFAULT 0`,
+  // 5: aborted transactions (Kafka's transaction index): one row per ABORT marker.
+  `CREATE TABLE kbin_aborted_txn (
+     topic_id text NOT NULL,
+     partition integer NOT NULL,
+     producer_id bigint NOT NULL,
+     first_offset bigint NOT NULL,
+     last_offset bigint NOT NULL,
+     PRIMARY KEY (topic_id, partition, last_offset),
+     FOREIGN KEY (topic_id, partition) REFERENCES kbin_partition ON DELETE CASCADE
+   )`,
 ];
 
 /**
