@@ -21,6 +21,7 @@ import { RequestTotals } from "./request_counts.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
 import type { LogRetention } from "./log_retention.ts";
 import type { LogCleaner } from "./log_cleaner.ts";
+import { TxnCoordinator } from "./txn/coordinator.ts";
 
 /** Options for {@link Broker}. */
 export interface BrokerOptions {
@@ -90,6 +91,8 @@ export class Broker implements BrokerContext {
   readonly producerIds: ProducerIds;
   readonly fetchSessions: FetchSessionCache;
   readonly groups: GroupCoordinator;
+  /** The transaction coordinator of the shards this broker leads. */
+  readonly transactions: TxnCoordinator;
   /** Requests served by client id, API key and version (closed connections). */
   readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
@@ -112,6 +115,16 @@ export class Broker implements BrokerContext {
     this.policies = options.policies;
     this.groups = options.groups;
     this.producerIds = new ProducerIds(options.storage);
+    this.transactions = new TxnCoordinator({
+      storage: options.storage,
+      groups: options.groups,
+      nodeId: this.nodeId,
+      nextProducerId: async () => BigInt(await this.producerIds.next()),
+      logger: options.logger,
+      clock: options.clock,
+      maxTimeoutMs: options.config.number("transaction.max.timeout.ms"),
+      abortIntervalMs: options.config.number("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+    });
     this.fetchSessions = new FetchSessionCache({
       maxSessions: options.config.number("max.incremental.fetch.session.cache.slots"),
       clock: options.clock,

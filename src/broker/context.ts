@@ -32,6 +32,7 @@ export interface BrokerContext {
   readonly config: BrokerConfig;
   readonly storage: Storage;
   readonly groups: GroupCoordinator;
+  readonly transactions: import("./txn/coordinator.ts").TxnCoordinator;
   readonly codecs: Codecs;
   readonly policies: TopicPolicies;
   readonly producerIds: ProducerIdSource;

@@ -151,6 +151,8 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       throw new ConfigError(`Cannot start broker: ${joined.message ?? "cannot join the cluster"}`);
     }
     await groups.syncShards();
+    broker.transactions.start();
+    cluster.onChange(() => void broker.transactions.recover().catch(() => {}));
     retention = new LogRetention({
       storage,
       policies,
@@ -192,6 +194,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
           }
           retention?.close();
           cleaner?.close();
+          broker.transactions.close();
           coordinator?.close();
           await storage.close();
         })();

@@ -323,7 +323,29 @@ export class GroupCoordinator {
     member: { memberId: string; groupInstanceId: string | null; generationId: number; apiVersion?: number },
     offsets: readonly OffsetToCommit[],
   ): Promise<number[]> {
-    if (groupId === "") return offsets.map(() => ErrorCode.INVALID_GROUP_ID);
+    const { codes, accepted } = this.checkCommit(groupId, member, offsets);
+    await this.#o.store.commit(groupId, accepted);
+    return codes;
+  }
+
+  /**
+   * Stores offsets a transaction committed (TxnOffsetCommit staged them; the COMMIT makes them
+   * visible), with no member checks: those were made when they were staged.
+   */
+  async applyTransactionalOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    if (offsets.length > 0) await this.#o.store.commit(groupId, offsets);
+  }
+
+  /**
+   * The checks of an offset commit, without storing anything: one error code per partition and
+   * the offsets that passed (TxnOffsetCommit stages those until its transaction ends).
+   */
+  checkCommit(
+    groupId: string,
+    member: { memberId: string; groupInstanceId: string | null; generationId: number; apiVersion?: number },
+    offsets: readonly OffsetToCommit[],
+  ): { codes: number[]; accepted: CommittedOffset[] } {
+    if (groupId === "") return { codes: offsets.map(() => ErrorCode.INVALID_GROUP_ID), accepted: [] };
     let groupError: number = ErrorCode.NONE;
     const group = this.#classic.get(groupId);
     const consumer = this.#consumer.get(groupId);
@@ -359,8 +381,7 @@ export class GroupCoordinator {
       accepted.push({ ...o, metadata: o.metadata ?? "", commitMs: o.commitMs ?? now });
       codes.push(ErrorCode.NONE);
     }
-    await this.#o.store.commit(groupId, accepted);
-    return codes;
+    return { codes, accepted };
   }
 
   /** OffsetFetch: committed offsets of the named partitions (or all, when `topics` is null). */

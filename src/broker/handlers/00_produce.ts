@@ -31,8 +31,10 @@
  * structure verdict and the records' min and max timestamps, which are checked against the
  * bounds and written as the batch's max timestamp for CreateTime, as Kafka's LogValidator does.
  *
- * Left out: transactional batches are stored but transaction semantics arrive with the
- * transaction coordinator.
+ * Transactional batches open their producer's transaction in the partition (the last stable
+ * offset stops there) until the coordinator's COMMIT or ABORT marker. Left out for now: KIP-890's
+ * check that a transactional batch belongs to an ongoing transaction (verification), and Produce
+ * v12's implicit AddPartitionsToTxn (transactions v2 clients add partitions explicitly meanwhile).
  *
  * @module
  */

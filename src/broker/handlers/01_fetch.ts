@@ -138,12 +138,19 @@ async function readPartition(
   const log = await partitionOf(broker, topic, w.partition);
   const epochError = leaderEpochError(w.currentLeaderEpoch, log.leaderEpoch);
   if (epochError !== ErrorCode.NONE) return { want: w, data: errorData(w.partition, epochError), bytes: 0, log: null };
-  const read = await log.read(Number(w.fetchOffset), maxBytes, { minOneBatch });
+  // read_committed consumers read below the last stable offset only (KIP-98).
+  const committed = request.isolationLevel === READ_COMMITTED;
+  const lso = log.lastStableOffset;
+  const read = await log.read(
+    Number(w.fetchOffset),
+    maxBytes,
+    committed ? { minOneBatch, upTo: lso } : { minOneBatch },
+  );
   if (!read.ok) {
     const data = errorData(w.partition, read.code);
     if (read.code === ErrorCode.OFFSET_OUT_OF_RANGE) {
       data.highWatermark = BigInt(log.highWatermark);
-      data.lastStableOffset = BigInt(log.highWatermark);
+      data.lastStableOffset = BigInt(log.lastStableOffset);
       data.logStartOffset = BigInt(log.logStartOffset);
     }
     return { want: w, data, bytes: 0, log };
@@ -165,6 +172,13 @@ async function readPartition(
     });
   }
   const hw = BigInt(read.value.highWatermark);
+  // The aborted transactions the returned records may hold: consumers drop those producers' records.
+  const aborted = committed && records.length > 0
+    ? (await log.abortedTransactions(Number(w.fetchOffset), lso)).map((a) => ({
+      producerId: a.producerId,
+      firstOffset: BigInt(a.firstOffset),
+    }))
+    : [];
   return {
     want: w,
     bytes: records.length,
@@ -173,9 +187,9 @@ async function readPartition(
       partitionIndex: w.partition,
       errorCode: ErrorCode.NONE,
       highWatermark: hw,
-      lastStableOffset: hw,
+      lastStableOffset: BigInt(Math.min(lso, read.value.highWatermark)),
       logStartOffset: BigInt(read.value.logStartOffset),
-      abortedTransactions: request.isolationLevel === READ_COMMITTED ? [] : null,
+      abortedTransactions: committed ? aborted : null,
       preferredReadReplica: -1,
       records,
     },

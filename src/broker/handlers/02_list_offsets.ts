@@ -7,7 +7,7 @@
  * earliest pending upload (KIP-1023, v11+): offset -1, as Kafka answers without tiered storage.
  * Any other timestamp finds the first record at or after it through the time index; none →
  * offset -1. The leader epoch (v4+) is the one the offset was written in (the current one for
- * latest); a current leader epoch that is older or newer than the partition's is fenced or unknown.
+ * latest); latest under read_committed (v2+) is the last stable offset; a current leader epoch that is older or newer than the partition's is fenced or unknown.
  *
  * v0 (removed by Kafka 4.0, served as Kafka 3.9 did) answers up to `max_num_offsets` offsets per
  * partition, descending, from segment boundaries (see `PartitionLog.legacyOffsetsBefore`).
@@ -32,6 +32,8 @@ import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 const EARLIEST = -2n;
+/** isolation_level 1 (v2+): latest is the last stable offset. */
+const READ_COMMITTED = 1;
 const LATEST = -1n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
@@ -49,6 +51,7 @@ async function listPartition(
   topic: Topic,
   p: ListOffsetsPartition,
   version: number,
+  isolationLevel: number,
 ): Promise<PartitionResult> {
   const notLeader = notLeaderError(broker, topic, p.partitionIndex);
   if (notLeader !== ErrorCode.NONE) return failed(p.partitionIndex, notLeader);
@@ -64,8 +67,9 @@ async function listPartition(
   let offset = -1;
   let timestamp = -1;
   if (p.timestamp === EARLIEST || p.timestamp === EARLIEST_LOCAL) offset = log.logStartOffset;
-  else if (p.timestamp === LATEST) offset = log.highWatermark;
-  else if (p.timestamp === LATEST_TIERED || p.timestamp === EARLIEST_PENDING_UPLOAD) offset = -1;
+  else if (p.timestamp === LATEST) {
+    offset = isolationLevel === READ_COMMITTED ? log.lastStableOffset : log.highWatermark;
+  } else if (p.timestamp === LATEST_TIERED || p.timestamp === EARLIEST_PENDING_UPLOAD) offset = -1;
   else if (p.timestamp === MAX_TIMESTAMP) {
     const m = await log.maxTimestampOffset();
     if (m) ({ offset, timestamp } = m);
@@ -99,7 +103,7 @@ export default defineHandler(LIST_OFFSETS_API, {
           continue;
         }
         partitions.push(
-          await guardPart(() => listPartition(broker, found.value, p, version), {
+          await guardPart(() => listPartition(broker, found.value, p, version, request.isolationLevel), {
             logger: broker.logger,
             context: { api: "ListOffsets", version, topic: t.name, partition: p.partitionIndex },
             onError: (f) => failed(p.partitionIndex, f.code),

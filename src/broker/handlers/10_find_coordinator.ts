@@ -3,7 +3,7 @@
  *
  * A GROUP key is answered with the live broker leading its coordinator shard (Kafka's
  * `abs(hashCode) % shards`; this node alone on `file:` and `memory:`), or COORDINATOR_NOT_AVAILABLE
- * while the shard has no live leader; batched keys from v4. TRANSACTION keys get COORDINATOR_NOT_AVAILABLE until the transaction
+ * while the shard has no live leader; batched keys from v4. TRANSACTION keys (transactional ids) are located like groups; until the transaction
  * coordinator exists; SHARE keys (KIP-932) get INVALID_REQUEST.
  *
  * v0 is served although Kafka 4.0 deprecates it: librdkafka enables lz4 only when FindCoordinator
@@ -26,18 +26,12 @@ type Located = { errorCode: number; errorMessage: string | null; nodeId: number;
 const NONE = { nodeId: -1, host: "", port: -1 };
 
 function locate(broker: BrokerContext, keyType: number, key: string): Located {
-  if (keyType === KEY_TYPE_GROUP) {
+  if (keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION) {
+    // Transactional ids hash onto the same shards as group ids (as Kafka's __transaction_state).
     const b = coordinatorOf(broker, key);
     return b === null
       ? { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "The coordinator is not available.", ...NONE }
       : { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, host: b.host, port: b.port };
-  }
-  if (keyType === KEY_TYPE_TRANSACTION) {
-    return {
-      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-      errorMessage: "Transactions are not supported by this broker yet",
-      ...NONE,
-    };
   }
   return {
     errorCode: ErrorCode.INVALID_REQUEST,

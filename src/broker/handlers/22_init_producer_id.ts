@@ -11,8 +11,10 @@
  * only with `unstable.api.versions.enable=true`; two-phase commit needs a transactional id, so
  * `enable_2pc` without one is INVALID_REQUEST.
  *
- * Left out: transactional ids. Until the transaction coordinator exists they get
- * COORDINATOR_NOT_AVAILABLE, which clients treat as "try again later".
+ * With a transactional id, the transaction coordinator of its shard answers (`txn/coordinator.ts`):
+ * a new id gets a producer id at epoch 0, a known one its epoch bumped (an ongoing transaction is
+ * aborted first: CONCURRENT_TRANSACTIONS, which the client retries); NOT_COORDINATOR off the shard's
+ * leader; PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4) for a zombie (KIP-360/588).
  *
  * @module
  */
@@ -30,7 +32,33 @@ export default defineHandler(INIT_PRODUCER_ID_API, {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 };
     }
     if (request.transactionalId !== null) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 };
+      const txn = ctx.broker.transactions;
+      const notCoordinator = txn.coordinatorError(request.transactionalId);
+      if (notCoordinator !== ErrorCode.NONE) {
+        return { throttleTimeMs: 0, errorCode: notCoordinator, producerId: -1n, producerEpoch: -1 };
+      }
+      try {
+        const r = await txn.initProducerId(
+          request.transactionalId,
+          request.transactionTimeoutMs,
+          ctx.version >= 3 && request.producerId >= 0n
+            ? { id: request.producerId, epoch: request.producerEpoch }
+            : null,
+        );
+        // PRODUCER_FENCED came with v4 (KIP-588); older clients get INVALID_PRODUCER_EPOCH.
+        const error = r.error === ErrorCode.PRODUCER_FENCED && ctx.version < 4
+          ? ErrorCode.INVALID_PRODUCER_EPOCH
+          : r.error;
+        return { throttleTimeMs: 0, errorCode: error, producerId: r.producerId, producerEpoch: r.producerEpoch };
+      } catch (err) {
+        if (!(err instanceof StorageError)) throw err;
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+          producerId: -1n,
+          producerEpoch: -1,
+        };
+      }
     }
     let producerId: bigint;
     try {

@@ -26,6 +26,10 @@ import deleteTopics from "./20_delete_topics.ts";
 import deleteRecords from "./21_delete_records.ts";
 import initProducerId from "./22_init_producer_id.ts";
 import offsetForLeaderEpoch from "./23_offset_for_leader_epoch.ts";
+import addPartitionsToTxn from "./24_add_partitions_to_txn.ts";
+import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
+import endTxn from "./26_end_txn.ts";
+import txnOffsetCommit from "./28_txn_offset_commit.ts";
 import describeConfigs from "./32_describe_configs.ts";
 import describeLogDirs from "./35_describe_log_dirs.ts";
 import alterConfigs from "./33_alter_configs.ts";
@@ -58,6 +62,10 @@ export const ALL_HANDLERS: readonly Handler[] = [
   deleteRecords,
   initProducerId,
   offsetForLeaderEpoch,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  txnOffsetCommit,
   describeConfigs,
   describeLogDirs,
   alterConfigs,
