@@ -94,7 +94,8 @@ describe("a full disk under kbin serve", { skip: SKIP }, () => {
         { op: "consume", topic: "disk", partitions: [0], timeout_s: 20 },
       ]);
       assert.deepEqual(read!.errors, []);
-      assert.deepEqual(read!.records.map((r) => r.o), acked.map((r) => r.o));
+      // Every acknowledged record, and nothing else (a retried record may have got a later offset).
+      assert.deepEqual(read!.records.map((r) => r.o), acked.map((r) => r.o).sort((a, b) => a - b));
       const admin = new Kafka({ brokers: [broker.bootstrap], clientId: "kafkajs-disk", logLevel: logLevel.NOTHING })
         .admin();
       await admin.connect();
