@@ -82,7 +82,7 @@ step "lint" deno lint
 step "layer imports" bun scripts/check_imports.ts
 step "core tests (bun)" bun test "${CORE_TESTS[@]}"
 step "core tests (deno)" deno test -A "${CORE_TESTS[@]}"
-step "real clients" bun test --timeout 120000 tests/compat
+step "real clients" bash scripts/test_compat.sh
 step "binary and install" bun test --timeout 300000 tests/release
 
 echo

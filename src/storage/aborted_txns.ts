@@ -10,6 +10,7 @@
 
 import { openBatch } from "../protocol/records/compact.ts";
 import { F, int64, view } from "./batch_fields.ts";
+import { isControlBatch } from "./compaction.ts";
 
 /** One aborted transaction. */
 export interface AbortedTxn {
@@ -24,8 +25,7 @@ export function markerType(
   batch: Uint8Array,
   decompress: (codec: number, data: Uint8Array) => Uint8Array,
 ): number | null {
-  const v = view(batch);
-  if ((v.getInt16(F.ATTRIBUTES) & 0x20) === 0) return null;
+  if (!isControlBatch(batch)) return null;
   const key = openBatch(batch, 0, decompress).records[0]?.key;
   if (!key || key.length < 4) return null;
   return new DataView(key.buffer, key.byteOffset, key.byteLength).getInt16(2);

@@ -29,6 +29,7 @@ import {
   expireTransaction,
   freshMetadata,
   initProducerId,
+  MAX_EPOCH,
   parseTxn,
   serializeTxn,
   type TxnMetadata,
@@ -112,7 +113,7 @@ export class TxnCoordinator {
       let meta = await this.#load(id);
       meta ??= freshMetadata(id, await this.#o.nextProducerId(), timeoutMs, now);
       let spare: bigint | null = null;
-      if (meta.producerEpoch >= 32766) spare = await this.#o.nextProducerId();
+      if (meta.producerEpoch >= MAX_EPOCH) spare = await this.#o.nextProducerId();
       const d = initProducerId(meta, {
         timeoutMs,
         maxTimeoutMs: this.#o.maxTimeoutMs,

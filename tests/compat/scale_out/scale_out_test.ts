@@ -481,7 +481,12 @@ describe("scale-out: three brokers on one PostgreSQL", { skip: MISSING }, () => 
       });
       await producer.disconnect();
       assert.equal(sent.every((r) => r.errorCode === 0), true);
-      assert.ok([...(await leaders(kafka, "so-replaced")).values()].includes(3));
+      // Placement counts node 3 once every broker sees its lease: it then leads some partitions.
+      await waitFor(
+        "node 3 leading a partition of the new topic",
+        async () => [...(await leaders(kafka, "so-replaced")).values()].includes(3) || undefined,
+        10_000,
+      );
     },
   );
 });
