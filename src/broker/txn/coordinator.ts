@@ -237,6 +237,11 @@ export class TxnCoordinator {
     const commit = meta.state === "PrepareCommit";
     const now = this.#o.clock.now();
     const { storage, nodeId } = this.#o;
+    this.#o.logger.debug("Writing transaction markers", {
+      transactionalId: meta.transactionalId,
+      result: commit ? "COMMIT" : "ABORT",
+      partitions: meta.partitions.length,
+    });
     for (const p of meta.partitions) {
       const t = storage.topics.get(p.topic);
       if (!t.ok || p.partition >= t.value.partitions) continue; // deleted meanwhile
