@@ -22,6 +22,8 @@ import type { TopicPolicies } from "./topic_policy.ts";
 import type { LogRetention } from "./log_retention.ts";
 import type { LogCleaner } from "./log_cleaner.ts";
 import { TxnCoordinator } from "./txn/coordinator.ts";
+import { PendingTxnOffsets } from "./txn/group_offsets.ts";
+import { type InterBroker, NO_INTER_BROKER } from "./inter_broker.ts";
 
 /** Options for {@link Broker}. */
 export interface BrokerOptions {
@@ -32,6 +34,8 @@ export interface BrokerOptions {
   groups: GroupCoordinator;
   logger: Logger;
   clock: Clock;
+  /** Requests to other brokers (several brokers on PostgreSQL); none by default. */
+  interBroker?: InterBroker;
 }
 
 /** Hands out producer ids from blocks reserved in storage; one reservation at a time. */
@@ -93,6 +97,10 @@ export class Broker implements BrokerContext {
   readonly groups: GroupCoordinator;
   /** The transaction coordinator of the shards this broker leads. */
   readonly transactions: TxnCoordinator;
+  /** Consumer groups' offsets staged by open transactions. */
+  readonly pendingTxnOffsets: PendingTxnOffsets;
+  /** Requests to the other brokers of the cluster. */
+  readonly interBroker: InterBroker;
   /** Requests served by client id, API key and version (closed connections). */
   readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
@@ -115,15 +123,19 @@ export class Broker implements BrokerContext {
     this.policies = options.policies;
     this.groups = options.groups;
     this.producerIds = new ProducerIds(options.storage);
+    this.pendingTxnOffsets = new PendingTxnOffsets({ storage: options.storage, groups: options.groups });
+    this.interBroker = options.interBroker ?? NO_INTER_BROKER;
     this.transactions = new TxnCoordinator({
       storage: options.storage,
-      groups: options.groups,
+      pending: this.pendingTxnOffsets,
+      interBroker: this.interBroker,
       nodeId: this.nodeId,
       nextProducerId: async () => BigInt(await this.producerIds.next()),
       logger: options.logger,
       clock: options.clock,
       maxTimeoutMs: options.config.number("transaction.max.timeout.ms"),
       abortIntervalMs: options.config.number("transaction.abort.timed.out.transaction.cleanup.interval.ms"),
+      idExpirationMs: options.config.number("transactional.id.expiration.ms"),
     });
     this.fetchSessions = new FetchSessionCache({
       maxSessions: options.config.number("max.incremental.fetch.session.cache.slots"),

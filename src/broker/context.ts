@@ -33,6 +33,8 @@ export interface BrokerContext {
   readonly storage: Storage;
   readonly groups: GroupCoordinator;
   readonly transactions: import("./txn/coordinator.ts").TxnCoordinator;
+  readonly pendingTxnOffsets: import("./txn/group_offsets.ts").PendingTxnOffsets;
+  readonly interBroker: import("./inter_broker.ts").InterBroker;
   readonly codecs: Codecs;
   readonly policies: TopicPolicies;
   readonly producerIds: ProducerIdSource;

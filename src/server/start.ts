@@ -18,6 +18,7 @@ import { APIS } from "../protocol/generated/api_keys.ts";
 import type { Storage } from "../storage/engine.ts";
 import { coordinatorShard } from "../storage/placement.ts";
 import { openStorage, parseStorageUrl, type StorageUrl, StorageUrlError } from "../storage/open.ts";
+import { ClusterClient } from "./inter_broker.ts";
 import { type Server, startServer } from "./server.ts";
 
 /** Options for {@link startKafkaBroker}. */
@@ -90,6 +91,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   let coordinator: GroupCoordinator | null = null;
   let retention: LogRetention | null = null;
   let cleaner: LogCleaner | null = null;
+  let interBroker: ClusterClient | null = null;
   try {
     const node = await storage.claimNode(config.number("node.id"));
     if (!node.ok) {
@@ -115,7 +117,13 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       topics: () => topics.list().map((t) => ({ topicId: t.id, name: t.name, partitions: t.partitions })),
     });
     coordinator = groups;
-    const broker = new Broker({ config, storage, codecs, policies, groups, logger, clock: runtime.clock });
+    interBroker = new ClusterClient({
+      cluster,
+      connect: runtime.connect,
+      nodeId,
+      requestTimeoutMs: Math.min(config.number("request.timeout.ms"), 10_000),
+    });
+    const broker = new Broker({ config, storage, codecs, policies, groups, logger, clock: runtime.clock, interBroker });
     if (broker.handlers.emulatedRelease !== null) {
       logger.info("Emulating a Kafka release: only its API versions are advertised and accepted", {
         kafka: broker.handlers.emulatedRelease,
@@ -152,7 +160,6 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     }
     await groups.syncShards();
     broker.transactions.start();
-    cluster.onChange(() => void broker.transactions.recover().catch(() => {}));
     retention = new LogRetention({
       storage,
       policies,
@@ -195,6 +202,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
           retention?.close();
           cleaner?.close();
           broker.transactions.close();
+          interBroker?.close();
           coordinator?.close();
           await storage.close();
         })();
@@ -204,6 +212,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   } catch (err) {
     retention?.close();
     cleaner?.close();
+    interBroker?.close();
     coordinator?.close();
     await storage.close();
     throw err;

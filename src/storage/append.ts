@@ -27,15 +27,52 @@ export function batchInfoAt(v: DataView, p = 0): BatchInfo | null {
   const producerId = int64(v, p + F.PRODUCER_ID);
   if (producerId < 0) return null;
   const attributes = v.getInt16(p + F.ATTRIBUTES);
+  const isControl = (attributes & 0x20) !== 0;
+  const coordinatorEpoch = isControl && (attributes & 0x07) === 0 ? markerCoordinatorEpoch(v, p) : undefined;
   return {
+    ...(coordinatorEpoch === undefined ? {} : { coordinatorEpoch }),
     producerId: BigInt(producerId),
     producerEpoch: v.getInt16(p + F.PRODUCER_EPOCH),
     baseSequence: v.getInt32(p + F.BASE_SEQUENCE),
     lastOffsetDelta: v.getInt32(p + F.LAST_OFFSET_DELTA),
     isTransactional: (attributes & 0x10) !== 0,
-    isControl: (attributes & 0x20) !== 0,
+    isControl,
     maxTimestamp: BigInt(int64(v, p + F.MAX_TIMESTAMP)),
   };
+}
+
+/** Reads one varint (zigzag) at `at`; returns the value and where the next field starts. */
+function varintAt(v: DataView, at: number, end: number): [number, number] | null {
+  let raw = 0;
+  for (let shift = 0; shift < 35 && at < end; shift += 7) {
+    const b = v.getUint8(at++);
+    raw |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return [(raw >>> 1) ^ -(raw & 1), at];
+  }
+  return null;
+}
+
+/**
+ * The coordinator epoch in an uncompressed end-transaction marker's value (version int16,
+ * coordinator epoch int32), or undefined when the record cannot be read.
+ */
+function markerCoordinatorEpoch(v: DataView, p: number): number | undefined {
+  const end = Math.min(v.byteLength, p + 12 + v.getInt32(p + F.BATCH_LENGTH));
+  let at = p + F.HEADER_END;
+  let f = varintAt(v, at, end); // record length
+  if (!f) return undefined;
+  at = f[1] + 1; // attributes
+  for (let i = 0; i < 2; i++) { // timestamp delta, offset delta
+    f = varintAt(v, at, end);
+    if (!f) return undefined;
+    at = f[1];
+  }
+  f = varintAt(v, at, end); // key length
+  if (!f || f[0] < 0) return undefined;
+  at = f[1] + f[0];
+  f = varintAt(v, at, end); // value length
+  if (!f || f[0] < 6 || f[1] + 6 > end) return undefined;
+  return v.getInt32(f[1] + 2);
 }
 
 /**

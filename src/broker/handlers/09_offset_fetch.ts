@@ -5,7 +5,9 @@
  * committed partition when the topic list is null (v2+). v8+ fetch several groups at once; v9
  * checks the KIP-848 member and epoch; v10 names topics by id (an unknown id is answered
  * UNKNOWN_TOPIC_ID per partition). A commit made without metadata reads back as "", as Kafka
- * stores it. `require_stable` (v7+) has nothing to wait for until transactions exist.
+ * stores it. With `require_stable` (v7+; librdkafka's read_committed consumers set it) a partition
+ * whose offset an open transaction has staged (TxnOffsetCommit) answers UNSTABLE_OFFSET_COMMIT and
+ * offset -1, so that the consumer retries once the transaction ended.
  *
  * v0 was removed by Kafka 4.0; Kafka 3.9 read v0 fetches from ZooKeeper, kbin from the one
  * offset store every version uses (see OffsetCommit). A failure for one group answers that group
@@ -15,11 +17,16 @@
  */
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { OFFSET_FETCH_API, type OffsetFetchResponseTopics } from "../../protocol/generated/09_offset_fetch.ts";
+import {
+  OFFSET_FETCH_API,
+  type OffsetFetchRequest,
+  type OffsetFetchResponse,
+  type OffsetFetchResponseTopics,
+} from "../../protocol/generated/09_offset_fetch.ts";
 import type { Input } from "../../protocol/types.ts";
 import { type BrokerContext, notCoordinatorError } from "../context.ts";
 import { guardPartSync } from "../part_errors.ts";
-import { defineHandler } from "../registry.ts";
+import { defineHandler, type RequestContext } from "../registry.ts";
 
 type Fetched = ReturnType<BrokerContext["groups"]["fetchOffsets"]>;
 
@@ -77,55 +84,93 @@ function fetchById(
   };
 }
 
+type WireTopic = { partitions: { partitionIndex: number; committedOffset: bigint; errorCode: number }[] };
+
+/** Marks partitions with offsets staged by an open transaction UNSTABLE_OFFSET_COMMIT. */
+async function markUnstable(
+  broker: BrokerContext,
+  groupId: string,
+  topics: (WireTopic & { name?: string; topicId?: string })[],
+): Promise<void> {
+  const unstable = await broker.pendingTxnOffsets.unstable(groupId);
+  if (unstable.size === 0) return;
+  for (const t of topics) {
+    const name = t.name ?? (t.topicId === undefined ? undefined : broker.storage.topics.byId(t.topicId));
+    const topicName = typeof name === "string" ? name : name?.ok ? name.value.name : undefined;
+    if (topicName === undefined) continue;
+    for (const p of t.partitions) {
+      if (p.errorCode === ErrorCode.NONE && unstable.has(`${topicName}:${p.partitionIndex}`)) {
+        p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+        p.committedOffset = -1n;
+      }
+    }
+  }
+}
+
 export default defineHandler(OFFSET_FETCH_API, {
   minVersion: 0,
   maxVersion: 10,
-  handle(request, ctx) {
-    const { broker, version } = ctx;
-    const groups = broker.groups;
-    if (version >= 8) {
-      return {
-        throttleTimeMs: 0,
-        groups: request.groups.map((g) =>
-          guardPartSync(() => {
-            const notCoordinator = notCoordinatorError(broker, g.groupId);
-            if (notCoordinator !== ErrorCode.NONE) return { groupId: g.groupId, errorCode: notCoordinator, topics: [] };
-            const member = { memberId: g.memberId, memberEpoch: g.memberEpoch };
-            if (version >= 10) return { groupId: g.groupId, ...fetchById(broker, g.groupId, g.topics, member) };
-            const r = groups.fetchOffsets(g.groupId, g.topics, version >= 9 ? member : undefined);
-            return { groupId: g.groupId, errorCode: r.errorCode, topics: toWire(r) };
-          }, {
-            logger: broker.logger,
-            context: { api: "OffsetFetch", version, group: g.groupId },
-            onError: (f) => ({ groupId: g.groupId, errorCode: f.code, topics: [] }),
-          })
-        ),
-      };
+  async handle(request, ctx) {
+    const answer = answerOf(request, ctx);
+    if (ctx.version >= 7 && request.requireStable) {
+      const { broker } = ctx;
+      if (ctx.version >= 8) {
+        for (const g of answer.groups ?? []) {
+          if (g.errorCode === ErrorCode.NONE) await markUnstable(broker, g.groupId ?? "", g.topics as WireTopic[]);
+        }
+      } else if (answer.errorCode === ErrorCode.NONE) {
+        await markUnstable(broker, request.groupId, (answer.topics ?? []) as WireTopic[]);
+      }
     }
-    // Before v2 there is no top-level error: every named partition carries it.
-    const failed = (errorCode: number) => ({
-      throttleTimeMs: 0,
-      errorCode,
-      topics: (request.topics ?? []).map((t) => ({
-        name: t.name,
-        partitions: t.partitionIndexes.map((partitionIndex) => ({
-          partitionIndex,
-          committedOffset: -1n,
-          committedLeaderEpoch: -1,
-          metadata: "",
-          errorCode,
-        })),
-      })),
-    });
-    const notCoordinator = notCoordinatorError(broker, request.groupId);
-    if (notCoordinator !== ErrorCode.NONE) return failed(notCoordinator);
-    return guardPartSync(() => {
-      const r = groups.fetchOffsets(request.groupId, request.topics);
-      return { throttleTimeMs: 0, errorCode: r.errorCode, topics: toWire(r) };
-    }, {
-      logger: broker.logger,
-      context: { api: "OffsetFetch", version, group: request.groupId },
-      onError: (f) => failed(f.code),
-    });
+    return answer;
   },
 });
+
+function answerOf(request: OffsetFetchRequest, ctx: RequestContext): Input<OffsetFetchResponse> {
+  const { broker, version } = ctx;
+  const groups = broker.groups;
+  if (version >= 8) {
+    return {
+      throttleTimeMs: 0,
+      groups: request.groups.map((g) =>
+        guardPartSync(() => {
+          const notCoordinator = notCoordinatorError(broker, g.groupId);
+          if (notCoordinator !== ErrorCode.NONE) return { groupId: g.groupId, errorCode: notCoordinator, topics: [] };
+          const member = { memberId: g.memberId, memberEpoch: g.memberEpoch };
+          if (version >= 10) return { groupId: g.groupId, ...fetchById(broker, g.groupId, g.topics, member) };
+          const r = groups.fetchOffsets(g.groupId, g.topics, version >= 9 ? member : undefined);
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: toWire(r) };
+        }, {
+          logger: broker.logger,
+          context: { api: "OffsetFetch", version, group: g.groupId },
+          onError: (f) => ({ groupId: g.groupId, errorCode: f.code, topics: [] }),
+        })
+      ),
+    };
+  }
+  // Before v2 there is no top-level error: every named partition carries it.
+  const failed = (errorCode: number) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    topics: (request.topics ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({
+        partitionIndex,
+        committedOffset: -1n,
+        committedLeaderEpoch: -1,
+        metadata: "",
+        errorCode,
+      })),
+    })),
+  });
+  const notCoordinator = notCoordinatorError(broker, request.groupId);
+  if (notCoordinator !== ErrorCode.NONE) return failed(notCoordinator);
+  return guardPartSync(() => {
+    const r = groups.fetchOffsets(request.groupId, request.topics);
+    return { throttleTimeMs: 0, errorCode: r.errorCode, topics: toWire(r) };
+  }, {
+    logger: broker.logger,
+    context: { api: "OffsetFetch", version, group: request.groupId },
+    onError: (f) => failed(f.code),
+  });
+}

@@ -1,8 +1,11 @@
 /**
- * TxnOffsetCommit (key 28), v0–v5: offsets a transaction commits for a consumer group, checked as
- * an OffsetCommit (generation and member from v3), staged by the transaction coordinator and made
- * visible only when the transaction commits (dropped when it aborts). NOT_COORDINATOR unless this
- * broker coordinates both the group and the transactional id; PRODUCER_FENCED as
+ * TxnOffsetCommit (key 28), v0–v5, answered by the group's coordinator: offsets a transaction
+ * commits for a consumer group, checked as an OffsetCommit (generation and member from v3), staged
+ * with the group (`txn/group_offsets.ts`) and made visible only when the transaction's COMMIT
+ * marker reaches the group (dropped on ABORT). When this broker also coordinates the transactional
+ * id, the producer and epoch are checked against it and the group joins the transaction if it had
+ * not (as transactions v2 does); otherwise a newer epoch's staged offsets fence older ones.
+ * NOT_COORDINATOR unless this broker coordinates the group; PRODUCER_FENCED as
  * INVALID_PRODUCER_EPOCH before v3 (KIP-588).
  *
  * @module
@@ -44,16 +47,13 @@ export default defineHandler(TXN_OFFSET_COMMIT_API, {
       generationId: version >= 3 ? request.generationId : -1,
     }, offsets);
     if (accepted.length > 0) {
-      let error = broker.transactions.coordinatorError(request.transactionalId);
-      if (error === ErrorCode.NONE) {
-        error = await broker.transactions.stageOffsets(
-          request.transactionalId,
-          request.producerId,
-          request.producerEpoch,
-          request.groupId,
-          accepted,
-        );
+      const { transactions, pendingTxnOffsets } = broker;
+      const { transactionalId, producerId, producerEpoch, groupId } = request;
+      let error: number = ErrorCode.NONE;
+      if (transactions.coordinatorError(transactionalId) === ErrorCode.NONE) {
+        error = await transactions.checkOffsetCommit(transactionalId, producerId, producerEpoch, groupId);
       }
+      if (error === ErrorCode.NONE) error = await pendingTxnOffsets.stage(groupId, producerId, producerEpoch, accepted);
       if (error === ErrorCode.PRODUCER_FENCED && version < 3) error = ErrorCode.INVALID_PRODUCER_EPOCH;
       if (error !== ErrorCode.NONE) return answer(() => error);
     }

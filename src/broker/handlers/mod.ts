@@ -29,6 +29,7 @@ import offsetForLeaderEpoch from "./23_offset_for_leader_epoch.ts";
 import addPartitionsToTxn from "./24_add_partitions_to_txn.ts";
 import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
 import endTxn from "./26_end_txn.ts";
+import writeTxnMarkers from "./27_write_txn_markers.ts";
 import txnOffsetCommit from "./28_txn_offset_commit.ts";
 import describeConfigs from "./32_describe_configs.ts";
 import describeLogDirs from "./35_describe_log_dirs.ts";
@@ -65,6 +66,7 @@ export const ALL_HANDLERS: readonly Handler[] = [
   addPartitionsToTxn,
   addOffsetsToTxn,
   endTxn,
+  writeTxnMarkers,
   txnOffsetCommit,
   describeConfigs,
   describeLogDirs,

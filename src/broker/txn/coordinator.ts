@@ -1,26 +1,29 @@
 /**
  * The transaction coordinator: applies `transaction.ts`'s decisions. Each transactional id's
  * state is a document of the storage's state (namespace `txn`), written before any answer that
- * depends on it; a transaction's staged group offsets are another (`txn-offsets`). Requests for
- * one id run one after another. Ending a transaction stores its Prepare state, writes a COMMIT or
- * ABORT marker (a control batch) to every partition it touched, makes its staged offsets visible
- * (commit) or drops them (abort), then stores the Complete state: a crash in between leaves the
- * Prepare state, which `recover()` completes when the coordinator starts (or takes a shard over).
- * Transactions past their `transaction.timeout.ms` are aborted with the epoch bumped.
- *
- * Markers go to partitions this broker leads; a partition led by another broker (several brokers
- * on PostgreSQL) is not yet reached (WriteTxnMarkers is not sent), and its transaction stays in
- * its Prepare state until it can be.
+ * depends on it. Requests for one id run one after another. Ending a transaction stores its
+ * Prepare state, writes a COMMIT or ABORT marker (a control batch) to every partition it touched
+ * and to every consumer group whose offsets it staged (`group_offsets.ts`), then stores the
+ * Complete state: a crash in between leaves the Prepare state, which `recover()` completes when
+ * the coordinator starts (or takes a shard over). Markers for partitions or groups another broker
+ * leads go there as WriteTxnMarkers (several brokers on PostgreSQL), carrying the shard's epoch as
+ * the coordinator epoch so that a coordinator that lost its shard is refused. Markers that cannot
+ * be written yet (no leader, a broker unreachable) leave the transaction prepared and are retried.
+ * Transactions past their `transaction.timeout.ms` are aborted with the epoch bumped; idle ids past
+ * `transactional.id.expiration.ms` are removed.
  *
  * @module
  */
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { buildBatch } from "../../protocol/records/records.ts";
+import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/27_write_txn_markers.ts";
 import type { Clock, Logger } from "../../ports.ts";
-import type { CommittedOffset, Storage } from "../../storage/engine.ts";
+import type { Storage } from "../../storage/engine.ts";
 import { coordinatorShard } from "../../storage/placement.ts";
-import type { GroupCoordinator } from "../group/coordinator.ts";
+import type { InterBroker } from "../inter_broker.ts";
+import type { PendingTxnOffsets } from "./group_offsets.ts";
+import { KeyedQueue } from "./keyed_queue.ts";
+import { GROUP_OFFSETS_TOPIC, type MarkerWrite, writeMarker } from "./markers.ts";
 import {
   addOffsets,
   addPartitions,
@@ -29,6 +32,7 @@ import {
   expireTransaction,
   freshMetadata,
   initProducerId,
+  isExpiredId,
   MAX_EPOCH,
   parseTxn,
   serializeTxn,
@@ -37,12 +41,17 @@ import {
 } from "./transaction.ts";
 
 const NS = "txn";
-const OFFSETS_NS = "txn-offsets";
+
+/** How long ending a transaction keeps retrying markers before it answers and leaves them to `recover()`. */
+const MARKER_RETRY_MS = 5000;
 
 /** What {@link TxnCoordinator} needs. */
 export interface TxnCoordinatorOptions {
   storage: Storage;
-  groups: GroupCoordinator;
+  /** The consumer groups' staged transactional offsets. */
+  pending: PendingTxnOffsets;
+  /** Markers for partitions and groups other brokers lead. */
+  interBroker: InterBroker;
   nodeId: number;
   nextProducerId: () => Promise<bigint>;
   logger: Logger;
@@ -50,30 +59,16 @@ export interface TxnCoordinatorOptions {
   maxTimeoutMs: number;
   /** How often timed-out transactions are looked for (Kafka's 10 s default). */
   abortIntervalMs: number;
+  /** Idle transactional ids older than this are removed (Kafka's 7 days default). */
+  idExpirationMs: number;
 }
 
-/** A marker batch: COMMIT (type 1) or ABORT (type 0) of a producer at an epoch. */
-export function markerBatch(producerId: bigint, producerEpoch: number, commit: boolean, nowMs: number): Uint8Array {
-  // Control record key: version 0, type; value: version 0, coordinator epoch 0.
-  return buildBatch(
-    [{ key: new Uint8Array([0, 0, 0, commit ? 1 : 0]), value: new Uint8Array(6), timestamp: BigInt(nowMs) }],
-    { producerId, producerEpoch, baseSequence: -1, control: true, transactional: true },
-  );
-}
-
-/** Serialises work per key. */
-class KeyedQueue {
-  readonly #tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#tails.get(key) ?? Promise.resolve();
-    const next = prev.catch(() => {}).then(fn);
-    this.#tails.set(key, next);
-    next.finally(() => {
-      if (this.#tails.get(key) === next) this.#tails.delete(key);
-    }).catch(() => {});
-    return next;
-  }
+/** Marker errors worth another try: leadership moving, a coordinator loading, storage trouble. */
+function isRetriable(code: number): boolean {
+  return code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.NOT_COORDINATOR ||
+    code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code === ErrorCode.COORDINATOR_NOT_AVAILABLE ||
+    code === ErrorCode.REQUEST_TIMED_OUT || code === ErrorCode.KAFKA_STORAGE_ERROR ||
+    code === ErrorCode.NOT_ENOUGH_REPLICAS || code === ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
 /** The transaction coordinator of the shards this broker leads. */
@@ -81,6 +76,8 @@ export class TxnCoordinator {
   readonly #o: TxnCoordinatorOptions;
   readonly #queue = new KeyedQueue();
   #timer: ReturnType<typeof setInterval> | null = null;
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  #unwatch: (() => void) | null = null;
 
   constructor(o: TxnCoordinatorOptions) {
     this.#o = o;
@@ -125,7 +122,7 @@ export class TxnCoordinator {
       if (d.kind === "abort-first") {
         // Fence the running producer: abort its transaction at the bumped epoch; the client retries.
         await this.#store(d.next);
-        await this.#complete(d.next);
+        if (!(await this.#complete(d.next, 1000))) this.#retrySoon();
         return { error: ErrorCode.CONCURRENT_TRANSACTIONS, producerId: -1n, producerEpoch: -1 };
       }
       await this.#store(d.next);
@@ -176,39 +173,21 @@ export class TxnCoordinator {
   }
 
   /**
-   * TxnOffsetCommit: stages offsets for the transaction (visible when it commits). The group's
-   * checks were made by the caller.
+   * TxnOffsetCommit's check with the transaction, when this broker coordinates it: the producer
+   * and epoch must be the id's, and the group becomes part of the transaction if it is not yet
+   * (as AddOffsetsToTxn; transactions v2 clients rely on it). The group's coordinator stages the
+   * offsets.
    */
-  stageOffsets(
-    id: string,
-    producerId: bigint,
-    epoch: number,
-    groupId: string,
-    offsets: CommittedOffset[],
-  ): Promise<number> {
+  checkOffsetCommit(id: string, producerId: bigint, epoch: number, groupId: string): Promise<number> {
     return this.#queue.run(id, async () => {
       const meta = await this.#load(id);
       if (meta === null || meta.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
       if (meta.producerEpoch !== epoch) return ErrorCode.PRODUCER_FENCED;
-      if (meta.state !== "Ongoing" || !meta.groups.includes(groupId)) {
-        // As Kafka: offsets need AddOffsetsToTxn first (transactions v2 adds them implicitly).
-        const d = addOffsets(meta, { producerId, epoch, groupId, nowMs: this.#o.clock.now() });
-        if (d.error !== ErrorCode.NONE) return d.error;
-        if (d.next) await this.#store(d.next);
-      }
-      const staged = await this.#staged(id);
-      const kept = (staged[groupId] ?? []).filter((o) =>
-        !offsets.some((n) => n.topic === o.topic && n.partition === o.partition)
-      );
-      staged[groupId] = [...kept, ...offsets];
-      await this.#o.storage.state.put(OFFSETS_NS, [[id, JSON.stringify(staged)]]);
-      return ErrorCode.NONE;
+      if (meta.state === "Ongoing" && meta.groups.includes(groupId)) return ErrorCode.NONE;
+      const d = addOffsets(meta, { producerId, epoch, groupId, nowMs: this.#o.clock.now() });
+      if (d.error === ErrorCode.NONE && d.next) await this.#store(d.next);
+      return d.error;
     });
-  }
-
-  async #staged(id: string): Promise<Record<string, CommittedOffset[]>> {
-    const text = await this.#o.storage.state.get(OFFSETS_NS, id);
-    return text === null ? {} : JSON.parse(text) as Record<string, CommittedOffset[]>;
   }
 
   /** EndTxn. */
@@ -227,55 +206,135 @@ export class TxnCoordinator {
         return { error: d.error, producerId: meta!.producerId, producerEpoch: meta!.producerEpoch };
       }
       await this.#store(d.next);
-      const done = await this.#complete(d.next);
-      return { error: ErrorCode.NONE, producerId: done.producerId, producerEpoch: done.producerEpoch };
+      // The decision is stored: the answer is NONE even when some markers must wait (as Kafka,
+      // which answers once the Prepare state is written); the producer's next request gets
+      // CONCURRENT_TRANSACTIONS until they are written.
+      const done = await this.#complete(d.next, MARKER_RETRY_MS);
+      if (!done) this.#retrySoon();
+      const now = done ?? d.next;
+      return { error: ErrorCode.NONE, producerId: now.producerId, producerEpoch: now.producerEpoch };
     });
   }
 
-  /** Writes the markers of a Prepare state, applies or drops its offsets, stores the Complete state. */
-  async #complete(meta: TxnMetadata): Promise<TxnMetadata> {
+  /** The coordinator epoch of an id's shard (its leader epoch), carried by the markers. */
+  #coordinatorEpoch(id: string): number {
+    const { cluster } = this.#o.storage;
+    return cluster.shardLeader(coordinatorShard(id, cluster.shardCount)).epoch;
+  }
+
+  /**
+   * Writes the markers of a Prepare state, then stores the Complete state. Markers that fail for
+   * want of a leader are retried for `retryMs`.
+   * @returns the Complete state, or null when some markers could not be written yet
+   */
+  async #complete(meta: TxnMetadata, retryMs: number): Promise<TxnMetadata | null> {
     const commit = meta.state === "PrepareCommit";
-    const now = this.#o.clock.now();
-    const { storage, nodeId } = this.#o;
-    this.#o.logger.debug("Writing transaction markers", {
+    const { logger } = this.#o;
+    logger.debug("Writing transaction markers", {
       transactionalId: meta.transactionalId,
       result: commit ? "COMMIT" : "ABORT",
       partitions: meta.partitions.length,
     });
-    for (const p of meta.partitions) {
-      const t = storage.topics.get(p.topic);
-      if (!t.ok || p.partition >= t.value.partitions) continue; // deleted meanwhile
-      const ref = { topicName: p.topic, topicId: t.value.id, partition: p.partition };
-      if (storage.cluster.partitionLeader(ref).leader !== nodeId) {
-        throw new Error(`Cannot write the transaction marker to ${p.topic}-${p.partition}: another broker leads it`);
-      }
-      const log = await storage.partition(ref);
-      const r = await log.append(markerBatch(meta.producerId, meta.producerEpoch, commit, now));
-      if (r.kind === "appended") {
-        await r.written;
-        await log.waitDurable(r.lastOffset + 1);
-      } else if (r.kind === "error") {
-        this.#o.logger.warn("A transaction marker was refused", {
+    const coordinatorEpoch = this.#coordinatorEpoch(meta.transactionalId);
+    const base = { producerId: meta.producerId, producerEpoch: meta.producerEpoch, commit, coordinatorEpoch };
+    let todo: MarkerWrite[] = [
+      ...meta.partitions.map((p) => ({ ...base, topic: p.topic, partition: p.partition })),
+      ...meta.groups.map((g) => ({ ...base, topic: GROUP_OFFSETS_TOPIC, partition: -1, group: g })),
+    ];
+    const deadline = this.#o.clock.now() + retryMs;
+    for (let attempt = 0;; attempt++) {
+      todo = await this.#writeMarkers(todo);
+      if (todo.length === 0) break;
+      if (this.#o.clock.now() >= deadline || this.coordinatorError(meta.transactionalId) !== ErrorCode.NONE) {
+        logger.info("Transaction markers wait for their partitions' leaders; the transaction stays prepared", {
           transactionalId: meta.transactionalId,
-          partition: `${p.topic}-${p.partition}`,
-          error: r.message,
+          waiting: todo.map((m) => `${m.topic}-${m.partition}`).slice(0, 10).join(","),
         });
+        return null;
       }
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1000)));
     }
-    const staged = await this.#staged(meta.transactionalId);
-    if (commit) {
-      for (const [groupId, offsets] of Object.entries(staged)) {
-        await this.#o.groups.applyTransactionalOffsets(groupId, offsets);
-      }
-    }
-    if (Object.keys(staged).length > 0) await storage.state.put(OFFSETS_NS, [[meta.transactionalId, null]]);
     const done = completeTransaction(meta, this.#o.clock.now());
     await this.#store(done);
-    this.#o.logger.debug(commit ? "Committed a transaction" : "Aborted a transaction", {
+    logger.debug(commit ? "Committed a transaction" : "Aborted a transaction", {
       transactionalId: meta.transactionalId,
       partitions: meta.partitions.length,
+      groups: meta.groups.length,
     });
     return done;
+  }
+
+  /**
+   * Writes markers where they belong: partitions and groups this broker leads directly, the
+   * others through WriteTxnMarkers to their leader.
+   * @returns the markers to try again (no leader, leadership moving, a broker unreachable)
+   */
+  async #writeMarkers(markers: (MarkerWrite & { group?: string })[]): Promise<MarkerWrite[]> {
+    const { storage, nodeId, logger, clock, pending } = this.#o;
+    const retry: MarkerWrite[] = [];
+    const remote = new Map<number, (MarkerWrite & { group?: string })[]>();
+    for (const m of markers) {
+      let leader: number;
+      let partition = m.partition;
+      if (m.group !== undefined) {
+        partition = coordinatorShard(m.group, storage.cluster.shardCount);
+        leader = storage.cluster.shardLeader(partition).leader;
+      } else {
+        const t = storage.topics.get(m.topic);
+        if (!t.ok || m.partition >= t.value.partitions) continue; // deleted meanwhile: nothing to mark
+        leader = storage.cluster.partitionLeader({ topicName: m.topic, topicId: t.value.id, partition }).leader;
+      }
+      if (leader < 0) {
+        retry.push(m);
+      } else if (leader === nodeId) {
+        const error = m.group !== undefined
+          ? (await pending.complete(m.group, m.producerId, m.producerEpoch, m.commit), ErrorCode.NONE)
+          : await writeMarker({ storage, nodeId, logger, nowMs: clock.now() }, m);
+        if (isRetriable(error)) retry.push(m);
+      } else {
+        const list = remote.get(leader) ?? [];
+        list.push({ ...m, partition });
+        remote.set(leader, list);
+      }
+    }
+    for (const [leader, list] of remote) {
+      try {
+        const byTopic = new Map<string, number[]>();
+        for (const m of list) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m.partition]);
+        const m0 = list[0]!;
+        const res = await this.#o.interBroker.send(leader, WRITE_TXN_MARKERS_API, () => ({
+          markers: [{
+            producerId: m0.producerId,
+            producerEpoch: m0.producerEpoch,
+            transactionResult: m0.commit,
+            coordinatorEpoch: m0.coordinatorEpoch,
+            transactionVersion: 0,
+            topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+          }],
+        }));
+        const codes = new Map<string, number>();
+        for (const r of res.markers) {
+          for (const t of r.topics) {
+            for (const p of t.partitions) codes.set(`${t.name}:${p.partitionIndex}`, p.errorCode);
+          }
+        }
+        for (const m of list) {
+          const code = codes.get(`${m.topic}:${m.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+          if (isRetriable(code)) retry.push(m);
+          else if (code !== ErrorCode.NONE) {
+            logger.warn("A broker refused a transaction marker", {
+              broker: leader,
+              partition: `${m.topic}-${m.partition}`,
+              error: code,
+            });
+          }
+        }
+      } catch (err) {
+        logger.info("Cannot send transaction markers to a broker yet", { broker: leader, error: String(err) });
+        retry.push(...list);
+      }
+    }
+    return retry;
   }
 
   /** Completes every Prepare state of the shards this broker leads (after a crash or a takeover). */
@@ -288,8 +347,8 @@ export class TxnCoordinator {
       await this.#queue.run(id, async () => {
         const now = await this.#load(id);
         if (now && (now.state === "PrepareCommit" || now.state === "PrepareAbort")) {
-          await this.#complete(now);
-          done++;
+          if (await this.#complete(now, 0)) done++;
+          else this.#retrySoon();
         }
       });
     }
@@ -297,38 +356,93 @@ export class TxnCoordinator {
     return done;
   }
 
-  /** Aborts transactions past their timeout (and completes prepared ones); returns how many it ended. */
-  async abortTimedOut(): Promise<number> {
-    let ended = 0;
+  /**
+   * Aborts transactions past their timeout and removes idle ids past
+   * `transactional.id.expiration.ms` (Kafka's `transactionalIdExpiration`).
+   * @returns how many transactions it aborted and ids it removed
+   */
+  async abortTimedOut(): Promise<{ aborted: number; expired: number }> {
+    let aborted = 0;
+    let expired = 0;
     for (const [id, text] of await this.#o.storage.state.list(NS)) {
       const meta = parseTxn(text);
-      if (meta === null || meta.state !== "Ongoing" || this.coordinatorError(id) !== ErrorCode.NONE) continue;
+      if (meta === null || this.coordinatorError(id) !== ErrorCode.NONE) continue;
+      const nowMs = this.#o.clock.now();
+      if (!expireTransaction(meta, nowMs) && !isExpiredId(meta, nowMs, this.#o.idExpirationMs)) continue;
       await this.#queue.run(id, async () => {
         const now = await this.#load(id);
-        const expired = now && expireTransaction(now, this.#o.clock.now());
-        if (!expired) return;
+        if (!now) return;
+        const at = this.#o.clock.now();
+        if (isExpiredId(now, at, this.#o.idExpirationMs)) {
+          await this.#o.storage.state.put(NS, [[id, null]]);
+          this.#o.logger.info("Removed a transactional id idle past transactional.id.expiration.ms", {
+            transactionalId: id,
+          });
+          expired++;
+          return;
+        }
+        const ending = expireTransaction(now, at);
+        if (!ending) return;
         this.#o.logger.info("Aborting a transaction past its timeout", { transactionalId: id });
-        await this.#store(expired);
-        await this.#complete(expired);
-        ended++;
+        await this.#store(ending);
+        if (!(await this.#complete(ending, 1000))) this.#retrySoon();
+        aborted++;
       });
     }
-    return ended;
+    return { aborted, expired };
   }
 
-  /** Starts recovery and the timeout checks. */
+  /** Runs `recover()` again shortly (markers that had to wait). */
+  #retrySoon(): void {
+    if (this.#retry !== null || this.#timer === null) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      void this.recover().catch((err) => this.#o.logger.warn("Cannot recover transactions", { error: String(err) }));
+    }, 1000);
+    (this.#retry as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * Starts recovery, again whenever shards move (a takeover completes what the previous
+   * coordinator left prepared), and the timeout checks.
+   */
   start(): void {
-    void this.recover().catch((err) => this.#o.logger.warn("Cannot recover transactions", { error: String(err) }));
+    const recover = () =>
+      void this.recover().catch((err) => this.#o.logger.warn("Cannot recover transactions", { error: String(err) }));
     this.#timer = setInterval(() => {
       void this.recover().then(() => this.abortTimedOut()).catch((err) =>
         this.#o.logger.warn("Cannot check transaction timeouts", { error: String(err) })
       );
     }, this.#o.abortIntervalMs);
     (this.#timer as { unref?: () => void }).unref?.();
+    recover();
+    let shards = this.#ledShards();
+    this.#unwatch = this.#o.storage.cluster.onChange(() => {
+      const now = this.#ledShards();
+      if (now !== shards) {
+        shards = now;
+        recover();
+      }
+    });
+  }
+
+  /** The shards this broker leads, with their epochs, as a comparable string. */
+  #ledShards(): string {
+    const { cluster } = this.#o.storage;
+    const led: string[] = [];
+    for (let s = 0; s < cluster.shardCount; s++) {
+      const l = cluster.shardLeader(s);
+      if (l.leader === this.#o.nodeId) led.push(`${s}@${l.epoch}`);
+    }
+    return led.join(",");
   }
 
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#unwatch?.();
     this.#timer = null;
+    this.#retry = null;
+    this.#unwatch = null;
   }
 }
