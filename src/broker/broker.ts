@@ -23,6 +23,8 @@ import type { LogRetention } from "./log_retention.ts";
 import type { LogCleaner } from "./log_cleaner.ts";
 import { TxnCoordinator } from "./txn/coordinator.ts";
 import { PendingTxnOffsets } from "./txn/group_offsets.ts";
+import { TRANSACTION_VERSION } from "./txn/features.ts";
+import { TxnVerifier } from "./txn/verification.ts";
 import { type InterBroker, NO_INTER_BROKER } from "./inter_broker.ts";
 
 /** Options for {@link Broker}. */
@@ -101,6 +103,8 @@ export class Broker implements BrokerContext {
   readonly pendingTxnOffsets: PendingTxnOffsets;
   /** Requests to the other brokers of the cluster. */
   readonly interBroker: InterBroker;
+  /** Checks transactional produces against their coordinator (KIP-890). */
+  readonly txnVerifier: TxnVerifier;
   /** Requests served by client id, API key and version (closed connections). */
   readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
@@ -125,7 +129,15 @@ export class Broker implements BrokerContext {
     this.producerIds = new ProducerIds(options.storage);
     this.pendingTxnOffsets = new PendingTxnOffsets({ storage: options.storage, groups: options.groups });
     this.interBroker = options.interBroker ?? NO_INTER_BROKER;
+    this.txnVerifier = new TxnVerifier({
+      storage: options.storage,
+      nodeId: this.nodeId,
+      interBroker: this.interBroker,
+      transactions: () => this.transactions,
+      transactionVersion: TRANSACTION_VERSION,
+    });
     this.transactions = new TxnCoordinator({
+      verifier: this.txnVerifier,
       storage: options.storage,
       pending: this.pendingTxnOffsets,
       interBroker: this.interBroker,

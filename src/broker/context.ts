@@ -25,6 +25,8 @@ export interface ProducerIdSource {
 /** The API versions this node advertises (ApiVersions). */
 export interface AdvertisedApis {
   versions(): { apiKey: number; minVersion: number; maxVersion: number }[];
+  /** The Kafka release whose API versions are emulated, or null. */
+  readonly emulatedRelease: string | null;
 }
 
 /** Everything a handler may use. */
@@ -35,6 +37,7 @@ export interface BrokerContext {
   readonly transactions: import("./txn/coordinator.ts").TxnCoordinator;
   readonly pendingTxnOffsets: import("./txn/group_offsets.ts").PendingTxnOffsets;
   readonly interBroker: import("./inter_broker.ts").InterBroker;
+  readonly txnVerifier: import("./txn/verification.ts").TxnVerifier;
   readonly codecs: Codecs;
   readonly policies: TopicPolicies;
   readonly producerIds: ProducerIdSource;

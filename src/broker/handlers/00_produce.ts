@@ -32,9 +32,11 @@
  * bounds and written as the batch's max timestamp for CreateTime, as Kafka's LogValidator does.
  *
  * Transactional batches open their producer's transaction in the partition (the last stable
- * offset stops there) until the coordinator's COMMIT or ABORT marker. Left out for now: KIP-890's
- * check that a transactional batch belongs to an ongoing transaction (verification), and Produce
- * v12's implicit AddPartitionsToTxn (transactions v2 clients add partitions explicitly meanwhile).
+ * offset stops there) until the coordinator's COMMIT or ABORT marker. The first one of a producer
+ * in a partition is verified with the transaction's coordinator first (KIP-890,
+ * `txn/verification.ts`): a batch of no ongoing transaction is refused (INVALID_TXN_STATE, or
+ * TRANSACTION_ABORTABLE from v12), so it can never leave a hanging transaction; from v12 (with
+ * `transaction.version` 2) the coordinator adds the partition to the transaction instead.
  *
  * @module
  */
@@ -88,10 +90,11 @@ async function producePartition(
   records: Uint8Array | null,
   acks: number,
   version: number,
+  transactionalId: string | null,
   appended: () => void,
 ): Promise<PartitionResult> {
   try {
-    return await appendPartition(broker, topic, index, records, acks, version, appended);
+    return await appendPartition(broker, topic, index, records, acks, version, transactionalId, appended);
   } catch (err) {
     // Inline rather than guardPart(): no closure or context object per partition on the hot path.
     const f = partFailure(err, {
@@ -112,6 +115,7 @@ async function appendPartition(
   records: Uint8Array | null,
   acks: number,
   version: number,
+  transactionalId: string | null,
   appended: () => void,
 ): Promise<PartitionResult> {
   if (index < 0 || index >= topic.partitions) {
@@ -178,6 +182,27 @@ async function appendPartition(
   }
   const inspected = inspectBatch(batch, 0, size, { decompress });
   if (!inspected.ok) return failed(index, inspected.code, inspected.message);
+  const attributes = v.getInt16(F.ATTRIBUTES);
+  if ((attributes & 0x30) === 0x10) {
+    // A transactional data batch (control batches from clients are the log's to refuse).
+    const producerId = BigInt(int64(v, F.PRODUCER_ID));
+    const producerEpoch = v.getInt16(F.PRODUCER_EPOCH);
+    const code = await broker.txnVerifier.verify(transactionalId, {
+      topic: topic.name,
+      partition: index,
+      producerId,
+      producerEpoch,
+    }, version);
+    if (code !== ErrorCode.NONE) {
+      return failed(
+        index,
+        code,
+        `The transactional batch of producer ${producerId} (epoch ${producerEpoch}) does not belong to an ongoing transaction of ${
+          JSON.stringify(transactionalId)
+        } that includes ${topic.name}-${index}`,
+      );
+    }
+  }
   if (policy.cleanupPolicy.has("compact")) {
     // KIP-467, as Kafka's LogValidator: every keyless record is named by its index in the batch.
     const keyless = openBatch(batch, 0, decompress).records.flatMap((r, i) => (r.key === null ? [i] : []));
@@ -276,7 +301,18 @@ export default defineHandler(PRODUCE_API, {
       const found = byId ? broker.storage.topics.byId(t.topicId) : broker.storage.topics.get(t.name);
       const partitionResponses = await allSettled(
         t.partitionData.map((p) => {
-          if (found.ok) return producePartition(broker, found.value, p.index, p.records, acks, version, once(appended));
+          if (found.ok) {
+            return producePartition(
+              broker,
+              found.value,
+              p.index,
+              p.records,
+              acks,
+              version,
+              request.transactionalId,
+              once(appended),
+            );
+          }
           appended();
           return byId
             ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${t.topicId} does not exist`)

@@ -6,8 +6,9 @@
  * validates against a pattern (INVALID_REQUEST otherwise). An unknown ApiVersions version is
  * answered by the dispatcher at v0 with UNSUPPORTED_VERSION.
  *
- * Left out: supported/finalized feature flags (KIP-584). kbin has no feature levels to
- * finalize; clients treat an empty list as "no features".
+ * From v3 the answer carries the supported and finalized feature levels (KIP-584,
+ * `txn/features.ts`): `transaction.version` 2, as Kafka 4.x. A broker emulating a release before
+ * 4.0 (`kbin.emulate.kafka.version`) lists none.
  *
  * @module
  */
@@ -15,6 +16,7 @@
 import { API_VERSIONS_API } from "../../protocol/generated/18_api_versions.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { defineHandler } from "../registry.ts";
+import { FEATURES, FEATURES_EPOCH } from "../txn/features.ts";
 
 const SOFTWARE_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
@@ -33,6 +35,15 @@ export default defineHandler(API_VERSIONS_API, {
     if (ctx.version >= 3 && ctx.conn.served) {
       ctx.conn.served.software = `${request.clientSoftwareName}/${request.clientSoftwareVersion}`;
     }
-    return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
+    const emulated = ctx.broker.handlers.emulatedRelease;
+    const features = emulated !== null && Number(emulated.split(".")[0]) < 4 ? [] : FEATURES;
+    return {
+      errorCode: ErrorCode.NONE,
+      apiKeys,
+      throttleTimeMs: 0,
+      supportedFeatures: features.map(({ name, minVersion, maxVersion }) => ({ name, minVersion, maxVersion })),
+      finalizedFeaturesEpoch: features.length > 0 ? FEATURES_EPOCH : -1n,
+      finalizedFeatures: features.map(({ name, level }) => ({ name, maxVersionLevel: level, minVersionLevel: level })),
+    };
   },
 });

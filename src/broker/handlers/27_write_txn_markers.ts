@@ -28,7 +28,7 @@ async function markOne(broker: BrokerContext, m: MarkerWrite): Promise<number> {
     await broker.pendingTxnOffsets.completeShard(m.partition, m.producerId, m.producerEpoch, m.commit);
     return ErrorCode.NONE;
   }
-  return await writeMarker({ ...broker, nowMs: broker.clock.now() }, m);
+  return await writeMarker({ ...broker, nowMs: broker.clock.now(), verifier: broker.txnVerifier }, m);
 }
 
 export default defineHandler(WRITE_TXN_MARKERS_API, {

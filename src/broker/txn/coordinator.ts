@@ -24,6 +24,7 @@ import type { InterBroker } from "../inter_broker.ts";
 import type { PendingTxnOffsets } from "./group_offsets.ts";
 import { KeyedQueue } from "./keyed_queue.ts";
 import { GROUP_OFFSETS_TOPIC, type MarkerWrite, writeMarker } from "./markers.ts";
+import type { TxnVerifier } from "./verification.ts";
 import {
   addOffsets,
   addPartitions,
@@ -52,6 +53,8 @@ export interface TxnCoordinatorOptions {
   pending: PendingTxnOffsets;
   /** Markers for partitions and groups other brokers lead. */
   interBroker: InterBroker;
+  /** Told when a marker ends a transaction in a partition. */
+  verifier: TxnVerifier;
   nodeId: number;
   nextProducerId: () => Promise<bigint>;
   logger: Logger;
@@ -270,7 +273,7 @@ export class TxnCoordinator {
    * @returns the markers to try again (no leader, leadership moving, a broker unreachable)
    */
   async #writeMarkers(markers: (MarkerWrite & { group?: string })[]): Promise<MarkerWrite[]> {
-    const { storage, nodeId, logger, clock, pending } = this.#o;
+    const { storage, nodeId, logger, clock, pending, verifier } = this.#o;
     const retry: MarkerWrite[] = [];
     const remote = new Map<number, (MarkerWrite & { group?: string })[]>();
     for (const m of markers) {
@@ -289,7 +292,7 @@ export class TxnCoordinator {
       } else if (leader === nodeId) {
         const error = m.group !== undefined
           ? (await pending.complete(m.group, m.producerId, m.producerEpoch, m.commit), ErrorCode.NONE)
-          : await writeMarker({ storage, nodeId, logger, nowMs: clock.now() }, m);
+          : await writeMarker({ storage, nodeId, logger, nowMs: clock.now(), verifier }, m);
         if (isRetriable(error)) retry.push(m);
       } else {
         const list = remote.get(leader) ?? [];

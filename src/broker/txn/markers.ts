@@ -12,6 +12,7 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { buildBatch } from "../../protocol/records/records.ts";
 import type { Logger } from "../../ports.ts";
 import type { Storage } from "../../storage/engine.ts";
+import type { TxnVerifier } from "./verification.ts";
 
 /** The topic name WriteTxnMarkers uses for a consumer group's offsets (partition = the group's shard). */
 export const GROUP_OFFSETS_TOPIC = "__consumer_offsets";
@@ -52,7 +53,7 @@ export interface MarkerWrite {
  *   log's refusal (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED, KAFKA_STORAGE_ERROR)
  */
 export async function writeMarker(
-  deps: { storage: Storage; nodeId: number; logger: Logger; nowMs: number },
+  deps: { storage: Storage; nodeId: number; logger: Logger; nowMs: number; verifier?: TxnVerifier },
   m: MarkerWrite,
 ): Promise<number> {
   const { storage } = deps;
@@ -62,6 +63,7 @@ export async function writeMarker(
   if (storage.cluster.partitionLeader(ref).leader !== deps.nodeId) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
   const log = await storage.partition(ref);
   const r = await log.append(markerBatch(m.producerId, m.producerEpoch, m.commit, deps.nowMs, m.coordinatorEpoch));
+  deps.verifier?.forget(m.topic, m.partition, m.producerId);
   if (r.kind === "appended") {
     await r.written;
     await log.waitDurable(r.lastOffset + 1);
