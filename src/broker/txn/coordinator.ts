@@ -20,6 +20,7 @@ import { buildBatch } from "../../protocol/records/records.ts";
 import type { Clock, Logger } from "../../ports.ts";
 import type { CommittedOffset, Storage } from "../../storage/engine.ts";
 import { coordinatorShard } from "../../storage/placement.ts";
+import { fail, ok, type Result } from "../../storage/result.ts";
 import type { GroupCoordinator } from "../group/coordinator.ts";
 import {
   addOffsets,
@@ -330,5 +331,28 @@ export class TxnCoordinator {
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+  }
+
+  /**
+   * DescribeTransactions (KIP-664): the stored state of one transactional id, as Kafka's
+   * `handleDescribeTransactions` reads it. NOT_COORDINATOR off its shard's leader,
+   * TRANSACTIONAL_ID_NOT_FOUND for an id never initialised or Dead.
+   */
+  async describe(id: string): Promise<Result<TxnMetadata>> {
+    const error = this.coordinatorError(id);
+    if (error !== ErrorCode.NONE) return fail(error);
+    const meta = await this.#load(id);
+    if (meta === null || meta.state === "Dead") return fail(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    return ok(meta);
+  }
+
+  /** ListTransactions (KIP-664): the stored state of every id of the shards this broker leads, by id. */
+  async listCoordinated(): Promise<TxnMetadata[]> {
+    const out: TxnMetadata[] = [];
+    for (const [id, text] of await this.#o.storage.state.list(NS)) {
+      const meta = parseTxn(text);
+      if (meta !== null && this.coordinatorError(id) === ErrorCode.NONE) out.push(meta);
+    }
+    return out;
   }
 }
