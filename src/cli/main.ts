@@ -13,6 +13,7 @@ import { CliError, type CliIo } from "./io.ts";
 import { produceCommand } from "./produce.ts";
 import { serveCommand } from "./serve.ts";
 import { topicCommand } from "./topic.ts";
+import { txnCommand } from "./txn.ts";
 
 export const MAIN_HELP = `kbin ${VERSION}: a Kafka-compatible broker and command line
 
@@ -26,6 +27,8 @@ Commands:
   produce TOPIC         Send lines from stdin or a file as records (kbin produce --help)
   consume TOPIC         Print records, from the end or from anywhere (kbin consume --help)
   log-dirs              Each broker's log directories and partition sizes (kbin log-dirs --help)
+  txn <command>         List, describe transactions and producers, abort hanging ones
+                        (kbin txn --help)
 
 Options:
   --version             Print the version
@@ -43,6 +46,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   produce: produceCommand,
   consume: consumeCommand,
   "log-dirs": logDirsCommand,
+  txn: txnCommand,
 };
 
 /**

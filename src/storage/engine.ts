@@ -29,6 +29,7 @@ import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { Result } from "./result.ts";
 import type { CleanOutcome, CompactionConfig } from "./compaction.ts";
 import type { AbortedTxn } from "./aborted_txns.ts";
+import type { ProducerStateView } from "./producer_state.ts";
 
 /**
  * What the log's retention follows (Kafka's `retention.ms`, `retention.bytes` and
@@ -186,6 +187,12 @@ export interface PartitionStorage {
   readonly lastStableOffset: number;
   /** The aborted transactions (ABORT markers) whose records overlap offsets [from, to). */
   abortedTransactions(from: number, to: number): Promise<AbortedTxn[]>;
+  /**
+   * The producers the partition's producer state knows (DescribeProducers, KIP-664), sorted by
+   * producer id: epoch, last sequence and timestamp, coordinator epoch, and where the producer's
+   * open transaction starts (null when none). Expired producers are not among them.
+   */
+  activeProducers(): Promise<ProducerStateView[]>;
   /** Non-null once the partition's storage failed; it then refuses reads and writes. */
   readonly failure: Error | null;
   /** The epoch appends are stamped with (0 until an epoch is started). */

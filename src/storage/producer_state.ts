@@ -382,7 +382,7 @@ export class ProducerStateManager {
 
   /**
    * State for DescribeProducers (API 61), as Kafka fills `ProducerState` from each entry.
-   * @returns one view per known producer
+   * @returns one view per known producer, sorted by producer id
    */
   producers(): ProducerStateView[] {
     const out: ProducerStateView[] = [];
@@ -398,7 +398,7 @@ export class ProducerStateManager {
         coordinatorEpoch: e.coordinatorEpoch,
       });
     }
-    return out;
+    return out.sort((a, b) => (a.producerId < b.producerId ? -1 : a.producerId > b.producerId ? 1 : 0));
   }
 
   /**

@@ -37,6 +37,9 @@ import alterConfigs from "./33_alter_configs.ts";
 import createPartitions from "./37_create_partitions.ts";
 import incrementalAlterConfigs from "./44_incremental_alter_configs.ts";
 import describeCluster from "./60_describe_cluster.ts";
+import describeProducers from "./61_describe_producers.ts";
+import describeTransactions from "./65_describe_transactions.ts";
+import listTransactions from "./66_list_transactions.ts";
 import consumerGroupHeartbeat from "./68_consumer_group_heartbeat.ts";
 import consumerGroupDescribe from "./69_consumer_group_describe.ts";
 import listConfigResources from "./74_list_config_resources.ts";
@@ -76,6 +79,9 @@ export const ALL_HANDLERS: readonly Handler[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
   listConfigResources,

@@ -20,6 +20,7 @@ import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/27_write_txn_mar
 import type { Clock, Logger } from "../../ports.ts";
 import type { Storage } from "../../storage/engine.ts";
 import { coordinatorShard } from "../../storage/placement.ts";
+import { fail, ok, type Result } from "../../storage/result.ts";
 import type { InterBroker } from "../inter_broker.ts";
 import type { PendingTxnOffsets } from "./group_offsets.ts";
 import { KeyedQueue } from "./keyed_queue.ts";
@@ -447,5 +448,28 @@ export class TxnCoordinator {
     this.#timer = null;
     this.#retry = null;
     this.#unwatch = null;
+  }
+
+  /**
+   * DescribeTransactions (KIP-664): the stored state of one transactional id, as Kafka's
+   * `handleDescribeTransactions` reads it. NOT_COORDINATOR off its shard's leader,
+   * TRANSACTIONAL_ID_NOT_FOUND for an id never initialised or Dead.
+   */
+  async describe(id: string): Promise<Result<TxnMetadata>> {
+    const error = this.coordinatorError(id);
+    if (error !== ErrorCode.NONE) return fail(error);
+    const meta = await this.#load(id);
+    if (meta === null || meta.state === "Dead") return fail(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+    return ok(meta);
+  }
+
+  /** ListTransactions (KIP-664): the stored state of every id of the shards this broker leads, by id. */
+  async listCoordinated(): Promise<TxnMetadata[]> {
+    const out: TxnMetadata[] = [];
+    for (const [id, text] of await this.#o.storage.state.list(NS)) {
+      const meta = parseTxn(text);
+      if (meta !== null && this.coordinatorError(id) === ErrorCode.NONE) out.push(meta);
+    }
+    return out;
   }
 }

@@ -32,7 +32,7 @@ import {
   StorageError,
 } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
-import { ProducerStateManager } from "../producer_state.ts";
+import { ProducerStateManager, type ProducerStateView } from "../producer_state.ts";
 import { fail, ok, type Result } from "../result.ts";
 import { planRetention } from "../retention.ts";
 import { abortedBy, type AbortedTxn, AbortedTxnIndex } from "../aborted_txns.ts";
@@ -818,6 +818,10 @@ export class PartitionLog implements PartitionStorage {
   get lastStableOffset(): number {
     const first = this.producers.firstUnstableOffset();
     return first === null ? this.#writtenOffset : Math.min(Number(first), this.#writtenOffset);
+  }
+
+  activeProducers(): Promise<ProducerStateView[]> {
+    return Promise.resolve(this.producers.producers());
   }
 
   abortedTransactions(from: number, to: number): Promise<AbortedTxn[]> {

@@ -32,7 +32,7 @@ import {
   StorageError,
 } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
-import { NUM_BATCHES_TO_RETAIN, ProducerStateManager } from "../producer_state.ts";
+import { NUM_BATCHES_TO_RETAIN, ProducerStateManager, type ProducerStateView } from "../producer_state.ts";
 import type { TailLog } from "./tail_cache.ts";
 import { abortedBy, type AbortedTxn, AbortedTxnIndex } from "../aborted_txns.ts";
 import {
@@ -644,6 +644,10 @@ export class PgPartition implements PartitionStorage {
   get lastStableOffset(): number {
     const first = this.producers.firstUnstableOffset();
     return first === null ? this.#committed : Math.min(Number(first), this.#committed);
+  }
+
+  activeProducers(): Promise<ProducerStateView[]> {
+    return Promise.resolve(this.producers.producers());
   }
 
   abortedTransactions(from: number, to: number): Promise<AbortedTxn[]> {
