@@ -15,6 +15,9 @@ import { type Consumer, Kafka, logLevel, type Producer } from "kafkajs";
 import { sharedPostgres, stopSharedPostgres } from "../../support/postgres.ts";
 import { followJsonLines, PYTHON, pythonMissing, waitFor } from "../shared/kbin.ts";
 import { PgCluster } from "./cluster.ts";
+import { KafkaConnection } from "../../../src/client/connection.ts";
+import { FIND_COORDINATOR_API } from "../../../src/protocol/generated/10_find_coordinator.ts";
+import { connect } from "../../support/runtime.ts";
 
 after(stopSharedPostgres);
 const CLIENTS = fileURLToPath(new URL("./clients.py", import.meta.url));
@@ -487,6 +490,90 @@ describe("scale-out: three brokers on one PostgreSQL", { skip: MISSING }, () => 
         async () => [...(await leaders(kafka, "so-replaced")).values()].includes(3) || undefined,
         10_000,
       );
+    },
+  );
+
+  test(
+    "exactly once across a coordinator's death: kill -9 the transaction coordinator's broker under a consume-transform-produce processor; every input record reaches the output once",
+    { timeout: 120_000 },
+    async () => {
+      const kafka = kafkaOf(cluster.bootstrap, "kafkajs-so-eos");
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({
+        topics: [{ topic: "so-eos-in", numPartitions: 6 }, { topic: "so-eos-out", numPartitions: 6 }],
+        waitForLeaders: true,
+      });
+      await admin.disconnect();
+      const TOTAL = 1200;
+      const producer = kafka.producer();
+      await producer.connect();
+      for (let i = 0; i < TOTAL; i += 200) {
+        await producer.send({
+          topic: "so-eos-in",
+          acks: -1,
+          messages: Array.from({ length: 200 }, (_, j) => ({ key: `k${i + j}`, value: `r-${i + j}` })),
+        });
+      }
+      await producer.disconnect();
+      // The broker that coordinates the processor's transactional id.
+      const txnId = "so-eos-processor";
+      const conn = await KafkaConnection.open("127.0.0.1", cluster.broker(1).process.port, { connect });
+      const found = await conn.request(FIND_COORDINATOR_API, 4, { key: "", keyType: 1, coordinatorKeys: [txnId] });
+      conn.close();
+      const coordinator = found.coordinators[0]!.nodeId;
+      assert.ok([1, 2, 3].includes(coordinator), `coordinator ${coordinator}`);
+      const processor = new PyClient([
+        "eos",
+        cluster.bootstrap,
+        txnId,
+        "so-eos-group",
+        "so-eos-in",
+        "so-eos-out",
+        String(TOTAL),
+      ]);
+      try {
+        await waitFor(
+          "two committed transactions",
+          () => processor.events.filter((e) => e.ev === "txn").length >= 2 || undefined,
+          60_000,
+        );
+        await cluster.kill(coordinator);
+        const killedAt = processor.events.filter((e) => e.ev === "txn").at(-1)!;
+        const code = await Promise.race([processor.exited, new Promise((r) => setTimeout(() => r("timeout"), 90_000))]);
+        assert.equal(
+          code,
+          0,
+          `the processor exited with ${code}:\n${processor.stderr.slice(-3000)}\n${cluster.logs()}`,
+        );
+        const errors = processor.events.filter((e) => e.ev === "txnerr").length;
+        console.log(
+          `exactly once: coordinator ${coordinator} killed after ${
+            JSON.stringify(killedAt)
+          }; ${errors} transactional errors met`,
+        );
+      } finally {
+        await processor.kill();
+        await cluster.restartKilled();
+      }
+      // A read_committed reader of the output sees every input exactly once.
+      const consumer = kafka.consumer({ groupId: "so-eos-check", readUncommitted: false });
+      await consumer.connect();
+      await consumer.subscribe({ topic: "so-eos-out", fromBeginning: true });
+      const seen: string[] = [];
+      await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+      await waitFor(`${TOTAL} output records`, () => seen.length >= TOTAL || undefined, 60_000);
+      await new Promise((r) => setTimeout(r, 1000)); // duplicates, if any, would follow
+      await consumer.disconnect();
+      const counts = new Map<string, number>();
+      for (const v of seen) counts.set(v, (counts.get(v) ?? 0) + 1);
+      const missing = Array.from({ length: TOTAL }, (_, i) => `R-${i}`).filter((v) => !counts.has(v));
+      const twice = [...counts].filter(([, n]) => n > 1).map(([v]) => v);
+      assert.deepEqual({ missing: missing.slice(0, 10), twice: twice.slice(0, 10), size: counts.size }, {
+        missing: [],
+        twice: [],
+        size: TOTAL,
+      });
     },
   );
 });
