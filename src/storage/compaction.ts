@@ -12,6 +12,7 @@
  */
 
 import { openBatch, type OpenedBatch, rebuildBatch, type RecordSlice } from "../protocol/records/compact.ts";
+import type { AbortedTxnIndex } from "./aborted_txns.ts";
 import { F, int64, view } from "./batch_fields.ts";
 
 /** The settings compaction follows (Kafka's names in the comments; Infinity: no limit). */
@@ -133,9 +134,19 @@ export function isControlBatch(batch: Uint8Array): boolean {
  * Adds the keys of one batch to the map, unless they do not fit.
  * @returns false when the map is full (nothing was added)
  */
-export function mapBatch(batch: Uint8Array, map: OffsetMap, codecs: CompactionCodecs): boolean {
+export function mapBatch(
+  batch: Uint8Array,
+  map: OffsetMap,
+  codecs: CompactionCodecs,
+  aborted?: AbortedTxnIndex,
+): boolean {
   if (isControlBatch(batch)) return true;
   const opened = openBatch(batch, 0, codecs.decompress);
+  // An aborted transaction's records supersede nothing.
+  const base0 = Number(opened.header.baseOffset);
+  if (aborted && (opened.header.attributes & 0x10) !== 0 && isAbortedAt(aborted, opened.header.producerId, base0)) {
+    return true;
+  }
   if (!map.fits(opened.records.map((r) => r.key))) return false;
   const base = Number(opened.header.baseOffset);
   for (const r of opened.records) if (r.key !== null) map.put(r.key, base + r.offsetDelta);
@@ -159,11 +170,23 @@ export interface FilteredBatch {
  */
 export function filterBatch(
   batch: Uint8Array,
-  o: { map: OffsetMap; deleteHorizonMs: number; keepEmpty: boolean; codecs: CompactionCodecs },
+  o: {
+    map: OffsetMap;
+    deleteHorizonMs: number;
+    keepEmpty: boolean;
+    codecs: CompactionCodecs;
+    aborted?: AbortedTxnIndex;
+  },
 ): FilteredBatch {
   if (isControlBatch(batch)) return { bytes: batch, recordsRemoved: 0, tombstonesRemoved: 0 };
   const opened: OpenedBatch = openBatch(batch, 0, o.codecs.decompress);
   const base = Number(opened.header.baseOffset);
+  if (o.aborted && (opened.header.attributes & 0x10) !== 0 && isAbortedAt(o.aborted, opened.header.producerId, base)) {
+    // Data of an aborted transaction (Kafka's cleaner discards it): no reader may ever see it.
+    const recordsRemoved = opened.records.length;
+    if (!o.keepEmpty) return { bytes: null, recordsRemoved, tombstonesRemoved: 0 };
+    return { bytes: rebuildBatch(opened, [], o.codecs.compress), recordsRemoved, tombstonesRemoved: 0 };
+  }
   const keep: RecordSlice[] = [];
   let tombstonesRemoved = 0;
   for (const r of opened.records) {
@@ -183,6 +206,11 @@ export function filterBatch(
   if (recordsRemoved === 0) return { bytes: batch, recordsRemoved: 0, tombstonesRemoved: 0 };
   if (keep.length === 0 && !o.keepEmpty) return { bytes: null, recordsRemoved, tombstonesRemoved };
   return { bytes: rebuildBatch(opened, keep, o.codecs.compress), recordsRemoved, tombstonesRemoved };
+}
+
+/** Whether a transactional batch of `producerId` at `offset` belongs to an aborted transaction. */
+function isAbortedAt(aborted: AbortedTxnIndex, producerId: bigint, offset: number): boolean {
+  return aborted.entries.some((e) => e.producerId === producerId && e.firstOffset <= offset && offset < e.lastOffset);
 }
 
 /** A record's timestamp: the batch's max for LogAppendTime, else base plus the record's delta. */

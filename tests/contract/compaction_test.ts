@@ -196,6 +196,58 @@ for (const engine of ENGINES) {
         ]);
       }));
 
+    test("an aborted transaction's records go (superseding nothing); an open transaction holds the cleaner at the LSO", () =>
+      withEngine(engine, async ({ storage }) => {
+        const p = await storage.partition(await topic(storage));
+        const txn = (records: Rec[], producerId: bigint, sequence: number) =>
+          buildBatch(
+            records.map(([k, v]) => ({ key: enc.encode(k!), value: enc.encode(v!), timestamp: BigInt(NOW) })),
+            {
+              producerId,
+              producerEpoch: 0,
+              baseSequence: sequence,
+              transactional: true,
+            },
+          );
+        const marker = (producerId: bigint, commit: boolean) =>
+          buildBatch([{ key: new Uint8Array([0, 0, 0, commit ? 1 : 0]), value: new Uint8Array(6) }], {
+            control: true,
+            transactional: true,
+            producerId,
+            producerEpoch: 0,
+          });
+        await appendDurably(p, batch([["k", "committed"], ["j", "kept"]])); // 0-1
+        await appendDurably(p, txn([["k", "aborted"]], 5n, 0)); // 2
+        await appendDurably(p, txn([["k", "aborted-2"]], 5n, 1)); // 3
+        await appendDurably(p, marker(5n, false)); // 4
+        await appendDurably(p, txn([["j", "open"]], 6n, 0)); // 5: stays open
+        await appendDurably(p, batch([["x", "y"]])); // 6
+        await appendDurably(p, batch([["z", "w"]])); // 7
+        await p.compact(EAGER, NOW);
+        // Producer 5's older aborted batch goes, its newest stays emptied; k keeps "committed";
+        // nothing at or after the open transaction (offset 5) was compacted.
+        assert.deepEqual(await records(p), [
+          "0:k=committed",
+          "1:j=kept",
+          "4:\u0000\u0000\u0000\u0000=\u0000\u0000\u0000\u0000\u0000\u0000",
+          "5:j=open",
+          "6:x=y",
+          "7:z=w",
+        ]);
+        assert.ok(p.cleanedUpTo <= 5, `cleaned up to ${p.cleanedUpTo}`);
+        // The open transaction aborts: j keeps "kept" through the next cleaning.
+        await appendDurably(p, marker(6n, false)); // 8
+        await appendDurably(p, batch([["q", "r"]])); // 9
+        await p.compact(EAGER, NOW);
+        assert.deepEqual((await records(p)).filter((r) => !r.includes("\u0000")), [
+          "0:k=committed",
+          "1:j=kept",
+          "6:x=y",
+          "7:z=w",
+          "9:q=r",
+        ]);
+      }));
+
     test("an idempotent producer's newest batch stays, emptied, and the producer goes on", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));

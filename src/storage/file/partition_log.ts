@@ -867,8 +867,11 @@ export class PartitionLog implements PartitionStorage {
     // Cleanable: whole segments before the active one, fully written, none with records younger
     // than min.compaction.lag.ms (those and everything after wait).
     const cleanable: Segment[] = [];
+    // Never past the last stable offset: an open transaction may still abort (Kafka's cleaner
+    // stops at the first unstable offset too).
+    const stable = this.lastStableOffset;
     for (const seg of segs.slice(0, -1)) {
-      if (seg.writtenSize !== seg.size) break;
+      if (seg.writtenSize !== seg.size || seg.nextOffset > stable) break;
       if (config.minCompactionLagMs > 0 && seg.maxTimestamp > nowMs - config.minCompactionLagMs) break;
       cleanable.push(seg);
     }
@@ -888,7 +891,7 @@ export class PartitionLog implements PartitionStorage {
     mapping: for (const seg of dirty) {
       for await (const batch of this.#batchesOf(seg)) {
         if (batchEnd(batch) <= firstDirty) continue;
-        if (!mapBatch(batch, map, codecs)) break mapping;
+        if (!mapBatch(batch, map, codecs, this.#aborted)) break mapping;
         mapEnd = batchEnd(batch);
         await throttle.use(batch.length);
       }
@@ -1019,7 +1022,13 @@ export class PartitionLog implements PartitionStorage {
           before += batch.length;
           const v = view(batch);
           const keepEmpty = int64(v, F.PRODUCER_ID) >= 0 && o.newest.has(batchEnd(batch) - 1);
-          const f = filterBatch(batch, { map: o.map, deleteHorizonMs: o.horizon, keepEmpty, codecs: o.codecs });
+          const f = filterBatch(batch, {
+            map: o.map,
+            deleteHorizonMs: o.horizon,
+            keepEmpty,
+            codecs: o.codecs,
+            aborted: this.#aborted,
+          });
           recordsRemoved += f.recordsRemoved;
           tombstonesRemoved += f.tombstonesRemoved;
           await o.throttle.use(batch.length);

@@ -93,7 +93,10 @@ export class MemoryPartition implements PartitionStorage {
     if (this.#failure) return Promise.reject(this.#failure);
     const firstDirty = Math.max(this.#cleanedUpTo, this.#start);
     let cleanable = 0;
-    while (cleanable < this.#batches.length - 1) {
+    // Never past the last stable offset: an open transaction may still abort (Kafka's cleaner
+    // stops at the first unstable offset too).
+    const stable = this.lastStableOffset;
+    while (cleanable < this.#batches.length - 1 && this.#endOf(cleanable) <= stable) {
       const ts = int64(view(this.#batches[cleanable]!), F.MAX_TIMESTAMP);
       if (config.minCompactionLagMs > 0 && ts > nowMs - config.minCompactionLagMs) break;
       cleanable++;
@@ -120,7 +123,7 @@ export class MemoryPartition implements PartitionStorage {
     const map = new OffsetMap(config.dedupeBufferBytes);
     let mapEnd = firstDirty;
     for (let i = firstDirtyIndex; i < cleanable; i++) {
-      if (!mapBatch(this.#batches[i]!, map, codecs)) break;
+      if (!mapBatch(this.#batches[i]!, map, codecs, this.#aborted)) break;
       mapEnd = this.#endOf(i);
     }
     if (mapEnd <= firstDirty) return Promise.resolve(notCleaned(this.#cleanedUpTo));
@@ -140,7 +143,13 @@ export class MemoryPartition implements PartitionStorage {
     for (; i < cleanable && this.#bases[i]! < mapEnd; i++) {
       const batch = this.#batches[i]!;
       const keepEmpty = int64(view(batch), F.PRODUCER_ID) >= 0 && newest.has(batchEnd(batch) - 1);
-      const f = filterBatch(batch, { map, deleteHorizonMs: nowMs - config.deleteRetentionMs, keepEmpty, codecs });
+      const f = filterBatch(batch, {
+        map,
+        deleteHorizonMs: nowMs - config.deleteRetentionMs,
+        keepEmpty,
+        codecs,
+        aborted: this.#aborted,
+      });
       outcome.bytesBefore += batch.length;
       outcome.recordsRemoved += f.recordsRemoved;
       outcome.tombstonesRemoved += f.tombstonesRemoved;

@@ -690,6 +690,9 @@ export class PgPartition implements PartitionStorage {
     if (bounds["young"] !== null && bounds["young"] !== undefined) {
       cleanEnd = Math.min(cleanEnd, Number(bounds["young"]));
     }
+    // Never past the last stable offset: an open transaction may still abort (Kafka's cleaner
+    // stops at the first unstable offset too).
+    cleanEnd = Math.min(cleanEnd, this.lastStableOffset);
     if (cleanEnd <= firstDirty) return notCleaned(this.#cleanedUpTo);
     const sizes = (await this.#pg.query(
       `SELECT coalesce(sum(octet_length(bytes)) FILTER (WHERE last_offset >= $3), 0)::int8 AS dirty,
@@ -724,7 +727,7 @@ export class PgPartition implements PartitionStorage {
       if (rows.length === 0) break;
       for (const r of rows) {
         const bytes = r["bytes"] as Uint8Array;
-        if (!mapBatch(bytes, map, codecs)) break mapping;
+        if (!mapBatch(bytes, map, codecs, this.#aborted)) break mapping;
         mapEnd = batchEnd(bytes);
         await throttle.use(bytes.length);
       }
@@ -751,7 +754,7 @@ export class PgPartition implements PartitionStorage {
         const bytes = r["bytes"] as Uint8Array;
         const v = view(bytes);
         const keepEmpty = int64(v, F.PRODUCER_ID) >= 0 && newest.has(batchEnd(bytes) - 1);
-        const f = filterBatch(bytes, { map, deleteHorizonMs: horizon, keepEmpty, codecs });
+        const f = filterBatch(bytes, { map, deleteHorizonMs: horizon, keepEmpty, codecs, aborted: this.#aborted });
         outcome.bytesBefore += bytes.length;
         outcome.recordsRemoved += f.recordsRemoved;
         outcome.tombstonesRemoved += f.tombstonesRemoved;
