@@ -5,7 +5,9 @@ Ops:
              -> {ok: true} or {error}
   fence      {transactional_id, topic}: a first producer starts a transaction, a second with the same id
              initialises, the first tries to commit -> {first: error text or null}
-  read       {topic, partitions, isolation} -> {values: [[partition, offset, value]], errors}
+  read       {topic, partitions, isolation, expect?, timeout_s?} -> {values: [[partition, offset, value]], errors,
+             timed_out}: reads until every partition reported its end (and, with `expect`, at least that many
+             records came), or `timeout_s` (default 20) passed
   ctp        {transactional_id, group, source, sink, count}: consume-transform-produce: reads `count`
              records of `source`, writes them upper-cased to `sink` and commits the input offsets in the
              same transaction (send_offsets_to_transaction) -> {written}
@@ -59,8 +61,9 @@ def read(b, op):
     })
     c.assign([TopicPartition(op["topic"], p, 0) for p in op["partitions"]])
     values, errors, eof = [], [], set()
-    deadline = time.time() + 20
-    while len(eof) < len(op["partitions"]) and time.time() < deadline:
+    expect = op.get("expect", 0)
+    deadline = time.time() + op.get("timeout_s", 20)
+    while (len(eof) < len(op["partitions"]) or len(values) < expect) and time.time() < deadline:
         m = c.poll(0.2)
         if m is None:
             continue
@@ -71,8 +74,9 @@ def read(b, op):
                 errors.append(str(m.error()))
             continue
         values.append([m.partition(), m.offset(), m.value().decode()])
+        eof.discard(m.partition())  # more came after its end: not at the end yet
     c.close()
-    return {"values": values, "errors": errors, "timed_out": len(eof) < len(op["partitions"])}
+    return {"values": values, "errors": errors, "timed_out": len(eof) < len(op["partitions"]) or len(values) < expect}
 
 
 def ctp(b, op):
