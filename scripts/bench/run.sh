@@ -5,6 +5,7 @@
 #        bash scripts/bench/run.sh compare [REV]
 #        bash scripts/bench/run.sh scale-out [SECONDS]
 #        bash scripts/bench/run.sh lifecycle [SIZE_MIB]
+#        bash scripts/bench/run.sh transactions [SECONDS] [REPEATS]
 #   quick (default, about 1.5 minutes): 3 s per produce run, a 256 MiB consume backlog, 5 s end to end.
 #   full  (about 13 minutes): 10 s per produce run, each repeated 3 times, a 1 GiB backlog, 15 s end to end, acks=all
 #         also against the sink and end to end.
@@ -24,6 +25,11 @@
 #         cleaner's MB/s on a SIZE_MIB (default 1024) partition with 10 % distinct keys beside reading the same
 #         segments, its peak RSS, produce p50/p99 (1 KiB, acks=all) with and without the cleaner in the same run, and a
 #         retention pass over 1,000 partitions of 10 segments. Prints a Markdown table.
+#   transactions (about 30 s with the defaults): scripts/bench/transactions.ts against the built kbin on file:: produce
+#         of 100 records (1 KiB, 4 partitions, acks=all) per transaction with @platformatic/kafka, beside idempotent
+#         produce of the same groups by the same client in the same run (alternating, REPEATS runs of SECONDS each,
+#         defaults 5 and 2): transactions/s, records/s, MB/s, p50/p99 and the transactional/idempotent ratio. Prints a
+#         Markdown table; docs/benchmarks.md is not touched.
 #
 # What it does: installs librdkafka-dev if it is missing (apt-get, as root), compiles the
 # librdkafka load generator scripts/bench/rdkafka_bench.c into .cache/bench/, builds kbin into
@@ -60,13 +66,14 @@ case "$mode" in
   compare) base_rev="${2:-ddcfde3}" ;;
   scale-out) ;;
   lifecycle) exec bun "$root/scripts/bench/lifecycle.ts" "${2:-1024}" ;;
-  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out or lifecycle" ;;
+  transactions) ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle or transactions" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"
 
-# librdkafka headers and library (Debian/Ubuntu package librdkafka-dev).
-if [[ ! -f /usr/include/librdkafka/rdkafka.h ]]; then
+# librdkafka headers and library (Debian/Ubuntu package librdkafka-dev); the transactions mode does not use them.
+if [[ "$mode" != transactions && ! -f /usr/include/librdkafka/rdkafka.h ]]; then
   if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "bench: installing librdkafka-dev" >&2
     apt-get install -y librdkafka-dev >&2 || { apt-get update >&2 && apt-get install -y librdkafka-dev >&2; } ||
@@ -78,7 +85,7 @@ fi
 
 tool="$cache/rdkafka_bench"
 src="$root/scripts/bench/rdkafka_bench.c"
-if [[ ! -x "$tool" || "$src" -nt "$tool" ]]; then
+if [[ "$mode" != transactions ]] && [[ ! -x "$tool" || "$src" -nt "$tool" ]]; then
   echo "bench: compiling $(basename "$src")" >&2
   "${CC:-cc}" -O2 -Wall -Wextra -o "$tool" "$src" -lrdkafka -lpthread || fail "Cannot compile $src"
 fi
@@ -95,6 +102,9 @@ fi
 export KBIN_BIN KBIN_BENCH_TOOL="$tool"
 if [[ "$mode" == scale-out ]]; then
   exec bun "$root/scripts/bench/scale_out.ts" "${2:-8}"
+fi
+if [[ "$mode" == transactions ]]; then
+  exec bun "$root/scripts/bench/transactions.ts" "${2:-5}" "${3:-2}"
 fi
 if [[ "$mode" != compare ]]; then
   exec bun "$root/scripts/bench/suite.ts" "$mode"
