@@ -277,6 +277,8 @@ export class TxnCoordinator {
     const { storage, nodeId, logger, clock, pending, verifier } = this.#o;
     const retry: MarkerWrite[] = [];
     const remote = new Map<number, (MarkerWrite & { group?: string })[]>();
+    // Local markers are appended together: one durability wait (group commit) covers them all.
+    const local: Promise<void>[] = [];
     for (const m of markers) {
       let leader: number;
       let partition = m.partition;
@@ -291,16 +293,21 @@ export class TxnCoordinator {
       if (leader < 0) {
         retry.push(m);
       } else if (leader === nodeId) {
-        const error = m.group !== undefined
-          ? (await pending.complete(m.group, m.producerId, m.producerEpoch, m.commit), ErrorCode.NONE)
-          : await writeMarker({ storage, nodeId, logger, nowMs: clock.now(), verifier }, m);
-        if (isRetriable(error)) retry.push(m);
+        local.push((async () => {
+          const error = m.group !== undefined
+            ? (await pending.complete(m.group, m.producerId, m.producerEpoch, m.commit), ErrorCode.NONE)
+            : await writeMarker({ storage, nodeId, logger, nowMs: clock.now(), verifier }, m);
+          if (isRetriable(error)) retry.push(m);
+        })());
       } else {
         const list = remote.get(leader) ?? [];
         list.push({ ...m, partition });
         remote.set(leader, list);
       }
     }
+    const settled = await Promise.allSettled(local);
+    const failure = settled.find((r) => r.status === "rejected");
+    if (failure) throw failure.reason;
     for (const [leader, list] of remote) {
       try {
         const byTopic = new Map<string, number[]>();
