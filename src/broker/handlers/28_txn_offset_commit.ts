@@ -5,8 +5,10 @@
  * marker reaches the group (dropped on ABORT). When this broker also coordinates the transactional
  * id, the producer and epoch are checked against it and the group joins the transaction if it had
  * not (as transactions v2 does); otherwise a newer epoch's staged offsets fence older ones.
- * NOT_COORDINATOR unless this broker coordinates the group; PRODUCER_FENCED as
- * INVALID_PRODUCER_EPOCH before v3 (KIP-588).
+ * From v5 (transactions v2 clients send no AddOffsetsToTxn) the group joins the transaction at
+ * its coordinator on whichever broker (AddOffsetsToTxn between brokers; COORDINATOR_LOAD_IN_PROGRESS,
+ * which the client retries, while it cannot be reached). NOT_COORDINATOR unless this broker
+ * coordinates the group; PRODUCER_FENCED as INVALID_PRODUCER_EPOCH before v3 (KIP-588).
  *
  * @module
  */
@@ -50,7 +52,10 @@ export default defineHandler(TXN_OFFSET_COMMIT_API, {
       const { transactions, pendingTxnOffsets } = broker;
       const { transactionalId, producerId, producerEpoch, groupId } = request;
       let error: number = ErrorCode.NONE;
-      if (transactions.coordinatorError(transactionalId) === ErrorCode.NONE) {
+      if (version >= 5) {
+        // Transactions v2: the group joins the transaction at its coordinator, wherever it is.
+        error = await broker.txnVerifier.addGroup(transactionalId, producerId, producerEpoch, groupId);
+      } else if (transactions.coordinatorError(transactionalId) === ErrorCode.NONE) {
         error = await transactions.checkOffsetCommit(transactionalId, producerId, producerEpoch, groupId);
       }
       if (error === ErrorCode.NONE) error = await pendingTxnOffsets.stage(groupId, producerId, producerEpoch, accepted);

@@ -13,6 +13,7 @@
  */
 
 import { ADD_PARTITIONS_TO_TXN_API } from "../../protocol/generated/24_add_partitions_to_txn.ts";
+import { ADD_OFFSETS_TO_TXN_API } from "../../protocol/generated/25_add_offsets_to_txn.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Storage } from "../../storage/engine.ts";
 import { coordinatorShard } from "../../storage/placement.ts";
@@ -88,6 +89,40 @@ export class TxnVerifier {
     }
     if (code === ErrorCode.NONE) this.#verified.set(key, p.producerEpoch);
     return produceError(code, produceVersion);
+  }
+
+  /**
+   * TxnOffsetCommit v5+ (transactions v2 clients send no AddOffsetsToTxn): the group joins the
+   * producer's transaction at its coordinator, which also checks the producer and epoch.
+   * @returns NONE, the coordinator's error, or COORDINATOR_LOAD_IN_PROGRESS (retriable) when the
+   *   coordinator cannot be reached
+   */
+  async addGroup(transactionalId: string, producerId: bigint, producerEpoch: number, groupId: string): Promise<number> {
+    const txn = this.#o.transactions();
+    if (txn.coordinatorError(transactionalId) === ErrorCode.NONE) {
+      return await txn.checkOffsetCommit(transactionalId, producerId, producerEpoch, groupId);
+    }
+    const { cluster } = this.#o.storage;
+    const leader = cluster.shardLeader(coordinatorShard(transactionalId, cluster.shardCount)).leader;
+    if (leader < 0 || leader === this.#o.nodeId) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    try {
+      const res = await this.#o.interBroker.send(leader, ADD_OFFSETS_TO_TXN_API, () => ({
+        transactionalId,
+        producerId,
+        producerEpoch,
+        groupId,
+      }));
+      switch (res.errorCode) {
+        case ErrorCode.NOT_COORDINATOR:
+        case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+        case ErrorCode.CONCURRENT_TRANSACTIONS:
+          return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+        default:
+          return res.errorCode;
+      }
+    } catch {
+      return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    }
   }
 
   async #remote(
