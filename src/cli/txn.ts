@@ -23,6 +23,7 @@ import { CLIENT_OPTIONS, intOption, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { formatTable } from "./group.ts";
 import { CliError, type CliIo } from "./io.ts";
+import { TXN_STATES } from "../broker/txn/listing.ts";
 
 const CONNECTION = `Connection options (every command):
   -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
@@ -116,24 +117,13 @@ const OWN_OPTIONS: Record<string, string[]> = {
   "find-hanging": ["json", "broker-id", "topic", "partition", "max-transaction-timeout"],
 };
 
-/** Kafka's transaction state names. */
-export const TXN_STATE_NAMES = [
-  "Empty",
-  "Ongoing",
-  "PrepareCommit",
-  "PrepareAbort",
-  "CompleteCommit",
-  "CompleteAbort",
-  "PrepareEpochFence",
-] as const;
-
 /** `--state` values, comma-separated, canonical spelling for known names (others pass through). */
 export function parseTxnStates(values: readonly string[]): string[] {
   const out: string[] = [];
   for (const v of values.flatMap((x) => x.split(","))) {
     const s = v.trim();
     if (s === "") continue;
-    const known = TXN_STATE_NAMES.find((k) => k.toLowerCase() === s.toLowerCase()) ?? s;
+    const known = TXN_STATES.find((k) => k.toLowerCase() === s.toLowerCase()) ?? s;
     if (!out.includes(known)) out.push(known);
   }
   return out;
