@@ -29,9 +29,14 @@ function batch(producerId: bigint, o: { epoch?: number; sequence: number; count:
   );
 }
 
+/** A marker whose value carries coordinator epoch 3 (version 0, then the int32). */
 function marker(producerId: bigint, commit: boolean, at: number, epoch = 0) {
   return buildBatch(
-    [{ key: new Uint8Array([0, 0, 0, commit ? 1 : 0]), value: new Uint8Array(6), timestamp: BigInt(at) }],
+    [{
+      key: new Uint8Array([0, 0, 0, commit ? 1 : 0]),
+      value: new Uint8Array([0, 0, 0, 0, 0, 3]),
+      timestamp: BigInt(at),
+    }],
     { producerId, producerEpoch: epoch, control: true, transactional: true },
   );
 }
@@ -82,7 +87,15 @@ for (const engine of ENGINES) {
         const p = await storage.partition(await topic(storage));
         await scenario(p);
         assert.deepEqual(await view(p), EXPECTED);
-        for (const v of await p.activeProducers()) assert.equal(v.coordinatorEpoch, -1);
+        // The coordinator epoch of a producer's last marker (3 here), -1 before its first.
+        assert.deepEqual((await p.activeProducers()).map((v) => [v.producerId, v.coordinatorEpoch]), [
+          [5n, 3],
+          [7n, -1],
+          [
+            9n,
+            -1,
+          ],
+        ]);
         // An ABORT marker ends producer 9's transaction; the LSO moves past it.
         await appendDurably(p, marker(9n, false, T0 + 50, 2));
         const after9 = (await view(p)).find((v) => v.producerId === 9n)!;

@@ -187,7 +187,7 @@ test("OffsetFetch require_stable answers UNSTABLE_OFFSET_COMMIT while a transact
   });
 });
 
-test("WriteTxnMarkers ends a producer's transaction in a partition; errors stay with their partition", async () => {
+test("WriteTxnMarkers ends a producer's transaction in a partition; stale producer or coordinator epochs are refused; errors stay with their partition", async () => {
   await withBroker({}, async (conn) => {
     const p = await init(conn, "hang");
     await conn.request(ADD_PARTITIONS_TO_TXN_API, 3, {
@@ -202,7 +202,7 @@ test("WriteTxnMarkers ends a producer's transaction in a partition; errors stay 
       markers: [{
         ...p,
         transactionResult: false,
-        coordinatorEpoch: 0,
+        coordinatorEpoch: 5,
         topics: [{ name: "t", partitionIndexes: [0, 7] }, { name: "nope", partitionIndexes: [0] }],
       }],
     });
@@ -225,6 +225,16 @@ test("WriteTxnMarkers ends a producer's transaction in a partition; errors stay 
       }],
     });
     assert.equal(stale.markers[0]!.topics[0]!.partitions[0]!.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    // So is an older coordinator epoch than the last marker's (a coordinator that lost its shard).
+    const fenced = await conn.request(WRITE_TXN_MARKERS_API, 1, {
+      markers: [{
+        ...p,
+        transactionResult: false,
+        coordinatorEpoch: 4,
+        topics: [{ name: "t", partitionIndexes: [0] }],
+      }],
+    });
+    assert.equal(fenced.markers[0]!.topics[0]!.partitions[0]!.errorCode, ErrorCode.TRANSACTION_COORDINATOR_FENCED);
   });
 });
 
