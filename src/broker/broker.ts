@@ -25,6 +25,7 @@ import { TxnCoordinator } from "./txn/coordinator.ts";
 import { PendingTxnOffsets } from "./txn/group_offsets.ts";
 import { TRANSACTION_VERSION } from "./txn/features.ts";
 import { TxnVerifier } from "./txn/verification.ts";
+import { UserStore } from "./sasl/credentials.ts";
 import { type InterBroker, NO_INTER_BROKER } from "./inter_broker.ts";
 
 /** Options for {@link Broker}. */
@@ -105,6 +106,8 @@ export class Broker implements BrokerContext {
   readonly interBroker: InterBroker;
   /** Checks transactional produces against their coordinator (KIP-890). */
   readonly txnVerifier: TxnVerifier;
+  /** SCRAM credentials (SASL users). */
+  readonly users: UserStore;
   /** Requests served by client id, API key and version (closed connections). */
   readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
@@ -127,6 +130,7 @@ export class Broker implements BrokerContext {
     this.policies = options.policies;
     this.groups = options.groups;
     this.producerIds = new ProducerIds(options.storage);
+    this.users = new UserStore(options.storage.state);
     this.pendingTxnOffsets = new PendingTxnOffsets({ storage: options.storage, groups: options.groups });
     this.interBroker = options.interBroker ?? NO_INTER_BROKER;
     this.txnVerifier = new TxnVerifier({

@@ -26,6 +26,8 @@ const KBIN_DEFAULTS: Record<string, string> = {
   "node.id": "1",
   "log.dirs": "./kbin-data",
   "listeners": "PLAINTEXT://127.0.0.1:9092",
+  // Kafka's default is GSSAPI (Kerberos), which kbin does not implement.
+  "sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512",
 };
 
 /** Settings that only kbin knows, with their defaults. */
@@ -65,6 +67,19 @@ function checkType(name: string, type: string, value: string): string | null {
   }
 }
 
+/**
+ * A per-listener setting (`listener.name.NAME.SETTING`, NAME lower-cased as Kafka writes it), or a
+ * mechanism's JAAS line (`[listener.name.NAME.]MECHANISM.sasl.jaas.config`): the definition of the
+ * setting it overrides.
+ */
+function listenerScoped(name: string): { type: string } | undefined {
+  const m = /^(?:listener\.name\.[a-z0-9_]+\.)?(?:(?:plain|scram-sha-256|scram-sha-512|oauthbearer)\.)?(.+)$/.exec(
+    name,
+  );
+  if (!m || m[0] === m[1]) return undefined;
+  return BY_NAME.get(m[1]!) ?? KBIN_CONFIGS[m[1]!];
+}
+
 /** Resolved broker configuration. */
 export class BrokerConfig {
   readonly #explicit: Map<string, string>;
@@ -79,7 +94,7 @@ export class BrokerConfig {
     this.#explicit = new Map();
     this.unknown = [];
     for (const [k, v] of settings) {
-      const def = BY_NAME.get(k) ?? KBIN_CONFIGS[k];
+      const def = BY_NAME.get(k) ?? KBIN_CONFIGS[k] ?? listenerScoped(k);
       if (!def) this.unknown.push(k);
       else {
         const err = checkType(k, def.type, v);

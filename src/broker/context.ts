@@ -13,6 +13,7 @@ import type { Clock, Logger } from "../ports.ts";
 import type { BrokerInfo, Leadership, PartitionStorage, Storage, Topic } from "../storage/engine.ts";
 import { coordinatorShard } from "../storage/placement.ts";
 import type { BrokerConfig } from "./config.ts";
+import type { ConnState } from "./conn_state.ts";
 import type { FetchSessionCache } from "./fetch_sessions.ts";
 import type { GroupCoordinator } from "./group/coordinator.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
@@ -38,6 +39,7 @@ export interface BrokerContext {
   readonly pendingTxnOffsets: import("./txn/group_offsets.ts").PendingTxnOffsets;
   readonly interBroker: import("./inter_broker.ts").InterBroker;
   readonly txnVerifier: import("./txn/verification.ts").TxnVerifier;
+  readonly users: import("./sasl/credentials.ts").UserStore;
   readonly codecs: Codecs;
   readonly policies: TopicPolicies;
   readonly producerIds: ProducerIdSource;
@@ -113,11 +115,16 @@ export function controllerOf(ctx: BrokerContext): number {
  * @param ctx the broker context
  * @returns the brokers, by node id
  */
-export function liveBrokers(ctx: BrokerContext): readonly BrokerInfo[] {
+export function liveBrokers(ctx: BrokerContext, conn?: ConnState): readonly BrokerInfo[] {
   const brokers = ctx.storage.cluster.brokers();
-  return brokers.length > 0
+  const listed = brokers.length > 0
     ? brokers
     : [{ nodeId: ctx.nodeId, host: ctx.advertised.host, port: ctx.advertised.port, rack: null }];
+  // This broker as the client reached it: the address its listener advertises (other brokers are
+  // listed with the address they registered, their inter-broker listener's).
+  const own = conn?.listener?.advertised;
+  if (!own) return listed;
+  return listed.map((b) => (b.nodeId === ctx.nodeId ? { ...b, host: own.host, port: own.port } : b));
 }
 
 /**

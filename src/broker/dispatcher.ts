@@ -11,7 +11,9 @@
  * @module
  */
 
+import { SASL_HANDSHAKE_API } from "../protocol/generated/17_sasl_handshake.ts";
 import { API_VERSIONS_API } from "../protocol/generated/18_api_versions.ts";
+import { SASL_AUTHENTICATE_API } from "../protocol/generated/36_sasl_authenticate.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import { decodeRequestHeader, encodeResponseHeader } from "../protocol/generated/headers.ts";
 import { DecodeError, Reader } from "../protocol/reader.ts";
@@ -19,6 +21,7 @@ import { Writer } from "../protocol/writer.ts";
 import { CloseConnection, type ConnState } from "./conn_state.ts";
 import { partFailure } from "./part_errors.ts";
 import { inWindow } from "./registry.ts";
+import { authenticateStep, mustAuthenticate, saslSession } from "./sasl/authenticator.ts";
 import { RequestCounts, type RequestTotals } from "./request_counts.ts";
 import type { BrokerContext } from "./context.ts";
 import type { HandlerRegistry } from "./registry.ts";
@@ -43,12 +46,28 @@ function finishFrame(w: Writer): Uint8Array[] {
   return chunks;
 }
 
+/** What a SASL listener serves before authentication. */
+const SASL_APIS = new Set([API_VERSIONS_API.apiKey, SASL_HANDSHAKE_API.apiKey, SASL_AUTHENTICATE_API.apiKey]);
+
 /** The broker's {@link FrameHandler}. */
 export class Dispatcher {
   readonly #broker: DispatchTarget;
 
   constructor(broker: DispatchTarget) {
     this.#broker = broker;
+  }
+
+  /**
+   * SaslHandshake v0's flow: the frame is a raw SASL token (no Kafka header) and so is the answer.
+   * A failure closes the connection without an answer, as Kafka does for this flow.
+   */
+  async #rawToken(frame: Uint8Array, conn: ConnState): Promise<Uint8Array[]> {
+    const step = await authenticateStep(this.#broker, conn, frame);
+    if (step.kind === "failed") throw new CloseConnection(`SASL authentication failed: ${step.message}`);
+    if (step.kind === "done") saslSession(conn).rawTokens = false;
+    const w = frameWriter();
+    w.raw(step.bytes);
+    return finishFrame(w);
   }
 
   /** A connection ended: its request counts join the broker's totals. */
@@ -59,6 +78,7 @@ export class Dispatcher {
 
   async handle(frame: Uint8Array, conn: ConnState, release: () => void = () => {}): Promise<Uint8Array[] | null> {
     const broker = this.#broker;
+    if (conn.sasl?.rawTokens) return await this.#rawToken(frame, conn);
     if (frame.length < 8) throw new CloseConnection(`request of ${frame.length} bytes is shorter than a header`);
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const apiKey = view.getInt16(0);
@@ -68,6 +88,23 @@ export class Dispatcher {
     if (!served) throw new CloseConnection(`unknown API key ${apiKey} (version ${version})`);
     const { handler, window } = served;
     const api = handler.api;
+    if (!SASL_APIS.has(apiKey)) {
+      // A SASL listener serves nothing else before authentication (or after the session ended).
+      const gate = mustAuthenticate(conn, broker.clock.now());
+      if (gate !== null) {
+        broker.logger.warn("Refused a request before SASL authentication; closing the connection", {
+          remote: conn.remote,
+          listener: conn.listener?.name,
+          api: api.name,
+          reason: gate,
+        });
+        throw new CloseConnection(
+          gate === "expired"
+            ? `${api.name} after the SASL session expired (connections.max.reauth.ms)`
+            : `unexpected ${api.name} request before SASL authentication`,
+        );
+      }
+    }
     if (!inWindow(window, version)) {
       if (apiKey === API_VERSIONS_API.apiKey) {
         broker.logger.warn("ApiVersions with unsupported version, answering UNSUPPORTED_VERSION at v0", {

@@ -22,6 +22,8 @@ export interface CliIo {
   stdoutBytes?: (bytes: Uint8Array) => void | Promise<void>;
   /** Whether a standard stream is a terminal (progress lines). */
   isTerminal?: (stream: "stdin" | "stdout" | "stderr") => boolean;
+  /** Asks for a secret on the terminal without echoing it (`kbin user add`). */
+  readSecret?: (prompt: string) => Promise<string>;
 }
 
 /** A failure the CLI reports as one line (exit status 1), with the Kafka error name if any. */

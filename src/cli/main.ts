@@ -13,6 +13,7 @@ import { CliError, type CliIo } from "./io.ts";
 import { produceCommand } from "./produce.ts";
 import { serveCommand } from "./serve.ts";
 import { topicCommand } from "./topic.ts";
+import { userCommand } from "./user.ts";
 import { txnCommand } from "./txn.ts";
 
 export const MAIN_HELP = `kbin ${VERSION}: a Kafka-compatible broker and command line
@@ -27,6 +28,7 @@ Commands:
   produce TOPIC         Send lines from stdin or a file as records (kbin produce --help)
   consume TOPIC         Print records, from the end or from anywhere (kbin consume --help)
   log-dirs              Each broker's log directories and partition sizes (kbin log-dirs --help)
+  user <command>        SASL/SCRAM users: add, passwd, list, delete (kbin user --help)
   txn <command>         List, describe transactions and producers, abort hanging ones
                         (kbin txn --help)
 
@@ -46,6 +48,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   produce: produceCommand,
   consume: consumeCommand,
   "log-dirs": logDirsCommand,
+  user: userCommand,
   txn: txnCommand,
 };
 

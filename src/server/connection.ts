@@ -14,6 +14,7 @@
 
 import type { Conn, Logger } from "../ports.ts";
 import { CloseConnection, type ConnState } from "../broker/conn_state.ts";
+import type { ListenerConfig } from "../broker/listeners.ts";
 import { FrameSplitter } from "../protocol/frames.ts";
 import { PRODUCE_API } from "../protocol/generated/00_produce.ts";
 import type { FramePool } from "./frame_pool.ts";
@@ -47,6 +48,8 @@ export interface ServeConnectionOptions {
   closing?: Promise<void>;
   /** Buffers for large Produce frames that span socket reads (default: a new buffer each). */
   framePool?: FramePool;
+  /** The listener the connection came through. */
+  listener?: ListenerConfig;
 }
 
 let nextConnId = 1;
@@ -57,7 +60,8 @@ let nextConnId = 1;
  */
 export async function serveConnection(conn: Conn, options: ServeConnectionOptions): Promise<void> {
   const { handler, logger } = options;
-  const state: ConnState = { remote: conn.remote, id: nextConnId++, principal: "ANONYMOUS", data: new Map() };
+  const state: ConnState = { remote: conn.remote, id: nextConnId++, principal: "User:ANONYMOUS", data: new Map() };
+  if (options.listener) state.listener = options.listener;
   const pool = options.framePool;
   const splitter = new FrameSplitter(
     options.maxRequestBytes,
@@ -93,6 +97,8 @@ export async function serveConnection(conn: Conn, options: ServeConnectionOption
         // Answers leave in request order, each after the one before it.
         const answered = previous.then(() => response).then((chunks) => {
           if (chunks !== null) writeFrame(writer, chunks);
+          // A failed authentication: its answer is the connection's last.
+          if (state.closeAfterAnswer !== undefined) throw new CloseConnection(state.closeAfterAnswer);
         });
         previous = answered;
         inFlight.add(answered);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ListenerConfig } from "../broker/listeners.ts";
 import type { Conn, Listener, ListenFn, Logger } from "../ports.ts";
 import { type FrameHandler, serveConnection } from "./connection.ts";
 import { FramePool } from "./frame_pool.ts";
@@ -27,6 +28,8 @@ export interface StartServerOptions {
   handler: FrameHandler;
   logger: Logger;
   maxRequestBytes: number;
+  /** The listener this server serves (its name and security protocol reach every connection). */
+  listener?: ListenerConfig;
 }
 
 /** Binds and starts serving. Rejects if the address cannot be bound. */
@@ -44,6 +47,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
       maxRequestBytes: options.maxRequestBytes,
       closing,
       framePool,
+      ...(options.listener ? { listener: options.listener } : {}),
     }).finally(() => {
       conns.delete(conn);
       active.delete(done);

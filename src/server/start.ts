@@ -6,7 +6,8 @@
  */
 
 import { Broker } from "../broker/broker.ts";
-import { type BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
+import { type BrokerConfig, ConfigError } from "../broker/config.ts";
+import { parseListeners } from "../broker/listeners.ts";
 import { GroupCache } from "../broker/group/group_cache.ts";
 import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
@@ -46,12 +47,11 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   for (const name of config.unknown) {
     logger.warn("The configuration was supplied but isn't a known config", { name });
   }
-  const listeners = config.list("listeners");
-  if (listeners.length !== 1) {
-    throw new ConfigError(`Cannot start broker: exactly one listener is supported, got "${config.get("listeners")}"`);
-  }
-  const listen = parseListener(listeners[0]!);
-  const advertisedText = config.list("advertised.listeners")[0];
+  const listeners = parseListeners(config);
+  // Other brokers and the cluster's registry know this broker by the inter-broker listener
+  // (inter.broker.listener.name), else the first one.
+  const interName = config.get("inter.broker.listener.name")?.toUpperCase() ?? "";
+  const primary = listeners.find((l) => l.name === interName) ?? listeners[0]!;
   let url: StorageUrl;
   try {
     url = parseStorageUrl(options.storage);
@@ -129,20 +129,35 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         kafka: broker.handlers.emulatedRelease,
       });
     }
-    const server = await startServer({
-      listen: runtime.listen,
-      host: listen.host,
-      port: listen.port,
-      handler: broker.dispatcher,
-      logger,
-      maxRequestBytes: config.number("socket.request.max.bytes"),
-    });
-    if (advertisedText) {
-      const a = parseListener(advertisedText);
-      broker.advertised = { host: a.host, port: a.port === 0 ? server.port : a.port };
-    } else {
-      const wildcard = listen.host === "" || listen.host === "0.0.0.0" || listen.host === "::";
-      broker.advertised = { host: wildcard ? "localhost" : listen.host, port: server.port };
+    const servers: Server[] = [];
+    try {
+      for (const l of listeners) {
+        const server = await startServer({
+          listen: runtime.listen,
+          host: l.host,
+          port: l.port,
+          handler: broker.dispatcher,
+          logger,
+          maxRequestBytes: config.number("socket.request.max.bytes"),
+          listener: l,
+        });
+        servers.push(server);
+        const wildcard = l.host === "" || l.host === "0.0.0.0" || l.host === "::";
+        l.advertised = l.advertised
+          ? { host: l.advertised.host, port: l.advertised.port === 0 ? server.port : l.advertised.port }
+          : { host: wildcard ? "localhost" : l.host, port: server.port };
+        l.port = server.port;
+      }
+    } catch (err) {
+      for (const s of servers) await s.close();
+      throw err;
+    }
+    const server: Server = servers[listeners.indexOf(primary)]!;
+    broker.advertised = primary.advertised!;
+    if (listeners.length > 1 || primary.securityProtocol !== "PLAINTEXT") {
+      logger.info("Listening", {
+        listeners: listeners.map((l) => `${l.name}=${l.securityProtocol}://${l.host}:${l.port}`).join(","),
+      });
     }
     const hostText = broker.advertised.host.includes(":") ? `[${broker.advertised.host}]` : broker.advertised.host;
     // Groups follow the coordinator shards this node leads, from joining on.
@@ -151,11 +166,11 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     try {
       joined = await cluster.join({ nodeId, ...broker.advertised, rack: config.get("broker.rack") });
     } catch (err) {
-      await server.close();
+      for (const s of servers) await s.close();
       throw err;
     }
     if (!joined.ok) {
-      await server.close();
+      for (const s of servers) await s.close();
       throw new ConfigError(`Cannot start broker: ${joined.message ?? "cannot join the cluster"}`);
     }
     await groups.syncShards();
@@ -189,7 +204,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       bootstrap: `${hostText}:${broker.advertised.port}`,
       close() {
         closed ??= (async () => {
-          await server.close();
+          for (const s of servers) await s.close();
           const served = broker.requestTotals.entries();
           if (served.length > 0) {
             // clientId|Api:vN=count, for scripts/version_coverage.ts and anyone asking what clients use.

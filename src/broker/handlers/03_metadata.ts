@@ -108,7 +108,12 @@ export default defineHandler(METADATA_API, {
     const response: Input<MetadataResponse> = {
       errorCode: ErrorCode.NONE,
       throttleTimeMs: 0,
-      brokers: liveBrokers(broker).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: liveBrokers(broker, ctx.conn).map((b) => ({
+        nodeId: b.nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      })),
       clusterId: broker.clusterId,
       controllerId: controllerOf(broker),
       topics,

@@ -15,6 +15,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/10_find_coordinator.ts";
+import type { ConnState } from "../conn_state.ts";
 import { type BrokerContext, coordinatorOf } from "../context.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -25,12 +26,14 @@ type Located = { errorCode: number; errorMessage: string | null; nodeId: number;
 
 const NONE = { nodeId: -1, host: "", port: -1 };
 
-function locate(broker: BrokerContext, keyType: number, key: string): Located {
+function locate(broker: BrokerContext, keyType: number, key: string, conn?: ConnState): Located {
   if (keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION) {
     // Transactional ids hash onto the same shards as group ids (as Kafka's __transaction_state).
     const b = coordinatorOf(broker, key);
     return b === null
       ? { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "The coordinator is not available.", ...NONE }
+      : b.nodeId === broker.nodeId && conn?.listener?.advertised
+      ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, ...conn.listener.advertised }
       : { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, host: b.host, port: b.port };
   }
   return {
@@ -45,10 +48,10 @@ export default defineHandler(FIND_COORDINATOR_API, {
   maxVersion: 6,
   handle(request, ctx) {
     const { broker, version } = ctx;
-    if (version < 4) return { throttleTimeMs: 0, ...locate(broker, request.keyType, request.key) };
+    if (version < 4) return { throttleTimeMs: 0, ...locate(broker, request.keyType, request.key, ctx.conn) };
     return {
       throttleTimeMs: 0,
-      coordinators: request.coordinatorKeys.map((key) => ({ key, ...locate(broker, request.keyType, key) })),
+      coordinators: request.coordinatorKeys.map((key) => ({ key, ...locate(broker, request.keyType, key, ctx.conn) })),
     };
   },
 });

@@ -48,7 +48,7 @@ export default defineHandler(DESCRIBE_CLUSTER_API, {
       endpointType: ENDPOINT_TYPE_BROKER,
       clusterId: broker.clusterId,
       controllerId: controllerOf(broker),
-      brokers: liveBrokers(broker).map((b) => ({
+      brokers: liveBrokers(broker, ctx.conn).map((b) => ({
         brokerId: b.nodeId,
         host: b.host,
         port: b.port,

@@ -30,6 +30,10 @@ import addPartitionsToTxn from "./24_add_partitions_to_txn.ts";
 import addOffsetsToTxn from "./25_add_offsets_to_txn.ts";
 import endTxn from "./26_end_txn.ts";
 import writeTxnMarkers from "./27_write_txn_markers.ts";
+import saslHandshake from "./17_sasl_handshake.ts";
+import saslAuthenticate from "./36_sasl_authenticate.ts";
+import describeUserScramCredentials from "./50_describe_user_scram_credentials.ts";
+import alterUserScramCredentials from "./51_alter_user_scram_credentials.ts";
 import txnOffsetCommit from "./28_txn_offset_commit.ts";
 import describeConfigs from "./32_describe_configs.ts";
 import describeLogDirs from "./35_describe_log_dirs.ts";
@@ -70,6 +74,10 @@ export const ALL_HANDLERS: readonly Handler[] = [
   addOffsetsToTxn,
   endTxn,
   writeTxnMarkers,
+  saslHandshake,
+  saslAuthenticate,
+  describeUserScramCredentials,
+  alterUserScramCredentials,
   txnOffsetCommit,
   describeConfigs,
   describeLogDirs,

@@ -21,6 +21,28 @@ const code = await runCli(Deno.args, {
   stdin: () => Deno.stdin.readable,
   stdoutBytes: (bytes) => writeAll(Deno.stdout, bytes),
   isTerminal: (stream) => ({ stdin: Deno.stdin, stdout: Deno.stdout, stderr: Deno.stderr })[stream].isTerminal(),
+  async readSecret(prompt) {
+    const enc = new TextEncoder();
+    await Deno.stderr.write(enc.encode(prompt));
+    Deno.stdin.setRaw(true);
+    let text = "";
+    try {
+      const buf = new Uint8Array(64);
+      read: for (;;) {
+        const n = await Deno.stdin.read(buf);
+        if (n === null) break;
+        for (const ch of new TextDecoder().decode(buf.subarray(0, n))) {
+          if (ch === "\r" || ch === "\n" || ch === "\u0004") break read;
+          if (ch === "\u0003") Deno.exit(130);
+          text = ch === "\u007f" ? text.slice(0, -1) : text + ch;
+        }
+      }
+    } finally {
+      Deno.stdin.setRaw(false);
+      await Deno.stderr.write(enc.encode("\n"));
+    }
+    return text;
+  },
   onShutdownSignal(handler) {
     const onInt = () => handler("SIGINT");
     const onTerm = () => handler("SIGTERM");

@@ -1,0 +1,115 @@
+/**
+ * Listeners as Kafka configures them: `listeners` (NAME://HOST:PORT, several at once),
+ * `advertised.listeners` (by name), `listener.security.protocol.map` (NAME:PROTOCOL), and the
+ * per-listener overrides `listener.name.NAME.SETTING` (NAME lower-cased) of `sasl.enabled.mechanisms`
+ * and the JAAS lines. A connection knows the listener it came through: its security protocol
+ * decides whether SASL must come first, and Metadata answers with that listener's address.
+ *
+ * @module
+ */
+
+import { type BrokerConfig, ConfigError, parseListener } from "./config.ts";
+import { jaasPlainUsers } from "./sasl/plain.ts";
+
+/** Kafka's security protocols. */
+export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+
+const PROTOCOLS: readonly SecurityProtocol[] = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+
+/** The SASL mechanisms kbin implements. */
+export const SUPPORTED_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
+
+/** One configured listener. */
+export interface ListenerConfig {
+  name: string;
+  host: string;
+  port: number;
+  securityProtocol: SecurityProtocol;
+  /** Where clients are told to connect (advertised.listeners), or null for the bound address. */
+  advertised: { host: string; port: number } | null;
+  /** `sasl.enabled.mechanisms` for this listener (SASL listeners only). */
+  saslMechanisms: string[];
+  /** Users of a PLAIN JAAS line (`user_NAME="password"`), or null when none is configured. */
+  plainUsers: Map<string, string> | null;
+}
+
+/** Whether a listener's clients must authenticate with SASL first. */
+export function isSasl(p: SecurityProtocol): boolean {
+  return p === "SASL_PLAINTEXT" || p === "SASL_SSL";
+}
+
+/** A setting for one listener: its `listener.name.NAME.` override, else the broker-wide value. */
+export function listenerSetting(config: BrokerConfig, listener: string, name: string): string | null {
+  const scoped = `listener.name.${listener.toLowerCase()}.${name}`;
+  return config.isSet(scoped) ? config.get(scoped) : config.get(name);
+}
+
+/**
+ * Reads the listeners.
+ * @throws ConfigError for an unknown security protocol, a listener missing from the map, a
+ *   duplicate name or port, or a SASL mechanism kbin does not implement
+ */
+export function parseListeners(config: BrokerConfig): ListenerConfig[] {
+  const map = new Map<string, SecurityProtocol>();
+  for (const entry of config.list("listener.security.protocol.map")) {
+    const [name, protocol] = entry.split(":").map((s) => s.trim());
+    if (!name || !protocol || !PROTOCOLS.includes(protocol as SecurityProtocol)) {
+      throw new ConfigError(
+        `Cannot use listener.security.protocol.map entry "${entry}": expected NAME:PROTOCOL with PROTOCOL one of ${
+          PROTOCOLS.join(", ")
+        }`,
+      );
+    }
+    map.set(name.toUpperCase(), protocol as SecurityProtocol);
+  }
+  const advertised = new Map<string, { host: string; port: number }>();
+  for (const text of config.list("advertised.listeners")) {
+    const a = parseListener(text);
+    advertised.set(a.name.toUpperCase(), { host: a.host, port: a.port });
+  }
+  const out: ListenerConfig[] = [];
+  for (const text of config.list("listeners")) {
+    const l = parseListener(text);
+    const name = l.name.toUpperCase();
+    if (out.some((o) => o.name === name)) throw new ConfigError(`Cannot use listeners: "${name}" is named twice`);
+    if (l.port !== 0 && out.some((o) => o.port === l.port && o.host === l.host)) {
+      throw new ConfigError(`Cannot use listeners: ${l.host}:${l.port} is used twice`);
+    }
+    const securityProtocol = map.get(name);
+    if (!securityProtocol) {
+      throw new ConfigError(
+        `Cannot use listener "${name}": listener.security.protocol.map has no entry for it (add ${name}:PLAINTEXT or another protocol)`,
+      );
+    }
+    const mechanisms = (listenerSetting(config, name, "sasl.enabled.mechanisms") ?? "")
+      .split(",").map((m) => m.trim().toUpperCase()).filter((m) => m !== "");
+    if (isSasl(securityProtocol)) {
+      const unsupported = mechanisms.filter((m) => !(SUPPORTED_MECHANISMS as readonly string[]).includes(m));
+      if (unsupported.length > 0) {
+        throw new ConfigError(
+          `Cannot use listener "${name}": SASL mechanism ${unsupported.join(", ")} is not supported (kbin has ${
+            SUPPORTED_MECHANISMS.join(", ")
+          })`,
+        );
+      }
+      if (mechanisms.length === 0) throw new ConfigError(`Cannot use listener "${name}": no SASL mechanism is enabled`);
+    }
+    const jaas = listenerSetting(config, name, "plain.sasl.jaas.config") ?? config.get("sasl.jaas.config");
+    out.push({
+      name,
+      host: l.host,
+      port: l.port,
+      securityProtocol,
+      advertised: advertised.get(name) ?? null,
+      saslMechanisms: isSasl(securityProtocol) ? mechanisms : [],
+      plainUsers: jaas && /PlainLoginModule/.test(jaas) ? jaasPlainUsers(jaas) : null,
+    });
+  }
+  if (out.length === 0) throw new ConfigError("Cannot start broker: no listener is configured");
+  for (const name of advertised.keys()) {
+    if (!out.some((l) => l.name === name)) {
+      throw new ConfigError(`Cannot use advertised.listeners: "${name}" is not one of the listeners`);
+    }
+  }
+  return out;
+}
