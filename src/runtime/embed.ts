@@ -30,6 +30,8 @@ export interface EmbeddedBroker {
   /** "host:port" to give to clients. */
   readonly bootstrap: string;
   readonly port: number;
+  /** Every listener (configured with `listeners`), with the port it is bound to. */
+  readonly listeners: readonly { name: string; securityProtocol: string; host: string; port: number }[];
   /** The storage URL it keeps its state in (`memory:` unless one was given). */
   readonly storage: string;
   /** Stops the broker gracefully. */
@@ -63,6 +65,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
   return {
     bootstrap: running.bootstrap,
     port: running.server.port,
+    listeners: running.listeners,
     storage,
     close: () => running.close(),
     [Symbol.asyncDispose]: () => running.close(),

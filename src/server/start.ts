@@ -37,6 +37,8 @@ export interface RunningBroker {
   readonly server: Server;
   /** "host:port" clients should bootstrap from. */
   readonly bootstrap: string;
+  /** Every listener, with the port it is bound to. */
+  readonly listeners: readonly { name: string; securityProtocol: string; host: string; port: number }[];
   /** Graceful shutdown: stop accepting, finish in-flight requests, flush, close the store. */
   close(): Promise<void>;
 }
@@ -201,6 +203,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     return {
       broker,
       server,
+      listeners: listeners.map((l) => ({ name: l.name, securityProtocol: l.securityProtocol, host: l.host, port: l.port })),
       bootstrap: `${hostText}:${broker.advertised.port}`,
       close() {
         closed ??= (async () => {
