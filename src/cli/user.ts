@@ -19,10 +19,10 @@ import {
   credentialOf,
   MAX_ITERATIONS,
   MIN_ITERATIONS,
+  saltPassword,
   SCRAM_MECHANISMS,
   type ScramMechanism,
   scramMechanismById,
-  saltPassword,
 } from "../broker/sasl/scram.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { DEFAULT_LOG_CONFIG } from "../storage/engine.ts";
@@ -84,7 +84,8 @@ const COMMANDS = {
     "Creates a SASL/SCRAM user (or replaces its password)",
     "Changes an existing user's password",
   ),
-  list: `Usage: kbin user list [--json]\n\nLists the users with SCRAM credentials and their mechanisms.\n${LOCAL_HELP}\n${CONNECTION_HELP}`,
+  list:
+    `Usage: kbin user list [--json]\n\nLists the users with SCRAM credentials and their mechanisms.\n${LOCAL_HELP}\n${CONNECTION_HELP}`,
   delete:
     `Usage: kbin user delete NAME [--mechanism M]...\n\nRemoves a user's SCRAM credentials (every mechanism it has unless named).\n${LOCAL_HELP}\n${CONNECTION_HELP}`,
 };
@@ -92,7 +93,13 @@ const COMMANDS = {
 /** The users and mechanisms, however they are reached. */
 interface UserAdmin {
   list(): Promise<{ user: string; mechanisms: { mechanism: ScramMechanism; iterations: number }[] }[]>;
-  upsert(user: string, mechanism: ScramMechanism, salt: Uint8Array, salted: Uint8Array, iterations: number): Promise<void>;
+  upsert(
+    user: string,
+    mechanism: ScramMechanism,
+    salt: Uint8Array,
+    salted: Uint8Array,
+    iterations: number,
+  ): Promise<void>;
   remove(user: string, mechanisms: ScramMechanism[]): Promise<void>;
 }
 
@@ -112,9 +119,17 @@ function remoteAdmin(client: KafkaClient, cmd: string): UserAdmin {
     async upsert(user, mechanism, salt, salted, iterations) {
       const { response } = await client.send(ALTER_USER_SCRAM_CREDENTIALS_API, () => ({
         deletions: [],
-        upsertions: [{ name: user, mechanism: SCRAM_MECHANISMS[mechanism].id, iterations, salt, saltedPassword: salted }],
+        upsertions: [{
+          name: user,
+          mechanism: SCRAM_MECHANISMS[mechanism].id,
+          iterations,
+          salt,
+          saltedPassword: salted,
+        }],
       }));
-      for (const r of response.results) check(`${cmd}: cannot set ${mechanism} for ${r.user}`, r.errorCode, r.errorMessage);
+      for (const r of response.results) {
+        check(`${cmd}: cannot set ${mechanism} for ${r.user}`, r.errorCode, r.errorMessage);
+      }
     },
     async remove(user, mechanisms) {
       const { response } = await client.send(ALTER_USER_SCRAM_CREDENTIALS_API, () => ({
@@ -260,4 +275,3 @@ export async function userCommand(args: string[], io: CliIo): Promise<number> {
   }
   return await withClient(cmd, io, values, (client) => run(remoteAdmin(client, cmd)));
 }
-

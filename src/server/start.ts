@@ -203,7 +203,12 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     return {
       broker,
       server,
-      listeners: listeners.map((l) => ({ name: l.name, securityProtocol: l.securityProtocol, host: l.host, port: l.port })),
+      listeners: listeners.map((l) => ({
+        name: l.name,
+        securityProtocol: l.securityProtocol,
+        host: l.host,
+        port: l.port,
+      })),
       bootstrap: `${hostText}:${broker.advertised.port}`,
       close() {
         closed ??= (async () => {
