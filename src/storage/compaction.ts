@@ -176,9 +176,63 @@ export function filterBatch(
     keepEmpty: boolean;
     codecs: CompactionCodecs;
     aborted?: AbortedTxnIndex;
+    /** The pass's view of transactions, for dropping markers whose transaction kept nothing. */
+    txns?: TxnCleaningPass;
   },
 ): FilteredBatch {
-  if (isControlBatch(batch)) return { bytes: batch, recordsRemoved: 0, tombstonesRemoved: 0 };
+  if (isControlBatch(batch)) {
+    // A marker goes once its transaction kept no batch and delete.retention.ms passed since it
+    // was written (Kafka's cleaner: an empty transaction's marker past the delete horizon).
+    const v = view(batch);
+    const empty = o.txns?.endTransaction(BigInt(int64(v, F.PRODUCER_ID))) ?? false;
+    if (empty && int64(v, F.MAX_TIMESTAMP) < o.deleteHorizonMs) {
+      return { bytes: null, recordsRemoved: 1, tombstonesRemoved: 0 };
+    }
+    return { bytes: batch, recordsRemoved: 0, tombstonesRemoved: 0 };
+  }
+  const f = filterData(batch, o);
+  if (o.txns && (view(batch).getInt16(F.ATTRIBUTES) & 0x10) !== 0) {
+    o.txns.data(BigInt(int64(view(batch), F.PRODUCER_ID)), f.bytes !== null);
+  }
+  return f;
+}
+
+/**
+ * What one compaction pass learns of transactions as it walks the log from its start: whether a
+ * producer's current transaction kept any batch. A pass that skips part of the log knows nothing.
+ */
+export class TxnCleaningPass {
+  readonly #kept = new Map<bigint, boolean>();
+  #blind = false;
+
+  /** A transactional data batch of `producerId` was kept (true) or dropped. */
+  data(producerId: bigint, kept: boolean): void {
+    if (kept || !this.#kept.has(producerId)) this.#kept.set(producerId, kept || (this.#kept.get(producerId) ?? false));
+  }
+
+  /** At the producer's marker: whether its transaction kept no batch; then forgets it. */
+  endTransaction(producerId: bigint): boolean {
+    const kept = this.#kept.get(producerId) ?? false;
+    this.#kept.delete(producerId);
+    return !kept && !this.#blind;
+  }
+
+  /** Part of the log was not walked: no marker may be judged empty from now on. */
+  blind(): void {
+    this.#blind = true;
+  }
+}
+
+function filterData(
+  batch: Uint8Array,
+  o: {
+    map: OffsetMap;
+    deleteHorizonMs: number;
+    keepEmpty: boolean;
+    codecs: CompactionCodecs;
+    aborted?: AbortedTxnIndex;
+  },
+): FilteredBatch {
   const opened: OpenedBatch = openBatch(batch, 0, o.codecs.decompress);
   const base = Number(opened.header.baseOffset);
   if (o.aborted && (opened.header.attributes & 0x10) !== 0 && isAbortedAt(o.aborted, opened.header.producerId, base)) {

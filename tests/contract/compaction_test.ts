@@ -248,6 +248,57 @@ for (const engine of ENGINES) {
         ]);
       }));
 
+    test("a transaction marker goes once its transaction kept no batch and delete.retention.ms passed", () =>
+      withEngine(engine, async ({ storage }) => {
+        const p = await storage.partition(await topic(storage));
+        const txn = (records: Rec[], sequence: number) =>
+          buildBatch(
+            records.map(([k, v]) => ({ key: enc.encode(k!), value: enc.encode(v!), timestamp: BigInt(NOW) })),
+            {
+              producerId: 5n,
+              producerEpoch: 0,
+              baseSequence: sequence,
+              transactional: true,
+            },
+          );
+        const commit = buildBatch([{
+          key: new Uint8Array([0, 0, 0, 1]),
+          value: new Uint8Array(6),
+          timestamp: BigInt(NOW),
+        }], {
+          control: true,
+          transactional: true,
+          producerId: 5n,
+          producerEpoch: 0,
+        });
+        await appendDurably(p, batch([["k", "a"]])); // 0
+        await appendDurably(p, txn([["k", "b"]], 0)); // 1: superseded below
+        await appendDurably(p, commit); // 2: its transaction will keep nothing
+        await appendDurably(p, batch([["k", "c"]])); // 3
+        await appendDurably(p, txn([["j", "x"]], 1)); // 4: kept
+        await appendDurably(p, commit); // 5: its transaction keeps a batch
+        await appendDurably(p, batch([["z", "w"]])); // 6: the active segment
+        const offsets = async () => (await batchesNow(p)).map((b) => Number(b.header.baseOffset));
+        await p.compact(EAGER, NOW);
+        assert.deepEqual(
+          await offsets(),
+          [2, 3, 4, 5, 6],
+          "within delete.retention.ms the empty transaction's marker stays",
+        );
+        // A later cleaning (something new to clean) past the horizon.
+        await appendDurably(p, batch([["q", "r"]])); // 7
+        await p.compact(EAGER, NOW + 2 * 24 * HOUR);
+        assert.deepEqual(await offsets(), [3, 4, 5, 6, 7], "then it goes; the marker of a transaction with data stays");
+        assert.deepEqual(await records(p), [
+          "3:k=c",
+          "4:j=x",
+          "5:\u0000\u0000\u0000\u0001=\u0000\u0000\u0000\u0000\u0000\u0000",
+          "6:z=w",
+          "7:q=r",
+        ]);
+        assert.equal(p.lastStableOffset, p.logEndOffset);
+      }));
+
     test("an idempotent producer's newest batch stays, emptied, and the producer goes on", () =>
       withEngine(engine, async ({ storage }) => {
         const p = await storage.partition(await topic(storage));

@@ -47,6 +47,7 @@ import {
   OffsetMap,
   producersNewest,
   Throttle,
+  TxnCleaningPass,
 } from "../compaction.ts";
 import { Segment, segmentName } from "./segment.ts";
 
@@ -926,10 +927,14 @@ export class PartitionLog implements PartitionStorage {
       reason,
     };
     const horizon = nowMs - config.deleteRetentionMs;
+    const txns = new TxnCleaningPass();
     for (const group of groups) {
       if (this.#failed || this.#closed) break;
-      const done = await this.#cleanGroup(group, { map, horizon, newest, codecs, throttle, fileDeleteDelayMs });
-      if (done === null) continue;
+      const done = await this.#cleanGroup(group, { map, horizon, newest, codecs, throttle, fileDeleteDelayMs, txns });
+      if (done === null) {
+        txns.blind();
+        continue;
+      }
       outcome.bytesBefore += done.before;
       outcome.bytesAfter += done.after;
       outcome.recordsRemoved += done.recordsRemoved;
@@ -985,6 +990,7 @@ export class PartitionLog implements PartitionStorage {
       };
       throttle: Throttle;
       fileDeleteDelayMs: number;
+      txns: TxnCleaningPass;
     },
   ): Promise<{ before: number; after: number; recordsRemoved: number; tombstonesRemoved: number } | null> {
     const { fs, dir } = this.#o;
@@ -1028,6 +1034,7 @@ export class PartitionLog implements PartitionStorage {
             keepEmpty,
             codecs: o.codecs,
             aborted: this.#aborted,
+            txns: o.txns,
           });
           recordsRemoved += f.recordsRemoved;
           tombstonesRemoved += f.tombstonesRemoved;

@@ -35,6 +35,7 @@ import {
   notCleaned,
   OffsetMap,
   producersNewest,
+  TxnCleaningPass,
 } from "../compaction.ts";
 
 const WRITTEN: Promise<void> = Promise.resolve();
@@ -139,6 +140,7 @@ export class MemoryPartition implements PartitionStorage {
     };
     const keptBatches: Uint8Array[] = [];
     const keptBases: number[] = [];
+    const txns = new TxnCleaningPass();
     let i = 0;
     for (; i < cleanable && this.#bases[i]! < mapEnd; i++) {
       const batch = this.#batches[i]!;
@@ -149,6 +151,7 @@ export class MemoryPartition implements PartitionStorage {
         keepEmpty,
         codecs,
         aborted: this.#aborted,
+        txns,
       });
       outcome.bytesBefore += batch.length;
       outcome.recordsRemoved += f.recordsRemoved;

@@ -46,6 +46,7 @@ import {
   OffsetMap,
   producersNewest,
   Throttle,
+  TxnCleaningPass,
 } from "../compaction.ts";
 import { fail, ok, type Result } from "../result.ts";
 
@@ -745,6 +746,7 @@ export class PgPartition implements PartitionStorage {
       reason,
     };
     const horizon = nowMs - config.deleteRetentionMs;
+    const txns = new TxnCleaningPass();
     for (let from = this.#start;;) {
       const rows = await page(from, Math.min(mapEnd, cleanEnd));
       if (rows.length === 0) break;
@@ -754,7 +756,14 @@ export class PgPartition implements PartitionStorage {
         const bytes = r["bytes"] as Uint8Array;
         const v = view(bytes);
         const keepEmpty = int64(v, F.PRODUCER_ID) >= 0 && newest.has(batchEnd(bytes) - 1);
-        const f = filterBatch(bytes, { map, deleteHorizonMs: horizon, keepEmpty, codecs, aborted: this.#aborted });
+        const f = filterBatch(bytes, {
+          map,
+          deleteHorizonMs: horizon,
+          keepEmpty,
+          codecs,
+          aborted: this.#aborted,
+          txns,
+        });
         outcome.bytesBefore += bytes.length;
         outcome.recordsRemoved += f.recordsRemoved;
         outcome.tombstonesRemoved += f.tombstonesRemoved;
