@@ -39,6 +39,8 @@ export interface BrokerOptions {
   clock: Clock;
   /** Requests to other brokers (several brokers on PostgreSQL); none by default. */
   interBroker?: InterBroker;
+  /** The keys OAUTHBEARER tokens are signed with (sasl.oauthbearer.jwks.endpoint.url); null: unsecured tokens. */
+  oauthKeys?: (() => Promise<JsonWebKey[]>) | null;
 }
 
 /** Hands out producer ids from blocks reserved in storage; one reservation at a time. */
@@ -108,6 +110,8 @@ export class Broker implements BrokerContext {
   readonly txnVerifier: TxnVerifier;
   /** SCRAM credentials (SASL users). */
   readonly users: UserStore;
+  /** The keys OAUTHBEARER tokens must be signed with, or null for unsecured tokens. */
+  readonly oauthKeys: (() => Promise<JsonWebKey[]>) | null;
   /** Requests served by client id, API key and version (closed connections). */
   readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
@@ -131,6 +135,7 @@ export class Broker implements BrokerContext {
     this.groups = options.groups;
     this.producerIds = new ProducerIds(options.storage);
     this.users = new UserStore(options.storage.state);
+    this.oauthKeys = options.oauthKeys ?? null;
     this.pendingTxnOffsets = new PendingTxnOffsets({ storage: options.storage, groups: options.groups });
     this.interBroker = options.interBroker ?? NO_INTER_BROKER;
     this.txnVerifier = new TxnVerifier({

@@ -32,6 +32,17 @@ const KBIN_DEFAULTS: Record<string, string> = {
 
 /** Settings that only kbin knows, with their defaults. */
 export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
+  // Kafka's SASL/OAUTHBEARER server settings (KIP-768), which its broker config table does not list.
+  /** JWKS of the token issuer: https://…, http://… or file:PATH; "" validates unsecured JWS tokens (development only). */
+  "sasl.oauthbearer.jwks.endpoint.url": { type: "string", default: "" },
+  "sasl.oauthbearer.jwks.endpoint.refresh.ms": { type: "long", default: "3600000" },
+  /** Audiences one of which a token's `aud` must hold ("" accepts any). */
+  "sasl.oauthbearer.expected.audience": { type: "list", default: "" },
+  /** The `iss` a token must carry ("" accepts any). */
+  "sasl.oauthbearer.expected.issuer": { type: "string", default: "" },
+  "sasl.oauthbearer.sub.claim.name": { type: "string", default: "sub" },
+  "sasl.oauthbearer.scope.claim.name": { type: "string", default: "scope" },
+  "sasl.oauthbearer.clock.skew.seconds": { type: "int", default: "30" },
   "kbin.log.level": { type: "string", default: "info" },
   /** Where all state is kept: file:DIR, memory: or postgres://… ("" for file: at log.dirs). */
   "kbin.storage": { type: "string", default: "" },

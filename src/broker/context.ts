@@ -40,6 +40,7 @@ export interface BrokerContext {
   readonly interBroker: import("./inter_broker.ts").InterBroker;
   readonly txnVerifier: import("./txn/verification.ts").TxnVerifier;
   readonly users: import("./sasl/credentials.ts").UserStore;
+  readonly oauthKeys: (() => Promise<JsonWebKey[]>) | null;
   readonly codecs: Codecs;
   readonly policies: TopicPolicies;
   readonly producerIds: ProducerIdSource;

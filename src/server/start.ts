@@ -20,6 +20,7 @@ import type { Storage } from "../storage/engine.ts";
 import { coordinatorShard } from "../storage/placement.ts";
 import { openStorage, parseStorageUrl, type StorageUrl, StorageUrlError } from "../storage/open.ts";
 import { ClusterClient } from "./inter_broker.ts";
+import { jwksLoader } from "./jwks.ts";
 import { type Server, startServer } from "./server.ts";
 
 /** Options for {@link startKafkaBroker}. */
@@ -125,7 +126,30 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       nodeId,
       requestTimeoutMs: Math.min(config.number("request.timeout.ms"), 10_000),
     });
-    const broker = new Broker({ config, storage, codecs, policies, groups, logger, clock: runtime.clock, interBroker });
+    const jwksUrl = config.get("sasl.oauthbearer.jwks.endpoint.url") ?? "";
+    const oauthKeys = jwksUrl === "" ? null : jwksLoader({
+      url: jwksUrl,
+      refreshMs: config.number("sasl.oauthbearer.jwks.endpoint.refresh.ms"),
+      fs: runtime.fs,
+      logger,
+      now: () => runtime.clock.now(),
+    });
+    if (oauthKeys === null && listeners.some((l) => l.saslMechanisms.includes("OAUTHBEARER"))) {
+      logger.warn(
+        "OAUTHBEARER accepts unsecured tokens (no sasl.oauthbearer.jwks.endpoint.url): anyone can log in as anyone; for development only",
+      );
+    }
+    const broker = new Broker({
+      config,
+      storage,
+      codecs,
+      policies,
+      groups,
+      logger,
+      clock: runtime.clock,
+      interBroker,
+      oauthKeys,
+    });
     if (broker.handlers.emulatedRelease !== null) {
       logger.info("Emulating a Kafka release: only its API versions are advertised and accepted", {
         kafka: broker.handlers.emulatedRelease,

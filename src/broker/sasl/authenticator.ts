@@ -12,6 +12,7 @@ import type { ConnState, SaslSession } from "../conn_state.ts";
 import type { BrokerContext } from "../context.ts";
 import { isSasl } from "../listeners.ts";
 import type { SaslServer, SaslStep } from "./mechanism.ts";
+import { OAuthBearerServer } from "./oauthbearer.ts";
 import { PlainServer } from "./plain.ts";
 import { passwordMatches, SCRAM_MECHANISMS, type ScramMechanism, ScramServer } from "./scram.ts";
 
@@ -44,6 +45,17 @@ export function saslServerFor(broker: BrokerContext, conn: ConnState, mechanism:
       return false;
     });
   }
+  if (mechanism === "OAUTHBEARER") {
+    const c = broker.config;
+    return new OAuthBearerServer({
+      keys: broker.oauthKeys,
+      expectedAudience: c.list("sasl.oauthbearer.expected.audience"),
+      expectedIssuer: c.get("sasl.oauthbearer.expected.issuer") ?? "",
+      subClaim: c.get("sasl.oauthbearer.sub.claim.name") ?? "sub",
+      clockSkewSeconds: c.number("sasl.oauthbearer.clock.skew.seconds"),
+      nowMs: () => broker.clock.now(),
+    });
+  }
   if (mechanism in SCRAM_MECHANISMS) {
     const m = mechanism as ScramMechanism;
     return new ScramServer(m, (user) => broker.users.credential(user, m));
@@ -63,8 +75,11 @@ export async function authenticateStep(broker: BrokerContext, conn: ConnState, b
   if (step.kind === "done") {
     session.server = null;
     session.authenticated = true;
+    // KIP-368: with connections.max.reauth.ms set, the session ends then or with the credential
+    // (an OAUTHBEARER token's exp), whichever comes first.
     const reauthMs = broker.config.number("connections.max.reauth.ms");
-    session.expiresAtMs = reauthMs > 0 ? broker.clock.now() + reauthMs : 0;
+    const now = broker.clock.now();
+    session.expiresAtMs = reauthMs > 0 ? Math.min(now + reauthMs, step.expiresAtMs ?? Infinity) : 0;
     conn.principal = step.principal;
     broker.logger.debug("SASL authentication succeeded", {
       remote: conn.remote,
