@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond npm packages: real Kafka clients, reference codec
-# tools and PostgreSQL (the postgres: storage engine; tests run throwaway clusters) from Debian. Idempotent: does nothing when everything is present. Needs root (or
+# tools, openssl (test certificates) and PostgreSQL (the postgres: storage engine; tests run throwaway clusters) from Debian. Idempotent: does nothing when everything is present. Needs root (or
 # sudo) to install.
 set -euo pipefail
 
@@ -19,6 +19,7 @@ CHECKS=(
   "golang-github-shopify-sarama-dev|test -d /usr/share/gocode/src/github.com/Shopify/sarama"
   "golang-github-segmentio-kafka-go-dev|test -d /usr/share/gocode/src/github.com/segmentio/kafka-go"
   "postgresql|ls /usr/lib/postgresql/*/bin/initdb && command -v psql"
+  "openssl|command -v openssl"
 )
 
 missing=()

@@ -20,6 +20,34 @@ export interface Conn {
   readonly remote: string;
   /** Closes the socket at once (used after a protocol violation). */
   close(): void;
+  /**
+   * For TLS connections: the verified client certificate's subject as an RFC 2253 distinguished
+   * name ("CN=alice,OU=eng,O=Acme,C=US", as Java's `X500Principal.getName()` prints it; see
+   * `src/server/tls_subject.ts`), or null when the client sent none; undefined on plaintext
+   * connections. Set before `onConn` is called, so before the first byte is readable.
+   */
+  readonly peerSubject?: string | null;
+}
+
+/**
+ * TLS for a listener (PEM text, not paths).
+ * @example
+ * const tls: TlsServerOptions = { key, cert, ca, clientAuth: "required" };
+ */
+export interface TlsServerOptions {
+  /** PEM private key (PKCS#8 or PKCS#1/SEC1), unencrypted. */
+  key: string;
+  /** PEM certificate chain, leaf first. */
+  cert: string;
+  /** PEM CA bundle that client certificates must chain to (needed unless clientAuth is "none"). */
+  ca?: string;
+  /**
+   * Kafka's `ssl.client.auth`: "none" (no certificate asked), "requested" (asked, optional; a
+   * certificate that does not verify is refused, as in Kafka), "required" (refused without a
+   * valid one). A refused client's connection is closed after the handshake and never reaches
+   * `onConn`.
+   */
+  clientAuth: "none" | "requested" | "required";
 }
 
 /** A bound server socket. */
@@ -28,23 +56,52 @@ export interface Listener {
   readonly port: number;
   /** Stops accepting new connections. Existing connections are left to their owners. */
   close(): Promise<void>;
+  /**
+   * Replaces the key/certificate/CA for new connections (certificate reload without dropping
+   * existing connections). Present on TLS listeners only. Throws (keeping the old certificate)
+   * when the new key or certificate is unusable. `clientAuth` cannot change on a live listener.
+   */
+  reloadTls?(tls: TlsServerOptions): void;
 }
 
 /**
- * Opens an outgoing TCP connection (the CLI and client talk to any Kafka cluster with it).
+ * Options for an outgoing TLS connection (client side, for tests and the CLI). Without `ca` the
+ * runtime's default root store verifies the server.
+ */
+export interface TlsClientOptions {
+  /** PEM CA bundle the server certificate must chain to. */
+  ca?: string;
+  /** PEM client certificate chain (mTLS), with `key`. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
+  /** Name sent as SNI and checked against the certificate (default: `host`). */
+  serverName?: string;
+  /** false accepts any server certificate (tests only). Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * Opens an outgoing TCP connection, over TLS when `tls` is given (the CLI and client talk to any
+ * Kafka cluster with it).
  * @example
  * const conn = await connect({ host: "127.0.0.1", port: 9092 });
+ * const secure = await connect({ host: "127.0.0.1", port: 9093, tls: { ca } });
  */
-export type ConnectFn = (options: { host: string; port: number }) => Promise<Conn>;
+export type ConnectFn = (options: { host: string; port: number; tls?: TlsClientOptions }) => Promise<Conn>;
 
 /** Options for {@link ListenFn}. */
 export interface ListenOptions {
   host: string;
   port: number;
+  /** Serve TLS instead of plaintext. */
+  tls?: TlsServerOptions;
 }
 
 /**
- * Starts listening and calls `onConn` for every accepted connection.
+ * Starts listening and calls `onConn` for every accepted connection (for TLS, once its handshake
+ * succeeded and the client certificate passed `clientAuth`). Rejects with a clear error when the
+ * address cannot be bound or the TLS key/certificate is unusable.
  * @example
  * const listener = await listen({ host: "127.0.0.1", port: 0 }, (conn) => serve(conn));
  */

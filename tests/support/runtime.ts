@@ -22,10 +22,16 @@ export const openDatabase: OpenDatabaseFn = sqliteModule.openDatabase;
 /** The running runtime's file system adapter. */
 export const openFileSystem: () => FileSystem = fsModule.openFileSystem;
 
-const netModule = (await import(`${adapterDir}/net.ts`)) as { connect: import("../../src/ports.ts").ConnectFn };
+const netModule = (await import(`${adapterDir}/net.ts`)) as {
+  connect: import("../../src/ports.ts").ConnectFn;
+  listen: import("../../src/ports.ts").ListenFn;
+};
 
-/** The running runtime's outgoing TCP connector. */
+/** The running runtime's outgoing TCP (and TLS) connector. */
 export const connect: import("../../src/ports.ts").ConnectFn = netModule.connect;
+
+/** The running runtime's TCP (and TLS) listener. */
+export const listen: import("../../src/ports.ts").ListenFn = netModule.listen;
 
 const pgModule = runtimeName === "bun"
   ? ((await import(`${adapterDir}/postgres.ts`)) as {

@@ -1,10 +1,14 @@
 /**
- * Bun socket adapter: turns `Bun.listen` callbacks into {@link Conn} byte streams.
+ * Bun socket adapter: turns `Bun.listen` callbacks into {@link Conn} byte streams. TLS listeners
+ * and connections use the shared `node:tls` implementation (`../shared/node_tls.ts`), which
+ * Bun implements natively: it adds certificate reload, which `Bun.listen({ tls })` lacks
+ * (`server.reload({ tls })` keeps serving the old certificate, checked on Bun 1.4.5).
  *
  * @module
  */
 
 import type { Conn, ConnectFn, Listener, ListenFn } from "../../ports.ts";
+import { connectNodeTls, listenNodeTls } from "../shared/node_tls.ts";
 
 interface SocketState {
   controller: ReadableStreamDefaultController<Uint8Array> | null;
@@ -101,6 +105,8 @@ function finish(state: SocketState): void {
 
 /** Listens with `Bun.listen`; each accepted socket becomes a {@link Conn}. */
 export const listen: ListenFn = (options, onConn) => {
+  // TLS goes through node:tls: Bun.listen({ tls }) cannot swap its certificate (see node_tls.ts).
+  if (options.tls) return listenNodeTls({ ...options, tls: options.tls }, onConn);
   const server = Bun.listen<SocketState>({
     hostname: options.host,
     port: options.port,
@@ -151,8 +157,9 @@ const clientHandlers = {
   },
 };
 
-/** Connects with `Bun.connect`. */
-export const connect: ConnectFn = async ({ host, port }) => {
+/** Connects with `Bun.connect`, or over TLS with `node:tls`. */
+export const connect: ConnectFn = async ({ host, port, tls }) => {
+  if (tls) return connectNodeTls({ host, port, tls });
   const socket = await Bun.connect<SocketState>({
     hostname: host,
     port,
