@@ -32,6 +32,8 @@ const KBIN_DEFAULTS: Record<string, string> = {
 
 /** Settings that only kbin knows, with their defaults. */
 export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
+  /** How often TLS listeners re-read their PEM files to pick up renewed certificates (0: never). */
+  "kbin.ssl.reload.check.ms": { type: "long", default: "10000" },
   // Kafka's SASL/OAUTHBEARER server settings (KIP-768), which its broker config table does not list.
   /** JWKS of the token issuer: https://…, http://… or file:PATH; "" validates unsecured JWS tokens (development only). */
   "sasl.oauthbearer.jwks.endpoint.url": { type: "string", default: "" },

@@ -10,6 +10,7 @@
 
 import { type BrokerConfig, ConfigError, parseListener } from "./config.ts";
 import { jaasPlainUsers } from "./sasl/plain.ts";
+import { parsePrincipalRules } from "./ssl_principal.ts";
 
 /** Kafka's security protocols. */
 export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
@@ -31,6 +32,69 @@ export interface ListenerConfig {
   saslMechanisms: string[];
   /** Users of a PLAIN JAAS line (`user_NAME="password"`), or null when none is configured. */
   plainUsers: Map<string, string> | null;
+  /** TLS settings (SSL and SASL_SSL listeners), with PEM sources still to be read. */
+  ssl: SslSettings | null;
+  /** `ssl.principal.mapping.rules`, for SSL listeners' client certificates. */
+  principalRules: ReturnType<typeof parsePrincipalRules>;
+}
+
+/** Where a listener's PEM material comes from (Kafka's PEM settings). */
+export interface SslSettings {
+  /** ssl.keystore.location: one PEM file with the key and the certificate chain. */
+  keystoreLocation: string | null;
+  /** ssl.keystore.key and ssl.keystore.certificate.chain: PEM text in the configuration. */
+  keystoreKey: string | null;
+  keystoreChain: string | null;
+  /** ssl.truststore.location (a PEM CA bundle file) or ssl.truststore.certificates (PEM text). */
+  truststoreLocation: string | null;
+  truststoreCertificates: string | null;
+  clientAuth: "none" | "requested" | "required";
+}
+
+/** Whether a listener speaks TLS. */
+export function isTls(p: SecurityProtocol): boolean {
+  return p === "SSL" || p === "SASL_SSL";
+}
+
+function sslSettings(config: BrokerConfig, name: string): SslSettings {
+  const get = (k: string) => listenerSetting(config, name, k);
+  const fail = (why: string) => new ConfigError(`Cannot use TLS listener "${name}": ${why}`);
+  if ((get("ssl.keystore.type") ?? "JKS").toUpperCase() !== "PEM") {
+    throw fail("set ssl.keystore.type=PEM (kbin reads PEM key stores only; JKS and PKCS12 are Java formats)");
+  }
+  const keystoreLocation = get("ssl.keystore.location");
+  const keystoreKey = get("ssl.keystore.key");
+  const keystoreChain = get("ssl.keystore.certificate.chain");
+  if (!keystoreLocation && !(keystoreKey && keystoreChain)) {
+    throw fail(
+      "set ssl.keystore.location (a PEM file with the key and chain) or ssl.keystore.key and ssl.keystore.certificate.chain",
+    );
+  }
+  if (get("ssl.keystore.password") || get("ssl.key.password")) {
+    throw fail("encrypted PEM keys are not supported: leave ssl.keystore.password and ssl.key.password unset");
+  }
+  const clientAuth = (get("ssl.client.auth") ?? "none").toLowerCase();
+  if (clientAuth !== "none" && clientAuth !== "requested" && clientAuth !== "required") {
+    throw fail(`ssl.client.auth must be none, requested or required, got "${clientAuth}"`);
+  }
+  const truststoreLocation = get("ssl.truststore.location");
+  const truststoreCertificates = get("ssl.truststore.certificates");
+  if (clientAuth !== "none") {
+    if ((get("ssl.truststore.type") ?? "JKS").toUpperCase() !== "PEM") {
+      throw fail("set ssl.truststore.type=PEM to verify client certificates");
+    }
+    if (!truststoreLocation && !truststoreCertificates) {
+      throw fail(`ssl.client.auth=${clientAuth} needs ssl.truststore.location or ssl.truststore.certificates`);
+    }
+  }
+  return {
+    keystoreLocation: keystoreLocation || null,
+    keystoreKey: keystoreKey || null,
+    keystoreChain: keystoreChain || null,
+    truststoreLocation: truststoreLocation || null,
+    truststoreCertificates: truststoreCertificates || null,
+    clientAuth,
+  };
 }
 
 /** Whether a listener's clients must authenticate with SASL first. */
@@ -103,6 +167,8 @@ export function parseListeners(config: BrokerConfig): ListenerConfig[] {
       advertised: advertised.get(name) ?? null,
       saslMechanisms: isSasl(securityProtocol) ? mechanisms : [],
       plainUsers: jaas && /PlainLoginModule/.test(jaas) ? jaasPlainUsers(jaas) : null,
+      ssl: isTls(securityProtocol) ? sslSettings(config, name) : null,
+      principalRules: parsePrincipalRules(listenerSetting(config, name, "ssl.principal.mapping.rules") ?? "DEFAULT"),
     });
   }
   if (out.length === 0) throw new ConfigError("Cannot start broker: no listener is configured");

@@ -15,6 +15,7 @@
 import type { Conn, Logger } from "../ports.ts";
 import { CloseConnection, type ConnState } from "../broker/conn_state.ts";
 import type { ListenerConfig } from "../broker/listeners.ts";
+import { mapSubject } from "../broker/ssl_principal.ts";
 import { FrameSplitter } from "../protocol/frames.ts";
 import { PRODUCE_API } from "../protocol/generated/00_produce.ts";
 import type { FramePool } from "./frame_pool.ts";
@@ -61,7 +62,28 @@ let nextConnId = 1;
 export async function serveConnection(conn: Conn, options: ServeConnectionOptions): Promise<void> {
   const { handler, logger } = options;
   const state: ConnState = { remote: conn.remote, id: nextConnId++, principal: "User:ANONYMOUS", data: new Map() };
-  if (options.listener) state.listener = options.listener;
+  if (options.listener) {
+    state.listener = options.listener;
+    // An SSL listener's principal is its client certificate's subject, mapped by
+    // ssl.principal.mapping.rules (SASL_SSL takes the SASL principal instead).
+    if (options.listener.securityProtocol === "SSL" && conn.peerSubject) {
+      const name = mapSubject(options.listener.principalRules, conn.peerSubject);
+      if (name === null) {
+        logger.warn("Closing connection: no ssl.principal.mapping.rules rule matches the client certificate", {
+          remote: conn.remote,
+          subject: conn.peerSubject,
+        });
+        conn.close();
+        return;
+      }
+      state.principal = `User:${name}`;
+      logger.debug("TLS client authenticated by its certificate", {
+        remote: conn.remote,
+        subject: conn.peerSubject,
+        principal: state.principal,
+      });
+    }
+  }
   const pool = options.framePool;
   const splitter = new FrameSplitter(
     options.maxRequestBytes,

@@ -6,7 +6,7 @@
  */
 
 import type { ListenerConfig } from "../broker/listeners.ts";
-import type { Conn, Listener, ListenFn, Logger } from "../ports.ts";
+import type { Conn, Listener, ListenFn, Logger, TlsServerOptions } from "../ports.ts";
 import { type FrameHandler, serveConnection } from "./connection.ts";
 import { FramePool } from "./frame_pool.ts";
 
@@ -18,6 +18,8 @@ export interface Server {
   readonly connections: number;
   /** Stops accepting, waits for in-flight requests (up to `timeoutMs`), closes connections. */
   close(options?: { timeoutMs?: number }): Promise<void>;
+  /** TLS listeners: new key, certificate or CA for new connections (existing ones go on). */
+  reloadTls?(tls: TlsServerOptions): void;
 }
 
 /** Options for {@link startServer}. */
@@ -30,6 +32,8 @@ export interface StartServerOptions {
   maxRequestBytes: number;
   /** The listener this server serves (its name and security protocol reach every connection). */
   listener?: ListenerConfig;
+  /** TLS (SSL and SASL_SSL listeners). */
+  tls?: TlsServerOptions;
 }
 
 /** Binds and starts serving. Rejects if the address cannot be bound. */
@@ -39,7 +43,8 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   let signalClosing: () => void = () => {};
   const closing = new Promise<void>((resolve) => (signalClosing = resolve));
   const framePool = new FramePool();
-  const listener: Listener = await options.listen({ host: options.host, port: options.port }, (conn) => {
+  const listenOptions = { host: options.host, port: options.port, ...(options.tls ? { tls: options.tls } : {}) };
+  const listener: Listener = await options.listen(listenOptions, (conn) => {
     conns.add(conn);
     const done = serveConnection(conn, {
       handler: options.handler,
@@ -57,6 +62,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   return {
     host: listener.host,
     port: listener.port,
+    ...(listener.reloadTls ? { reloadTls: (tls: TlsServerOptions) => listener.reloadTls!(tls) } : {}),
     get connections() {
       return conns.size;
     },

@@ -21,6 +21,7 @@ import { coordinatorShard } from "../storage/placement.ts";
 import { openStorage, parseStorageUrl, type StorageUrl, StorageUrlError } from "../storage/open.ts";
 import { ClusterClient } from "./inter_broker.ts";
 import { jwksLoader } from "./jwks.ts";
+import { loadTls, watchTls } from "./tls_material.ts";
 import { type Server, startServer } from "./server.ts";
 
 /** Options for {@link startKafkaBroker}. */
@@ -156,8 +157,10 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       });
     }
     const servers: Server[] = [];
+    const stopWatching: (() => void)[] = [];
     try {
       for (const l of listeners) {
+        const tls = l.ssl ? await loadTls(runtime.fs, l.name, l.ssl) : undefined;
         const server = await startServer({
           listen: runtime.listen,
           host: l.host,
@@ -166,8 +169,20 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
           logger,
           maxRequestBytes: config.number("socket.request.max.bytes"),
           listener: l,
+          ...(tls ? { tls } : {}),
         });
         servers.push(server);
+        if (tls && l.ssl && server.reloadTls) {
+          stopWatching.push(watchTls({
+            fs: runtime.fs,
+            listener: l.name,
+            ssl: l.ssl,
+            current: tls,
+            intervalMs: config.number("kbin.ssl.reload.check.ms"),
+            reload: (next) => server.reloadTls!(next),
+            logger,
+          }));
+        }
         const wildcard = l.host === "" || l.host === "0.0.0.0" || l.host === "::";
         l.advertised = l.advertised
           ? { host: l.advertised.host, port: l.advertised.port === 0 ? server.port : l.advertised.port }
@@ -175,6 +190,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         l.port = server.port;
       }
     } catch (err) {
+      for (const stop of stopWatching) stop();
       for (const s of servers) await s.close();
       throw err;
     }
@@ -236,6 +252,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       bootstrap: `${hostText}:${broker.advertised.port}`,
       close() {
         closed ??= (async () => {
+          for (const stop of stopWatching) stop();
           for (const s of servers) await s.close();
           const served = broker.requestTotals.entries();
           if (served.length > 0) {

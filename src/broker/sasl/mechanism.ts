@@ -8,7 +8,12 @@
 /** The outcome of one client message. */
 export type SaslStep =
   | { kind: "challenge"; bytes: Uint8Array }
-  | { kind: "done"; bytes: Uint8Array; principal: string; /** When the credential ends (a token's exp). */ expiresAtMs?: number }
+  | {
+    kind: "done";
+    bytes: Uint8Array;
+    principal: string; /** When the credential ends (a token's exp). */
+    expiresAtMs?: number;
+  }
   | { kind: "failed"; message: string };
 
 /** The server side of one authentication exchange. */

@@ -46,12 +46,18 @@ function jsonPart(s: string): Record<string, unknown> | null {
 }
 
 /** Web Crypto parameters of a JWS algorithm. */
-function algorithm(alg: string): { import: RsaHashedImportParams | EcKeyImportParams; verify: AlgorithmIdentifier | RsaPssParams | EcdsaParams } | null {
+function algorithm(
+  alg: string,
+):
+  | { import: RsaHashedImportParams | EcKeyImportParams; verify: AlgorithmIdentifier | RsaPssParams | EcdsaParams }
+  | null {
   const m = /^(RS|PS|ES)(256|384|512)$/.exec(alg);
   if (!m) return null;
   const hash = `SHA-${m[2]}`;
   if (m[1] === "RS") return { import: { name: "RSASSA-PKCS1-v1_5", hash }, verify: { name: "RSASSA-PKCS1-v1_5" } };
-  if (m[1] === "PS") return { import: { name: "RSA-PSS", hash }, verify: { name: "RSA-PSS", saltLength: Number(m[2]) / 8 } };
+  if (m[1] === "PS") {
+    return { import: { name: "RSA-PSS", hash }, verify: { name: "RSA-PSS", saltLength: Number(m[2]) / 8 } };
+  }
   const curve = { "256": "P-256", "384": "P-384", "512": "P-521" }[m[2]!]!;
   return { import: { name: "ECDSA", namedCurve: curve }, verify: { name: "ECDSA", hash } };
 }

@@ -2,8 +2,11 @@
 
 Ops:
   roundtrip {mechanism, username, password, topic, values}: produces the values, reads them back
+            (optional: bootstrap, protocol (default SASL_PLAINTEXT), ca, cert, key file paths)
             -> {values: [...]} or {error}
-  badlogin  {mechanism, username, password}: lists topics with a wrong password
+  badlogin  {mechanism, username, password}: lists topics with a wrong password (or a bad token)
+  (mechanism OAUTHBEARER takes {token} (a JWT handed over by oauth_cb) or {principal} (librdkafka's
+  unsecured JWT) instead of username and password)
             -> {error: text, seconds: how long until the error}
 """
 import json
@@ -15,13 +18,25 @@ from confluent_kafka.admin import AdminClient
 
 
 def conf(b, op):
-    return {
-        "bootstrap.servers": b,
-        "security.protocol": "SASL_PLAINTEXT",
-        "sasl.mechanisms": op["mechanism"],
-        "sasl.username": op["username"],
-        "sasl.password": op["password"],
+    c = {
+        "bootstrap.servers": op.get("bootstrap", b),
+        "security.protocol": op.get("protocol", "SASL_PLAINTEXT"),
     }
+    if op.get("mechanism") == "OAUTHBEARER":
+        c["sasl.mechanisms"] = "OAUTHBEARER"
+        if "token" in op:
+            # A token from elsewhere (here: signed by the test), handed over by oauth_cb.
+            c["oauth_cb"] = lambda _config: (op["token"], time.time() + 300)
+        else:
+            # librdkafka's own unsecured JWT (development).
+            c["enable.sasl.oauthbearer.unsecure.jwt"] = True
+            c["sasl.oauthbearer.config"] = "principal=%s" % op["principal"]
+    elif "mechanism" in op:
+        c.update({"sasl.mechanisms": op["mechanism"], "sasl.username": op["username"], "sasl.password": op["password"]})
+    for key, name in (("ca", "ssl.ca.location"), ("cert", "ssl.certificate.location"), ("key", "ssl.key.location")):
+        if key in op:
+            c[name] = op[key]
+    return c
 
 
 def roundtrip(b, op):
