@@ -152,7 +152,8 @@ export class OAuthBearerServer implements SaslServer {
       return failed("the message is not UTF-8");
     }
     // gs2-header "n,[a=authzid]," then \x01-separated key=value pairs, ending with \x01\x01.
-    const m = /^([ny]),(?:a=([^,]*))?,\u0001(.*)\u0001\u0001$/s.exec(text);
+    // \x01 separates the key=value pairs (RFC 7628).
+    const m = new RegExp("^([ny]),(?:a=([^,]*))?,\x01(.*)\x01\x01$", "s").exec(text);
     if (!m) return failed("the client's message is not an RFC 7628 initial response");
     const kv = new Map(m[3]!.split("\u0001").map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
     const auth = /^Bearer ([^\s]+)$/.exec(kv.get("auth") ?? "");

@@ -40,7 +40,7 @@ async function signer(kid: string) {
 async function saslPort(broker: BrokerProcess): Promise<string> {
   const log = await waitFor(
     "the SASL listener",
-    () => /SASL_PLAINTEXT=SASL_PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/.exec(broker.log()),
+    () => /SASL_PLAINTEXT=SASL_PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/.exec(broker.log()) ?? undefined,
   );
   return `127.0.0.1:${log[1]}`;
 }
