@@ -8,6 +8,7 @@
 import type { ListenerConfig } from "../broker/listeners.ts";
 import type { Conn, Listener, ListenFn, Logger, TlsServerOptions } from "../ports.ts";
 import { type FrameHandler, serveConnection } from "./connection.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
 import { FramePool } from "./frame_pool.ts";
 
 /** A running Kafka protocol server. */
@@ -34,6 +35,8 @@ export interface StartServerOptions {
   listener?: ListenerConfig;
   /** TLS (SSL and SASL_SSL listeners). */
   tls?: TlsServerOptions;
+  /** max.connections and max.connections.per.ip, shared by the broker's listeners. */
+  limits?: ConnectionLimits;
 }
 
 /** Binds and starts serving. Rejects if the address cannot be bound. */
@@ -45,6 +48,12 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   const framePool = new FramePool();
   const listenOptions = { host: options.host, port: options.port, ...(options.tls ? { tls: options.tls } : {}) };
   const listener: Listener = await options.listen(listenOptions, (conn) => {
+    const refused = options.limits?.admit(conn.remote) ?? null;
+    if (refused !== null) {
+      options.logger.warn("Refused a connection", { remote: conn.remote, reason: refused });
+      conn.close();
+      return;
+    }
     conns.add(conn);
     const done = serveConnection(conn, {
       handler: options.handler,
@@ -54,6 +63,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
       framePool,
       ...(options.listener ? { listener: options.listener } : {}),
     }).finally(() => {
+      options.limits?.release(conn.remote);
       conns.delete(conn);
       active.delete(done);
     });

@@ -20,6 +20,7 @@ import type { Storage } from "../storage/engine.ts";
 import { coordinatorShard } from "../storage/placement.ts";
 import { openStorage, parseStorageUrl, type StorageUrl, StorageUrlError } from "../storage/open.ts";
 import { ClusterClient } from "./inter_broker.ts";
+import { ConnectionLimits } from "./connection_limits.ts";
 import { jwksLoader } from "./jwks.ts";
 import { loadTls, watchTls } from "./tls_material.ts";
 import { type Server, startServer } from "./server.ts";
@@ -158,6 +159,11 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     }
     const servers: Server[] = [];
     const stopWatching: (() => void)[] = [];
+    const limits = new ConnectionLimits({
+      max: config.number("max.connections"),
+      perIp: config.number("max.connections.per.ip"),
+      overrides: config.get("max.connections.per.ip.overrides") ?? "",
+    });
     try {
       for (const l of listeners) {
         const tls = l.ssl ? await loadTls(runtime.fs, l.name, l.ssl) : undefined;
@@ -169,6 +175,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
           logger,
           maxRequestBytes: config.number("socket.request.max.bytes"),
           listener: l,
+          limits,
           ...(tls ? { tls } : {}),
         });
         servers.push(server);
