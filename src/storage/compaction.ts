@@ -161,6 +161,18 @@ export interface FilteredBatch {
   tombstonesRemoved: number;
 }
 
+/** How {@link filterBatch} judges a batch. */
+export interface FilterOptions {
+  map: OffsetMap;
+  deleteHorizonMs: number;
+  keepEmpty: boolean;
+  codecs: CompactionCodecs;
+  /** The partition's aborted transactions: their records go. */
+  aborted?: AbortedTxnIndex;
+  /** The pass's view of transactions, for dropping markers whose transaction kept nothing. */
+  txns?: TxnCleaningPass;
+}
+
 /**
  * Filters one batch against the offset map.
  * @param batch one whole v2 batch
@@ -168,18 +180,7 @@ export interface FilteredBatch {
  * @param o.deleteHorizonMs tombstones with a timestamp before this go (now - delete.retention.ms)
  * @param o.keepEmpty keep the batch, emptied, when nothing is left (a producer's newest batch)
  */
-export function filterBatch(
-  batch: Uint8Array,
-  o: {
-    map: OffsetMap;
-    deleteHorizonMs: number;
-    keepEmpty: boolean;
-    codecs: CompactionCodecs;
-    aborted?: AbortedTxnIndex;
-    /** The pass's view of transactions, for dropping markers whose transaction kept nothing. */
-    txns?: TxnCleaningPass;
-  },
-): FilteredBatch {
+export function filterBatch(batch: Uint8Array, o: FilterOptions): FilteredBatch {
   if (isControlBatch(batch)) {
     // A marker goes once its transaction kept no batch and delete.retention.ms passed since it
     // was written (Kafka's cleaner: an empty transaction's marker past the delete horizon).
@@ -207,7 +208,8 @@ export class TxnCleaningPass {
 
   /** A transactional data batch of `producerId` was kept (true) or dropped. */
   data(producerId: bigint, kept: boolean): void {
-    if (kept || !this.#kept.has(producerId)) this.#kept.set(producerId, kept || (this.#kept.get(producerId) ?? false));
+    if (kept) this.#kept.set(producerId, true);
+    else if (!this.#kept.has(producerId)) this.#kept.set(producerId, false);
   }
 
   /** At the producer's marker: whether its transaction kept no batch; then forgets it. */
@@ -223,16 +225,7 @@ export class TxnCleaningPass {
   }
 }
 
-function filterData(
-  batch: Uint8Array,
-  o: {
-    map: OffsetMap;
-    deleteHorizonMs: number;
-    keepEmpty: boolean;
-    codecs: CompactionCodecs;
-    aborted?: AbortedTxnIndex;
-  },
-): FilteredBatch {
+function filterData(batch: Uint8Array, o: FilterOptions): FilteredBatch {
   const opened: OpenedBatch = openBatch(batch, 0, o.codecs.decompress);
   const base = Number(opened.header.baseOffset);
   if (o.aborted && (opened.header.attributes & 0x10) !== 0 && isAbortedAt(o.aborted, opened.header.producerId, base)) {
