@@ -26,6 +26,8 @@ import { PendingTxnOffsets } from "./txn/group_offsets.ts";
 import { TRANSACTION_VERSION } from "./txn/features.ts";
 import { TxnVerifier } from "./txn/verification.ts";
 import { UserStore } from "./sasl/credentials.ts";
+import { AclCache } from "./acl/store.ts";
+import { authorizerSettings } from "./acl/authorizer.ts";
 import { type InterBroker, NO_INTER_BROKER } from "./inter_broker.ts";
 
 /** Options for {@link Broker}. */
@@ -110,6 +112,8 @@ export class Broker implements BrokerContext {
   readonly txnVerifier: TxnVerifier;
   /** SCRAM credentials (SASL users). */
   readonly users: UserStore;
+  /** ACL bindings and the authorizer. */
+  readonly acls: AclCache;
   /** The keys OAUTHBEARER tokens must be signed with, or null for unsecured tokens. */
   readonly oauthKeys: (() => Promise<JsonWebKey[]>) | null;
   /** Requests served by client id, API key and version (closed connections). */
@@ -135,6 +139,11 @@ export class Broker implements BrokerContext {
     this.groups = options.groups;
     this.producerIds = new ProducerIds(options.storage);
     this.users = new UserStore(options.storage.state);
+    this.acls = new AclCache(options.storage.state, {
+      settings: authorizerSettings(options.config),
+      refreshMs: options.config.number("kbin.acl.refresh.ms"),
+      clock: options.clock,
+    });
     this.oauthKeys = options.oauthKeys ?? null;
     this.pendingTxnOffsets = new PendingTxnOffsets({ storage: options.storage, groups: options.groups });
     this.interBroker = options.interBroker ?? NO_INTER_BROKER;

@@ -58,6 +58,8 @@ export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.postgres.tail.cache.bytes": { type: "long", default: "67108864" },
   /** file: storage: below this many free bytes in the data directory, produce is refused (KAFKA_STORAGE_ERROR). */
   "kbin.log.dir.min.free.bytes": { type: "long", default: "104857600" },
+  /** How old the ACLs the authorizer decides with may be: brokers sharing PostgreSQL agree within this. */
+  "kbin.acl.refresh.ms": { type: "long", default: "1000" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */
   "unstable.api.versions.enable": { type: "boolean", default: "false" },
 };

@@ -40,6 +40,8 @@ export interface BrokerContext {
   readonly interBroker: import("./inter_broker.ts").InterBroker;
   readonly txnVerifier: import("./txn/verification.ts").TxnVerifier;
   readonly users: import("./sasl/credentials.ts").UserStore;
+  /** The ACL bindings and the authorizer over them. */
+  readonly acls: import("./acl/store.ts").AclCache;
   readonly oauthKeys: (() => Promise<JsonWebKey[]>) | null;
   readonly codecs: Codecs;
   readonly policies: TopicPolicies;

@@ -35,6 +35,9 @@ import saslAuthenticate from "./36_sasl_authenticate.ts";
 import describeUserScramCredentials from "./50_describe_user_scram_credentials.ts";
 import alterUserScramCredentials from "./51_alter_user_scram_credentials.ts";
 import txnOffsetCommit from "./28_txn_offset_commit.ts";
+import describeAcls from "./29_describe_acls.ts";
+import createAcls from "./30_create_acls.ts";
+import deleteAcls from "./31_delete_acls.ts";
 import describeConfigs from "./32_describe_configs.ts";
 import describeLogDirs from "./35_describe_log_dirs.ts";
 import alterConfigs from "./33_alter_configs.ts";
@@ -79,6 +82,9 @@ export const ALL_HANDLERS: readonly Handler[] = [
   describeUserScramCredentials,
   alterUserScramCredentials,
   txnOffsetCommit,
+  describeAcls,
+  createAcls,
+  deleteAcls,
   describeConfigs,
   describeLogDirs,
   alterConfigs,
