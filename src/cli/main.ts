@@ -6,6 +6,7 @@
  */
 
 import { VERSION } from "../version.ts";
+import { aclCommand } from "./acl.ts";
 import { consumeCommand } from "./consume.ts";
 import { groupCommand } from "./group.ts";
 import { logDirsCommand } from "./log_dirs.ts";
@@ -29,6 +30,7 @@ Commands:
   consume TOPIC         Print records, from the end or from anywhere (kbin consume --help)
   log-dirs              Each broker's log directories and partition sizes (kbin log-dirs --help)
   user <command>        SASL/SCRAM users: add, passwd, list, delete (kbin user --help)
+  acl <command>         ACLs: add, list, remove (kbin acl --help)
   txn <command>         List, describe transactions and producers, abort hanging ones
                         (kbin txn --help)
 
@@ -49,6 +51,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   consume: consumeCommand,
   "log-dirs": logDirsCommand,
   user: userCommand,
+  acl: aclCommand,
   txn: txnCommand,
 };
 
