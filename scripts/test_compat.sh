@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The real-client tests in two shards run side by side (most of their time is spent waiting on
-# clients, kills and leases, not on the two cores): the crash-heavy directories in one, the rest
+# clients, kills and leases, not on the two cores): the crash-heavy directories (and a few long ones,
+# to balance the two) in one, the rest
 # in the other. Prints each shard's bun test report when it ends; exits non-zero if either failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-HEAVY=(tests/compat/scale_out tests/compat/lifecycle)
+HEAVY=(tests/compat/scale_out tests/compat/lifecycle tests/compat/security tests/compat/kip848)
 REST=()
 for d in tests/compat/*/; do
   d=${d%/}

@@ -6,6 +6,7 @@
 #        bash scripts/bench/run.sh scale-out [SECONDS]
 #        bash scripts/bench/run.sh lifecycle [SIZE_MIB]
 #        bash scripts/bench/run.sh transactions [SECONDS] [REPEATS]
+#        bash scripts/bench/run.sh security [SECONDS] [REPEATS]
 #   quick (default, about 1.5 minutes): 3 s per produce run, a 256 MiB consume backlog, 5 s end to end.
 #   full  (about 13 minutes): 10 s per produce run, each repeated 3 times, a 1 GiB backlog, 15 s end to end, acks=all
 #         also against the sink and end to end.
@@ -30,6 +31,9 @@
 #         produce of the same groups by the same client in the same run (alternating, REPEATS runs of SECONDS each,
 #         defaults 5 and 2): transactions/s, records/s, MB/s, p50/p99 and the transactional/idempotent ratio. Prints a
 #         Markdown table; docs/benchmarks.md is not touched.
+#   security (about 1 minute with the defaults 5 and 3): scripts/bench/security.ts against the built kbin with a
+#         PLAINTEXT and a SASL_SSL (SCRAM-SHA-512) listener: librdkafka produce MB/s on each (1 KiB, acks=all),
+#         alternating, the SASL_SSL/PLAINTEXT ratio, and connections per second (full SASL_SSL logins vs PLAINTEXT).
 #
 # What it does: installs librdkafka-dev if it is missing (apt-get, as root), compiles the
 # librdkafka load generator scripts/bench/rdkafka_bench.c into .cache/bench/, builds kbin into
@@ -67,7 +71,8 @@ case "$mode" in
   scale-out) ;;
   lifecycle) exec bun "$root/scripts/bench/lifecycle.ts" "${2:-1024}" ;;
   transactions) ;;
-  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle or transactions" ;;
+  security) ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle, transactions or security" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"
@@ -105,6 +110,9 @@ if [[ "$mode" == scale-out ]]; then
 fi
 if [[ "$mode" == transactions ]]; then
   exec bun "$root/scripts/bench/transactions.ts" "${2:-5}" "${3:-2}"
+fi
+if [[ "$mode" == security ]]; then
+  exec bun "$root/scripts/bench/security.ts" "${2:-5}" "${3:-3}"
 fi
 if [[ "$mode" != compare ]]; then
   exec bun "$root/scripts/bench/suite.ts" "$mode"

@@ -20,6 +20,7 @@ export const CLIENT_OPTIONS = {
   bootstrap: { type: "string", short: "b" },
   "client-id": { type: "string" },
   "timeout-ms": { type: "string" },
+  "command-config": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /**

@@ -71,6 +71,9 @@ Connection options:
   -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
   --client-id ID                  Client id sent to the broker (default kbin-cli)
   --timeout-ms MS                 Request timeout (default 30000)
+  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
+                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
+                                  default $KBIN_COMMAND_CONFIG)
   --verbose                       Show offset resets and retries, and stacks on errors
 
 When a start offset is no longer in the log (deleted by retention, or past the end), reading

@@ -29,6 +29,9 @@ const CONNECTION = `Connection options (every command):
   -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
   --client-id ID                  Client id sent to the broker (default kbin-cli)
   --timeout-ms MS                 Request timeout (default 30000)
+  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
+                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
+                                  default $KBIN_COMMAND_CONFIG)
   -h, --help                      Help for a command ("kbin txn abort --help")
 `;
 

@@ -14,7 +14,7 @@ import { DESCRIBE_USER_SCRAM_CREDENTIALS_API } from "../protocol/generated/50_de
 import type { KafkaClient } from "../client/client.ts";
 import { silentLogger } from "../broker/logger.ts";
 import { UserStore } from "../broker/sasl/credentials.ts";
-import { randomBytes } from "../broker/sasl/crypto.ts";
+import { randomBytes } from "../protocol/sasl/crypto.ts";
 import {
   credentialOf,
   MAX_ITERATIONS,
@@ -40,6 +40,9 @@ const CONNECTION_HELP = `Connection options:
   -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
   --client-id ID                  Client id sent to the broker (default kbin-cli)
   --timeout-ms MS                 Request timeout (default 30000)
+  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
+                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
+                                  default $KBIN_COMMAND_CONFIG)
 `;
 
 const ADD_HELP = `Usage: kbin user add NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [--password-stdin]

@@ -8,8 +8,8 @@
 import type { ApiDescriptor } from "../protocol/generated/api_keys.ts";
 import { METADATA_API, type MetadataResponse } from "../protocol/generated/03_metadata.ts";
 import type { Input } from "../protocol/types.ts";
-import type { ConnectFn } from "../ports.ts";
-import { KafkaConnection } from "./connection.ts";
+import type { ConnectFn, TlsClientOptions } from "../ports.ts";
+import { type ConnectionOptions, KafkaConnection, type SaslOptions } from "./connection.ts";
 import { KafkaClientError } from "./errors.ts";
 
 /** Options for {@link KafkaClient}. */
@@ -19,6 +19,10 @@ export interface KafkaClientOptions {
   connect: ConnectFn;
   clientId?: string;
   requestTimeoutMs?: number;
+  /** TLS for every connection (SSL and SASL_SSL listeners). */
+  tls?: TlsClientOptions;
+  /** SASL for every connection (SASL_PLAINTEXT and SASL_SSL listeners). */
+  sasl?: SaslOptions;
 }
 
 /** Splits "host:port" (IPv6 as "[::1]:9092"); the port defaults to 9092. */
@@ -54,8 +58,10 @@ export class KafkaClient {
    * @param options.requestTimeoutMs this connection's request timeout (default the client's)
    */
   connectTo(host: string, port: number, options: { requestTimeoutMs?: number } = {}): Promise<KafkaConnection> {
-    const opts: { connect: ConnectFn; clientId?: string; requestTimeoutMs?: number } = {
+    const opts: ConnectionOptions = {
       connect: this.#options.connect,
+      ...(this.#options.tls ? { tls: this.#options.tls } : {}),
+      ...(this.#options.sasl ? { sasl: this.#options.sasl } : {}),
     };
     if (this.#options.clientId !== undefined) opts.clientId = this.#options.clientId;
     const timeoutMs = options.requestTimeoutMs ?? this.#options.requestTimeoutMs;

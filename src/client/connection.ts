@@ -12,7 +12,10 @@ import { ErrorCode } from "../protocol/generated/errors.ts";
 import { Reader } from "../protocol/reader.ts";
 import type { Input } from "../protocol/types.ts";
 import { Writer } from "../protocol/writer.ts";
-import type { Conn, ConnectFn } from "../ports.ts";
+import type { Conn, ConnectFn, TlsClientOptions } from "../ports.ts";
+import { SASL_HANDSHAKE_API } from "../protocol/generated/17_sasl_handshake.ts";
+import { SASL_AUTHENTICATE_API } from "../protocol/generated/36_sasl_authenticate.ts";
+import { ScramClient } from "../protocol/sasl/scram.ts";
 import { FrameSplitter } from "../protocol/frames.ts";
 import { KafkaClientError } from "./errors.ts";
 
@@ -24,11 +27,22 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+/** SASL credentials for a SASL_PLAINTEXT or SASL_SSL listener. */
+export interface SaslOptions {
+  mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+  username: string;
+  password: string;
+}
+
 /** Options for {@link KafkaConnection.open}. */
 export interface ConnectionOptions {
   connect: ConnectFn;
   clientId?: string;
   requestTimeoutMs?: number;
+  /** TLS (SSL and SASL_SSL listeners). */
+  tls?: TlsClientOptions;
+  /** SASL authentication right after ApiVersions (SASL_PLAINTEXT and SASL_SSL listeners). */
+  sasl?: SaslOptions;
 }
 
 const CLIENT_SOFTWARE_NAME = "kbin";
@@ -82,18 +96,47 @@ export class KafkaConnection {
   static async open(host: string, port: number, options: ConnectionOptions): Promise<KafkaConnection> {
     let conn: Conn;
     try {
-      conn = await options.connect({ host, port });
+      conn = await options.connect({ host, port, ...(options.tls ? { tls: options.tls } : {}) });
     } catch (err) {
       throw new KafkaClientError(`Cannot connect to ${host}:${port}: ${(err as Error).message}`, { code: null });
     }
     const c = new KafkaConnection(conn, `${host}:${port}`, options);
     try {
       await c.#negotiate();
+      if (options.sasl) await c.#authenticate(options.sasl);
     } catch (err) {
       c.close();
       throw err;
     }
     return c;
+  }
+
+  /** SaslHandshake v1, then SaslAuthenticate until the mechanism is done. */
+  async #authenticate(sasl: SaslOptions): Promise<void> {
+    const fail = (code: number | null, why: string) =>
+      new KafkaClientError(
+        `Cannot authenticate to ${this.address} as ${sasl.username} with ${sasl.mechanism}: ${why}`,
+        {
+          code,
+        },
+      );
+    const hs = await this.request(SASL_HANDSHAKE_API, 1, { mechanism: sasl.mechanism });
+    if (hs.errorCode !== ErrorCode.NONE) {
+      throw fail(hs.errorCode, `the broker offers ${hs.mechanisms.join(", ") || "no mechanism"}`);
+    }
+    const send = async (authBytes: Uint8Array) => {
+      const r = await this.request(SASL_AUTHENTICATE_API, 1, { authBytes });
+      if (r.errorCode !== ErrorCode.NONE) throw fail(r.errorCode, r.errorMessage ?? "refused");
+      return r.authBytes;
+    };
+    if (sasl.mechanism === "PLAIN") {
+      await send(new TextEncoder().encode(`\u0000${sasl.username}\u0000${sasl.password}`));
+      return;
+    }
+    const scram = new ScramClient(sasl.mechanism, sasl.username, sasl.password);
+    const serverFirst = await send(scram.first());
+    const serverFinal = await send(await scram.final(serverFirst));
+    if (!scram.verifyServer(serverFinal)) throw fail(null, "the broker's SCRAM signature does not verify");
   }
 
   async #negotiate(): Promise<void> {

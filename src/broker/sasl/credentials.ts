@@ -9,7 +9,7 @@
  */
 
 import type { StateStorage } from "../../storage/engine.ts";
-import { fromBase64, toBase64 } from "./crypto.ts";
+import { fromBase64, toBase64 } from "../../protocol/sasl/crypto.ts";
 import { SCRAM_MECHANISMS, type ScramCredential, type ScramMechanism } from "./scram.ts";
 
 const NS = "scram-credentials";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { fromBase64 } from "./crypto.ts";
+import { fromBase64 } from "../../protocol/sasl/crypto.ts";
 import type { SaslServer, SaslStep } from "./mechanism.ts";
 
 /** How tokens are validated. */

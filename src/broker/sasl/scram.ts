@@ -1,79 +1,26 @@
 /**
- * SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677) as Kafka runs them (KIP-84): the server's
- * side of the exchange, and the stored form of a credential (salt, iterations, StoredKey,
- * ServerKey — never the password). Kafka accepts 4096 to 16384 iterations. The `tokenauth`
- * extension (delegation tokens) is refused.
+ * The server side of SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802, RFC 7677) as Kafka runs it
+ * (KIP-84), over the credentials `protocol/sasl/scram.ts` derives. The `tokenauth` extension
+ * (delegation tokens) is refused.
  *
  * @module
  */
 
-import { constantTimeEqual, digest, fromBase64, type HashName, hmac, pbkdf2, randomBytes, toBase64 } from "./crypto.ts";
+import { constantTimeEqual, digest, fromBase64, hmac, randomBytes, toBase64 } from "../../protocol/sasl/crypto.ts";
+import { SCRAM_MECHANISMS, type ScramCredential, type ScramMechanism } from "../../protocol/sasl/scram.ts";
 import type { SaslServer, SaslStep } from "./mechanism.ts";
 
-/** The SCRAM mechanisms, with Kafka's numbering (ScramMechanism: 1 and 2). */
-export const SCRAM_MECHANISMS = {
-  "SCRAM-SHA-256": { id: 1, hash: "SHA-256" as HashName, keyLength: 32 },
-  "SCRAM-SHA-512": { id: 2, hash: "SHA-512" as HashName, keyLength: 64 },
-} as const;
-
-export type ScramMechanism = keyof typeof SCRAM_MECHANISMS;
-
-/** Kafka's bounds on SCRAM iterations (ScramMechanism.minIterations / maxIterations). */
-export const MIN_ITERATIONS = 4096;
-export const MAX_ITERATIONS = 16384;
-
-/** The mechanism named by Kafka's number, or null. */
-export function scramMechanismById(id: number): ScramMechanism | null {
-  for (const [name, m] of Object.entries(SCRAM_MECHANISMS)) if (m.id === id) return name as ScramMechanism;
-  return null;
-}
-
-/** What the broker keeps of a SCRAM password. */
-export interface ScramCredential {
-  salt: Uint8Array;
-  iterations: number;
-  storedKey: Uint8Array;
-  serverKey: Uint8Array;
-}
-
-/** SaltedPassword = Hi(password, salt, i). */
-export function saltPassword(
-  mechanism: ScramMechanism,
-  password: string,
-  salt: Uint8Array,
-  iterations: number,
-): Promise<Uint8Array> {
-  const m = SCRAM_MECHANISMS[mechanism];
-  return pbkdf2(m.hash, password, salt, iterations, m.keyLength);
-}
-
-/** The stored credential of a salted password (what AlterUserScramCredentials sends). */
-export async function credentialOf(
-  mechanism: ScramMechanism,
-  salt: Uint8Array,
-  saltedPassword: Uint8Array,
-  iterations: number,
-): Promise<ScramCredential> {
-  const { hash } = SCRAM_MECHANISMS[mechanism];
-  const clientKey = await hmac(hash, saltedPassword, "Client Key");
-  return {
-    salt,
-    iterations,
-    storedKey: await digest(hash, clientKey),
-    serverKey: await hmac(hash, saltedPassword, "Server Key"),
-  };
-}
-
-/** Whether `password` is the one a credential was made from (SASL/PLAIN against SCRAM users). */
-export async function passwordMatches(
-  mechanism: ScramMechanism,
-  credential: ScramCredential,
-  password: string,
-): Promise<boolean> {
-  const salted = await saltPassword(mechanism, password, credential.salt, credential.iterations);
-  const fresh = await credentialOf(mechanism, credential.salt, salted, credential.iterations);
-  return constantTimeEqual(fresh.storedKey, credential.storedKey);
-}
+export {
+  credentialOf,
+  MAX_ITERATIONS,
+  MIN_ITERATIONS,
+  passwordMatches,
+  saltPassword,
+  SCRAM_MECHANISMS,
+  type ScramCredential,
+  type ScramMechanism,
+  scramMechanismById,
+} from "../../protocol/sasl/scram.ts";
 
 /** RFC 5802 saslname: "=2C" is ",", "=3D" is "="; any other "=" is malformed. */
 function decodeSaslName(s: string): string | null {

@@ -9,6 +9,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -174,6 +175,28 @@ describe("SASL_PLAINTEXT through real clients", { skip: MISSING }, () => {
     const list = spawnSync("kcat", ["-b", broker.bootstrap, "-L", "-m", "5"], { timeout: 30_000 });
     assert.equal(list.status, 0, list.stderr.toString());
     assert.doesNotMatch(list.stdout.toString(), /unauthenticated/, "the topic was never created");
+  });
+
+  test("kbin's own commands authenticate with --command-config (Kafka client properties) on the SASL listener", async () => {
+    const props = join(dataDir, "client.properties");
+    writeFileSync(
+      props,
+      [
+        "security.protocol=SASL_PLAINTEXT",
+        "sasl.mechanism=SCRAM-SHA-512",
+        'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="admin-pw";',
+      ].join("\n"),
+    );
+    const ok = await kbin(["topic", "list", "-b", sasl, "--command-config", props]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /kcat-plain/);
+    writeFileSync(
+      props,
+      "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=admin\nsasl.password=nope\n",
+    );
+    const bad = await kbin(["topic", "list", "-b", sasl, "--command-config", props]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Cannot authenticate to .* as admin with PLAIN: Authentication failed/);
   });
 
   test("kbin user list shows both users with their mechanisms; delete removes one, whose logins then fail", async () => {

@@ -87,6 +87,19 @@ describe("TLS listeners through real clients", { skip: MISSING }, () => {
     );
   });
 
+  test("kbin's own commands speak mTLS with --command-config", async () => {
+    const props = f("client.properties");
+    writeFileSync(
+      props,
+      `security.protocol=SSL\nssl.truststore.location=${f("ca.pem")}\nssl.certificate.location=${
+        f("alice.pem")
+      }\nssl.key.location=${f("alice.key")}\n`,
+    );
+    const r = await run(BUN, [MAIN, "topic", "list", "-b", ssl, "--command-config", props], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /tls-topic/);
+  });
+
   test("mTLS with ssl.client.auth=required refuses a client without a certificate and one from another CA", () => {
     const tls = ["-X", "security.protocol=SSL", "-X", `ssl.ca.location=${f("ca.pem")}`];
     const none = kcat(["-b", ssl, ...tls, "-L", "-m", "2"]);

@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import { startBroker } from "../../../../mod.ts";
 import { BrokerConfig, ConfigError } from "../../../../src/broker/config.ts";
 import { parseListeners } from "../../../../src/broker/listeners.ts";
-import { digest, fromBase64, hmac, toBase64 } from "../../../../src/broker/sasl/crypto.ts";
+import { digest, fromBase64, hmac, toBase64 } from "../../../../src/protocol/sasl/crypto.ts";
 import { jaasPlainUsers } from "../../../../src/broker/sasl/plain.ts";
 import { saltPassword, SCRAM_MECHANISMS, type ScramMechanism } from "../../../../src/broker/sasl/scram.ts";
 import { KafkaConnection } from "../../../../src/client/connection.ts";
