@@ -21,6 +21,8 @@ import { Writer } from "../protocol/writer.ts";
 import { CloseConnection, type ConnState } from "./conn_state.ts";
 import { partFailure } from "./part_errors.ts";
 import { inWindow } from "./registry.ts";
+import type { Authorizer } from "./acl/authorizer.ts";
+import { sessionOf } from "./acl/requests.ts";
 import { authenticateStep, mustAuthenticate, saslSession } from "./sasl/authenticator.ts";
 import { RequestCounts, type RequestTotals } from "./request_counts.ts";
 import type { BrokerContext } from "./context.ts";
@@ -44,6 +46,16 @@ function finishFrame(w: Writer): Uint8Array[] {
   const first = chunks[0]!;
   new DataView(first.buffer, first.byteOffset, 4).setInt32(0, size);
   return chunks;
+}
+
+/** Every request is allowed without an authorizer. */
+const ALLOW_ALL = () => true;
+
+/** A connection's ACL check against one snapshot of the ACLs. */
+function allowedFor(authorizer: Authorizer, conn: ConnState) {
+  const session = sessionOf(conn);
+  return (operation: number, resourceType: number, resourceName: string) =>
+    authorizer.authorize(session, { operation, resourceType, resourceName });
 }
 
 /** What a SASL listener serves before authentication. */
@@ -138,7 +150,8 @@ export class Dispatcher {
     }
     let response;
     try {
-      response = await handler.handle(request, { broker, header, version, conn, release });
+      const allowed = broker.acls.settings.enabled ? allowedFor(await broker.acls.authorizer(), conn) : ALLOW_ALL;
+      response = await handler.handle(request, { broker, header, version, conn, release, allowed });
     } catch (err) {
       // Handlers catch failures per partition, group or resource; what still escapes is answered
       // as one error where the response has a top-level error code, and closes the connection

@@ -29,6 +29,11 @@ export interface RequestContext {
    * request's order-sensitive effects are done (Produce: every batch has its offsets).
    */
   readonly release: () => void;
+  /**
+   * Whether the connection's principal may perform `operation` on a resource (ACLs; always true
+   * without an authorizer). Codes: `acl/model.ts` (AclOperation, ResourceType).
+   */
+  readonly allowed: (operation: number, resourceType: number, resourceName: string) => boolean;
 }
 
 /** A handler for one API key. `handle` returns null for "send no response" (acks=0). */

@@ -237,3 +237,17 @@ export function hostOfRemote(remote: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
   return mapped ? mapped[1]! : host;
 }
+
+/**
+ * The KIP-430 bit field of the operations a check allows on a resource (`1 << operation` for
+ * each operation the resource type supports).
+ */
+export function allowedOperations(
+  allowed: (operation: number, resourceType: number, resourceName: string) => boolean,
+  resourceType: number,
+  resourceName: string,
+): number {
+  let bits = 0;
+  for (const op of SUPPORTED_OPERATIONS[resourceType] ?? []) if (allowed(op, resourceType, resourceName)) bits |= 1 << op;
+  return bits;
+}

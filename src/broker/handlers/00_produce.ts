@@ -64,6 +64,7 @@ import { type BrokerContext, notLeaderError, partitionOf } from "../context.ts";
 import { CloseConnection } from "../conn_state.ts";
 import { partFailure } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 type PartitionResult = Input<PartitionProduceResponse>;
 
@@ -297,10 +298,24 @@ export default defineHandler(PRODUCE_API, {
     };
     if (waiting === 0) ctx.release();
     const byId = version >= 13;
+    // ACLs (Kafka's handleProduceRequest): WRITE on the transactional id fails the whole request,
+    // WRITE on each topic its partitions.
+    const txnDenied = request.transactionalId !== null &&
+      !ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId);
     const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
       const found = byId ? broker.storage.topics.byId(t.topicId) : broker.storage.topics.get(t.name);
+      const name = found.ok ? found.value.name : t.name;
+      const denied = txnDenied
+        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        : (byId && !found.ok) || ctx.allowed(AclOperation.WRITE, ResourceType.TOPIC, name)
+        ? ErrorCode.NONE
+        : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
       const partitionResponses = await allSettled(
         t.partitionData.map((p) => {
+          if (denied !== ErrorCode.NONE) {
+            appended();
+            return failed(p.index, denied);
+          }
           if (found.ok) {
             return producePartition(
               broker,

@@ -42,6 +42,7 @@ import { batchSizeAt, F, view } from "../../storage/batch_fields.ts";
 import type { PartitionStorage } from "../../storage/engine.ts";
 import type { Topic } from "../../storage/engine.ts";
 import { type BrokerContext, leaderEpochError, notLeaderError, partitionOf } from "../context.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
 import { partFailure } from "../part_errors.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
@@ -94,14 +95,25 @@ async function readAll(
   request: FetchRequest,
   version: number,
   byId: boolean,
+  allowed: RequestContext["allowed"],
 ): Promise<Outcome[]> {
   let remaining = version >= 3 ? request.maxBytes : 0x7fffffff;
   let minOneBatch = version >= 3;
   const outcomes: Outcome[] = [];
   for (const w of wants) {
+    // ACLs first, as Kafka: an unauthorized topic is TOPIC_AUTHORIZATION_FAILED whether or not it exists.
+    const named = byId ? null : w.topicName;
+    if (named !== null && !allowed(AclOperation.READ, ResourceType.TOPIC, named)) {
+      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED), bytes: 0, log: null });
+      continue;
+    }
     const topic = resolveTopic(broker, w, byId);
     if (typeof topic === "number") {
       outcomes.push({ want: w, data: errorData(w.partition, topic), bytes: 0, log: null });
+      continue;
+    }
+    if (named === null && !allowed(AclOperation.READ, ResourceType.TOPIC, topic.name)) {
+      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED), bytes: 0, log: null });
       continue;
     }
     let outcome: Outcome;
@@ -365,7 +377,7 @@ async function handleFetch(request: FetchRequest, ctx: RequestContext): Promise<
     }
   }
   const deadline = broker.clock.now() + Math.max(0, request.maxWaitMs);
-  let outcomes = await readAll(broker, wants, request, version, byId);
+  let outcomes = await readAll(broker, wants, request, version, byId, ctx.allowed);
   for (;;) {
     const bytes = outcomes.reduce((n, o) => n + o.bytes, 0);
     const anyError = outcomes.some((o) => (o.data.errorCode ?? 0) !== 0);
@@ -376,7 +388,7 @@ async function handleFetch(request: FetchRequest, ctx: RequestContext): Promise<
     );
     if (watched.length === 0) break;
     await waitForData(watched, deadline, now);
-    outcomes = await readAll(broker, wants, request, version, byId);
+    outcomes = await readAll(broker, wants, request, version, byId, ctx.allowed);
   }
   if (session) {
     const sent = incremental

@@ -28,10 +28,11 @@ import {
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
-import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS, TOPIC_OPERATIONS } from "../acl_ops.ts";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
 import { type BrokerContext, controllerOf, liveBrokers, partitionMetadata } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, allowedOperations, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 import { autoCreateTopic } from "../topics.ts";
 
@@ -49,21 +50,32 @@ export default defineHandler(METADATA_API, {
   maxVersion: 13,
   async handle(request, ctx) {
     const { broker, version } = ctx;
-    const topicOps = request.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const topicOps = (t: Topic) =>
+      request.includeTopicAuthorizedOperations
+        ? allowedOperations(ctx.allowed, ResourceType.TOPIC, t.name)
+        : AUTHORIZED_OPERATIONS_OMITTED;
     const describe = (t: Topic): Input<MetadataResponseTopic> => ({
       errorCode: ErrorCode.NONE,
       name: t.name,
       topicId: t.id,
       isInternal: t.internal || INTERNAL_TOPICS.has(t.name),
       partitions: topicPartitions(broker, t),
-      topicAuthorizedOperations: topicOps,
+      topicAuthorizedOperations: topicOps(t),
     });
     const allowAuto = (version < 4 || request.allowAutoTopicCreation) &&
       broker.config.bool("auto.create.topics.enable");
     let topics: Input<MetadataResponseTopic>[];
     const all = request.topics === null || (version === 0 && request.topics.length === 0);
+    const canDescribe = (name: string) => ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+    const denied = (name: string | null, topicId?: string): Input<MetadataResponseTopic> => ({
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      name,
+      ...(topicId === undefined ? {} : { topicId }),
+      partitions: [],
+    });
     if (all) {
-      topics = broker.storage.topics.list().map(describe);
+      // Topics the principal may not describe are left out (Kafka's getTopicMetadata).
+      topics = broker.storage.topics.list().filter((t) => canDescribe(t.name)).map(describe);
     } else {
       topics = [];
       for (const t of request.topics ?? []) {
@@ -86,15 +98,21 @@ export default defineHandler(METADATA_API, {
           return { errorCode: ErrorCode.INVALID_REQUEST, name: null, topicId: ZERO_UUID, partitions: [] };
         }
         const found = broker.storage.topics.byId(t.topicId);
+        if (found.ok && !canDescribe(found.value.name)) return denied(null, t.topicId);
         return found.ok
           ? describe(found.value)
           : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: t.topicId, partitions: [] };
       }
+      if (!canDescribe(t.name)) return denied(t.name);
       const found = broker.storage.topics.get(t.name);
       if (found.ok) return describe(found.value);
       if (topicNameError(t.name)) {
         return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name: t.name, partitions: [] };
       }
+      // Auto-creation needs CREATE on the cluster or the topic, as Kafka.
+      const mayCreate = ctx.allowed(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) ||
+        ctx.allowed(AclOperation.CREATE, ResourceType.TOPIC, t.name);
+      if (allowAuto && !mayCreate) return denied(t.name);
       if (allowAuto) {
         const created = await autoCreateTopic(broker, t.name);
         if (created.ok) return describe(created.value);
@@ -118,7 +136,7 @@ export default defineHandler(METADATA_API, {
       controllerId: controllerOf(broker),
       topics,
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS
+        ? allowedOperations(ctx.allowed, ResourceType.CLUSTER, CLUSTER_NAME)
         : AUTHORIZED_OPERATIONS_OMITTED,
     };
     return response;
