@@ -248,6 +248,8 @@ export function allowedOperations(
   resourceName: string,
 ): number {
   let bits = 0;
-  for (const op of SUPPORTED_OPERATIONS[resourceType] ?? []) if (allowed(op, resourceType, resourceName)) bits |= 1 << op;
+  for (const op of SUPPORTED_OPERATIONS[resourceType] ?? []) {
+    if (allowed(op, resourceType, resourceName)) bits |= 1 << op;
+  }
   return bits;
 }

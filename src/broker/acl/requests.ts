@@ -6,7 +6,10 @@
  * @module
  */
 
+import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { ConnState } from "../conn_state.ts";
+import { type BrokerContext, notCoordinatorError } from "../context.ts";
+import type { RequestContext } from "../registry.ts";
 import type { Authorizer, Session } from "./authorizer.ts";
 import { CLUSTER_NAME, hostOfRemote, operationName, ResourceType } from "./model.ts";
 
@@ -43,3 +46,17 @@ export function clusterDenied(
 
 /** Kafka's answer to the ACL APIs on a broker without an authorizer (SECURITY_DISABLED). */
 export const NO_AUTHORIZER = "No Authorizer is configured.";
+
+/**
+ * A group request's gate, in Kafka's order: the ACL on the group first
+ * (GROUP_AUTHORIZATION_FAILED), then whether this broker coordinates it (NOT_COORDINATOR).
+ * @returns an error code, NONE when the request may go on
+ */
+export function groupGate(
+  ctx: { broker: BrokerContext; allowed: RequestContext["allowed"] },
+  operation: number,
+  groupId: string,
+): number {
+  if (!ctx.allowed(operation, ResourceType.GROUP, groupId)) return ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  return notCoordinatorError(ctx.broker, groupId);
+}

@@ -104,7 +104,12 @@ async function readAll(
     // ACLs first, as Kafka: an unauthorized topic is TOPIC_AUTHORIZATION_FAILED whether or not it exists.
     const named = byId ? null : w.topicName;
     if (named !== null && !allowed(AclOperation.READ, ResourceType.TOPIC, named)) {
-      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED), bytes: 0, log: null });
+      outcomes.push({
+        want: w,
+        data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+        bytes: 0,
+        log: null,
+      });
       continue;
     }
     const topic = resolveTopic(broker, w, byId);
@@ -113,7 +118,12 @@ async function readAll(
       continue;
     }
     if (named === null && !allowed(AclOperation.READ, ResourceType.TOPIC, topic.name)) {
-      outcomes.push({ want: w, data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED), bytes: 0, log: null });
+      outcomes.push({
+        want: w,
+        data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+        bytes: 0,
+        log: null,
+      });
       continue;
     }
     let outcome: Outcome;

@@ -15,7 +15,8 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { JOIN_GROUP_API } from "../../protocol/generated/11_join_group.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(JOIN_GROUP_API, {
@@ -23,7 +24,7 @@ export default defineHandler(JOIN_GROUP_API, {
   maxVersion: 9,
   async handle(request, ctx) {
     const { version } = ctx;
-    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    const notCoordinator = groupGate(ctx, AclOperation.READ, request.groupId);
     if (notCoordinator !== ErrorCode.NONE) {
       return {
         throttleTimeMs: 0,

@@ -8,14 +8,15 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { HEARTBEAT_API } from "../../protocol/generated/12_heartbeat.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(HEARTBEAT_API, {
   minVersion: 0,
   maxVersion: 4,
   handle(request, ctx) {
-    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    const notCoordinator = groupGate(ctx, AclOperation.READ, request.groupId);
     if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator };
     const errorCode = ctx.broker.groups.heartbeat(request.groupId, {
       memberId: request.memberId,

@@ -7,7 +7,8 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { LEAVE_GROUP_API } from "../../protocol/generated/13_leave_group.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(LEAVE_GROUP_API, {
@@ -17,7 +18,7 @@ export default defineHandler(LEAVE_GROUP_API, {
     const members = ctx.version >= 3
       ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: request.memberId, groupInstanceId: null }];
-    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    const notCoordinator = groupGate(ctx, AclOperation.READ, request.groupId);
     if (notCoordinator !== ErrorCode.NONE) return { throttleTimeMs: 0, errorCode: notCoordinator, members: [] };
     const result = ctx.broker.groups.leave(request.groupId, members);
     if (ctx.version < 3) return { throttleTimeMs: 0, errorCode: result.members[0]?.errorCode ?? result.errorCode };

@@ -10,14 +10,15 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { SYNC_GROUP_API } from "../../protocol/generated/14_sync_group.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(SYNC_GROUP_API, {
   minVersion: 0,
   maxVersion: 5,
   async handle(request, ctx) {
-    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    const notCoordinator = groupGate(ctx, AclOperation.READ, request.groupId);
     if (notCoordinator !== ErrorCode.NONE) {
       return {
         throttleTimeMs: 0,

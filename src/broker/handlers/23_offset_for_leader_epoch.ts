@@ -23,6 +23,7 @@ import {
 import type { Input } from "../../protocol/types.ts";
 import { guardPart, type PartFailure } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 import { leaderEpochError, notLeaderError, partitionOf } from "../context.ts";
 
 export default defineHandler(OFFSET_FOR_LEADER_EPOCH_API, {
@@ -37,7 +38,9 @@ export default defineHandler(OFFSET_FOR_LEADER_EPOCH_API, {
       for (const p of t.partitions) {
         const answer = (errorCode: number, leaderEpoch = -1, endOffset = -1n) =>
           partitions.push({ errorCode, partition: p.partition, leaderEpoch, endOffset });
-        if (!found.ok || p.partition < 0 || p.partition >= found.value.partitions) {
+        if (!ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic)) {
+          answer(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        } else if (!found.ok || p.partition < 0 || p.partition >= found.value.partitions) {
           answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         } else {
           const end = await guardPart<{ leaderEpoch: number; endOffset: number } | PartFailure>(
