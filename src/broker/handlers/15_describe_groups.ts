@@ -11,12 +11,10 @@ import { DESCRIBE_GROUPS_API, type DescribedGroup } from "../../protocol/generat
 import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation, allowedOperations, ResourceType } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
-
-/** READ, DESCRIBE and DELETE on a group (KIP-430 bit field). */
-const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
 
 export default defineHandler(DESCRIBE_GROUPS_API, {
   minVersion: 0,
@@ -33,7 +31,7 @@ export default defineHandler(DESCRIBE_GROUPS_API, {
       ),
     };
     function describeOne(groupId: string): Input<DescribedGroup> {
-      const notCoordinator = notCoordinatorError(ctx.broker, groupId);
+      const notCoordinator = groupGate(ctx, AclOperation.DESCRIBE, groupId);
       if (notCoordinator !== ErrorCode.NONE) return { errorCode: notCoordinator, groupId, groupState: "", members: [] };
       const d = ctx.broker.groups.describe(groupId);
       const notFound = ctx.version >= 6 && d.notFound !== undefined;
@@ -49,7 +47,9 @@ export default defineHandler(DESCRIBE_GROUPS_API, {
         protocolType: d.protocolType,
         protocolData: d.protocolData,
         members: d.members,
-        authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+        authorizedOperations: request.includeAuthorizedOperations
+          ? allowedOperations(ctx.allowed, ResourceType.GROUP, groupId)
+          : AUTHORIZED_OPERATIONS_OMITTED,
       };
     }
   },

@@ -6,7 +6,8 @@
  */
 
 import { DELETE_GROUPS_API } from "../../protocol/generated/42_delete_groups.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { guardPart, mapInOrder } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -18,7 +19,7 @@ export default defineHandler(DELETE_GROUPS_API, {
       throttleTimeMs: 0,
       results: await mapInOrder(request.groupsNames, async (groupId) => ({
         groupId,
-        errorCode: notCoordinatorError(ctx.broker, groupId) ||
+        errorCode: groupGate(ctx, AclOperation.DELETE, groupId) ||
           await guardPart(() => ctx.broker.groups.deleteGroup(groupId), {
             logger: ctx.broker.logger,
             context: { api: "DeleteGroups", version: ctx.version, group: groupId },

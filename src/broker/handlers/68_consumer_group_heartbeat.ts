@@ -14,14 +14,15 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/68_consumer_group_heartbeat.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(CONSUMER_GROUP_HEARTBEAT_API, {
   minVersion: 0,
   maxVersion: 1,
   handle(request, ctx) {
-    const notCoordinator = notCoordinatorError(ctx.broker, request.groupId);
+    const notCoordinator = groupGate(ctx, AclOperation.READ, request.groupId);
     if (notCoordinator !== ErrorCode.NONE) {
       return {
         throttleTimeMs: 0,

@@ -15,14 +15,13 @@ import {
 import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation, allowedOperations, ResourceType } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
 
 /** ConsumerGroupMemberType CONSUMER (a member that speaks ConsumerGroupHeartbeat). */
 const MEMBER_TYPE_CONSUMER = 1;
-
-const GROUP_OPERATIONS = (1 << 3) | (1 << 8) | (1 << 6);
 
 export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
   minVersion: 0,
@@ -46,7 +45,7 @@ export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
       ),
     };
     function describeOne(groupId: string): Input<DescribedGroup> {
-      const notCoordinator = notCoordinatorError(broker, groupId);
+      const notCoordinator = groupGate(ctx, AclOperation.DESCRIBE, groupId);
       if (notCoordinator !== ErrorCode.NONE) {
         return { errorCode: notCoordinator, errorMessage: null, groupId, groupState: "" };
       }
@@ -81,7 +80,9 @@ export default defineHandler(CONSUMER_GROUP_DESCRIBE_API, {
           targetAssignment: assignment(m.targetAssignment),
           memberType: MEMBER_TYPE_CONSUMER,
         })),
-        authorizedOperations: request.includeAuthorizedOperations ? GROUP_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
+        authorizedOperations: request.includeAuthorizedOperations
+          ? allowedOperations(ctx.allowed, ResourceType.GROUP, groupId)
+          : AUTHORIZED_OPERATIONS_OMITTED,
       };
     }
   },
