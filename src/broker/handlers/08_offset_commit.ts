@@ -19,7 +19,8 @@
 
 import { OFFSET_COMMIT_API } from "../../protocol/generated/08_offset_commit.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { notCoordinatorError } from "../context.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import type { OffsetToCommit } from "../group/coordinator.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
@@ -36,10 +37,14 @@ export default defineHandler(OFFSET_COMMIT_API, {
       const found = broker.storage.topics.byId(t.topicId);
       return found.ok ? found.value.name : null;
     });
+    // ACLs: READ on each topic (its partitions are TOPIC_AUTHORIZATION_FAILED and not committed).
+    const denied = names.map((n) =>
+      n !== null && n !== undefined && !ctx.allowed(AclOperation.READ, ResourceType.TOPIC, n)
+    );
     const flat: OffsetToCommit[] = [];
     request.topics.forEach((t, i) => {
       const name = names[i];
-      if (name === null || name === undefined) return;
+      if (name === null || name === undefined || denied[i]) return;
       for (const p of t.partitions) {
         flat.push({
           topic: name,
@@ -51,7 +56,7 @@ export default defineHandler(OFFSET_COMMIT_API, {
         });
       }
     });
-    const notCoordinator = notCoordinatorError(broker, request.groupId);
+    const notCoordinator = groupGate(ctx, AclOperation.READ, request.groupId);
     const codes = notCoordinator !== ErrorCode.NONE
       ? flat.map(() => notCoordinator)
       : await guardPart(() =>
@@ -73,7 +78,13 @@ export default defineHandler(OFFSET_COMMIT_API, {
         topicId: t.topicId,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: names[ti] === null ? ErrorCode.UNKNOWN_TOPIC_ID : codes[i++]!,
+          errorCode: names[ti] === null
+            ? ErrorCode.UNKNOWN_TOPIC_ID
+            : notCoordinator === ErrorCode.GROUP_AUTHORIZATION_FAILED
+            ? notCoordinator
+            : denied[ti]
+            ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+            : codes[i++]!,
         })),
       })),
     };
