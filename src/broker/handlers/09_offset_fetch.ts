@@ -24,7 +24,9 @@ import {
   type OffsetFetchResponseTopics,
 } from "../../protocol/generated/09_offset_fetch.ts";
 import type { Input } from "../../protocol/types.ts";
-import { type BrokerContext, notCoordinatorError } from "../context.ts";
+import type { BrokerContext } from "../context.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
+import { groupGate } from "../acl/requests.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
 
@@ -86,6 +88,12 @@ function fetchById(
 
 type WireTopic = { partitions: { partitionIndex: number; committedOffset: bigint; errorCode: number }[] };
 
+/** The name of a topic id, or undefined when it is unknown. */
+function nameOfId(broker: BrokerContext, topicId: string): string | undefined {
+  const found = broker.storage.topics.byId(topicId);
+  return found.ok ? found.value.name : undefined;
+}
+
 /** Marks partitions with offsets staged by an open transaction UNSTABLE_OFFSET_COMMIT. */
 async function markUnstable(
   broker: BrokerContext,
@@ -112,6 +120,28 @@ export default defineHandler(OFFSET_FETCH_API, {
   maxVersion: 10,
   async handle(request, ctx) {
     const answer = answerOf(request, ctx);
+    // ACLs: DESCRIBE on each topic. Named topics the principal may not describe answer
+    // TOPIC_AUTHORIZATION_FAILED per partition; an all-topics fetch leaves them out.
+    const hide = (topics: (WireTopic & { name?: string; topicId?: string })[], all: boolean) =>
+      topics.filter((t) => {
+        const name = t.name ?? (t.topicId === undefined ? undefined : nameOfId(ctx.broker, t.topicId));
+        if (name === undefined || ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return true;
+        for (const p of t.partitions) {
+          p.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          p.committedOffset = -1n;
+        }
+        return !all;
+      });
+    if (ctx.version >= 8) {
+      for (const g of answer.groups ?? []) {
+        const asked = request.groups.find((r) => r.groupId === g.groupId);
+        g.topics = hide((g.topics ?? []) as WireTopic[], asked?.topics === null) as NonNullable<typeof g.topics>;
+      }
+    } else {
+      answer.topics = hide((answer.topics ?? []) as WireTopic[], request.topics === null) as NonNullable<
+        typeof answer.topics
+      >;
+    }
     if (ctx.version >= 7 && request.requireStable) {
       const { broker } = ctx;
       if (ctx.version >= 8) {
@@ -134,7 +164,7 @@ function answerOf(request: OffsetFetchRequest, ctx: RequestContext): Input<Offse
       throttleTimeMs: 0,
       groups: request.groups.map((g) =>
         guardPartSync(() => {
-          const notCoordinator = notCoordinatorError(broker, g.groupId);
+          const notCoordinator = groupGate(ctx, AclOperation.DESCRIBE, g.groupId);
           if (notCoordinator !== ErrorCode.NONE) return { groupId: g.groupId, errorCode: notCoordinator, topics: [] };
           const member = { memberId: g.memberId, memberEpoch: g.memberEpoch };
           if (version >= 10) return { groupId: g.groupId, ...fetchById(broker, g.groupId, g.topics, member) };
@@ -163,7 +193,7 @@ function answerOf(request: OffsetFetchRequest, ctx: RequestContext): Input<Offse
       })),
     })),
   });
-  const notCoordinator = notCoordinatorError(broker, request.groupId);
+  const notCoordinator = groupGate(ctx, AclOperation.DESCRIBE, request.groupId);
   if (notCoordinator !== ErrorCode.NONE) return failed(notCoordinator);
   return guardPartSync(() => {
     const r = groups.fetchOffsets(request.groupId, request.topics);
