@@ -17,7 +17,8 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/10_find_coordinator.ts";
 import type { ConnState } from "../conn_state.ts";
 import { type BrokerContext, coordinatorOf } from "../context.ts";
-import { defineHandler } from "../registry.ts";
+import { defineHandler, type RequestContext } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 const KEY_TYPE_GROUP = 0;
 const KEY_TYPE_TRANSACTION = 1;
@@ -26,13 +27,26 @@ type Located = { errorCode: number; errorMessage: string | null; nodeId: number;
 
 const NONE = { nodeId: -1, host: "", port: -1 };
 
-function locate(broker: BrokerContext, keyType: number, key: string, conn?: ConnState): Located {
+function locate(
+  broker: BrokerContext,
+  keyType: number,
+  key: string,
+  conn: ConnState,
+  allowed: RequestContext["allowed"],
+): Located {
+  // ACLs: DESCRIBE on the group or the transactional id.
+  if (keyType === KEY_TYPE_GROUP && !allowed(AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, ...NONE };
+  }
+  if (keyType === KEY_TYPE_TRANSACTION && !allowed(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) {
+    return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: null, ...NONE };
+  }
   if (keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION) {
     // Transactional ids hash onto the same shards as group ids (as Kafka's __transaction_state).
     const b = coordinatorOf(broker, key);
     return b === null
       ? { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "The coordinator is not available.", ...NONE }
-      : b.nodeId === broker.nodeId && conn?.listener?.advertised
+      : b.nodeId === broker.nodeId && conn.listener?.advertised
       ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, ...conn.listener.advertised }
       : { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, host: b.host, port: b.port };
   }
@@ -48,10 +62,15 @@ export default defineHandler(FIND_COORDINATOR_API, {
   maxVersion: 6,
   handle(request, ctx) {
     const { broker, version } = ctx;
-    if (version < 4) return { throttleTimeMs: 0, ...locate(broker, request.keyType, request.key, ctx.conn) };
+    if (version < 4) {
+      return { throttleTimeMs: 0, ...locate(broker, request.keyType, request.key, ctx.conn, ctx.allowed) };
+    }
     return {
       throttleTimeMs: 0,
-      coordinators: request.coordinatorKeys.map((key) => ({ key, ...locate(broker, request.keyType, key, ctx.conn) })),
+      coordinators: request.coordinatorKeys.map((key) => ({
+        key,
+        ...locate(broker, request.keyType, key, ctx.conn, ctx.allowed),
+      })),
     };
   },
 });
