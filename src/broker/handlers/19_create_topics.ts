@@ -27,6 +27,7 @@ import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { effectiveTopicConfigs } from "../topic_rules.ts";
 import { createPlannedTopic, planTopic } from "../topics.ts";
 
@@ -38,7 +39,17 @@ export default defineHandler(CREATE_TOPICS_API, {
     const counts = new Map<string, number>();
     for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const results: Input<CreatableTopicResult>[] = [];
+    // ACLs: CREATE on the cluster, or on each topic.
+    const clusterCreate = ctx.allowed(AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME);
     for (const t of request.topics) {
+      if (!clusterCreate && !ctx.allowed(AclOperation.CREATE, ResourceType.TOPIC, t.name)) {
+        results.push({
+          name: t.name,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: `Authorization failed: ${ctx.conn.principal} may not create topic ${t.name}`,
+        });
+        continue;
+      }
       if (counts.get(t.name)! > 1) {
         results.push({
           name: t.name,

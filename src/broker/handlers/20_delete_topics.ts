@@ -18,6 +18,7 @@ import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 export default defineHandler(DELETE_TOPICS_API, {
   minVersion: 0,
@@ -41,6 +42,17 @@ export default defineHandler(DELETE_TOPICS_API, {
         continue;
       }
       const found = byId ? broker.storage.topics.byId(w.topicId) : broker.storage.topics.get(w.name!);
+      // ACLs: DELETE on the topic (checked before existence, so names do not leak).
+      const name = found.ok ? found.value.name : w.name;
+      if ((byName || found.ok) && !ctx.allowed(AclOperation.DELETE, ResourceType.TOPIC, name!)) {
+        responses.push({
+          name: w.name,
+          topicId: w.topicId,
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          errorMessage: `Authorization failed: ${ctx.conn.principal} may not delete this topic`,
+        });
+        continue;
+      }
       if (!found.ok) {
         responses.push({
           name: w.name,

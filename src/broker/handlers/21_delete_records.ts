@@ -25,6 +25,7 @@ import type { Topic } from "../../storage/engine.ts";
 import { type BrokerContext, notLeaderError, partitionOf } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 type PartitionResult = Input<DeleteRecordsPartitionResult>;
 
@@ -70,7 +71,12 @@ export default defineHandler(DELETE_RECORDS_API, {
     for (const t of request.topics) {
       const found = broker.storage.topics.get(t.name);
       const partitions: PartitionResult[] = [];
+      const authorized = ctx.allowed(AclOperation.DELETE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
+        if (!authorized) {
+          partitions.push(failed(p.partitionIndex, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          continue;
+        }
         if (!found.ok || p.partitionIndex < 0 || p.partitionIndex >= found.value.partitions) {
           partitions.push(failed(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
           continue;

@@ -17,6 +17,7 @@ import {
 import type { Input } from "../../protocol/types.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 /** Kafka's cap on partitions per topic is the broker's memory; kbin keeps a sane bound. */
 const MAX_PARTITIONS = 100_000;
@@ -34,6 +35,14 @@ export default defineHandler(CREATE_PARTITIONS_API, {
     for (const t of request.topics) {
       if (counts.get(t.name)! > 1) {
         fail(t.name, ErrorCode.INVALID_REQUEST, "Duplicate topic in request.");
+        continue;
+      }
+      if (!ctx.allowed(AclOperation.ALTER, ResourceType.TOPIC, t.name)) {
+        fail(
+          t.name,
+          ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          `Authorization failed: ${ctx.conn.principal} may not alter ${t.name}`,
+        );
         continue;
       }
       const found = broker.storage.topics.get(t.name);
