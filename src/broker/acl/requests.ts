@@ -60,3 +60,26 @@ export function groupGate(
   if (!ctx.allowed(operation, ResourceType.GROUP, groupId)) return ErrorCode.GROUP_AUTHORIZATION_FAILED;
   return notCoordinatorError(ctx.broker, groupId);
 }
+
+/**
+ * The ACL check of a config resource (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs):
+ * a topic's on the topic, a broker's or broker logger's on the cluster, a group's on the group.
+ * @returns Kafka's error and message, or null when allowed
+ */
+export function configDenied(
+  ctx: { allowed: RequestContext["allowed"]; conn: ConnState },
+  operation: number,
+  resourceType: number,
+  resourceName: string,
+): { code: number; message: string } | null {
+  const [type, name, code] = resourceType === 2
+    ? [ResourceType.TOPIC, resourceName, ErrorCode.TOPIC_AUTHORIZATION_FAILED]
+    : resourceType === 32
+    ? [ResourceType.GROUP, resourceName, ErrorCode.GROUP_AUTHORIZATION_FAILED]
+    : [ResourceType.CLUSTER, CLUSTER_NAME, ErrorCode.CLUSTER_AUTHORIZATION_FAILED];
+  if (ctx.allowed(operation, type, name)) return null;
+  return {
+    code,
+    message: `${ctx.conn.principal} needs ${operationName(operation)} on ${resourceName || "the cluster"}`,
+  };
+}

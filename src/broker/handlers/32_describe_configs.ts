@@ -34,6 +34,8 @@ import type { Input } from "../../protocol/types.ts";
 import type { BrokerContext } from "../context.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation } from "../acl/model.ts";
+import { configDenied } from "../acl/requests.ts";
 import { brokerSynonyms, ConfigSource, effectiveTopicConfigs, topicNameError } from "../topic_rules.ts";
 
 const TYPE_CODES: Record<string, number> = {
@@ -142,7 +144,19 @@ export default defineHandler(DESCRIBE_CONFIGS_API, {
       return { ...base, errorCode: ErrorCode.NONE, errorMessage: null, configs };
     };
     const results = request.resources.map((res) =>
-      guardPartSync(() => describeOne(res), {
+      guardPartSync(() => {
+        const denied = configDenied(ctx, AclOperation.DESCRIBE_CONFIGS, res.resourceType, res.resourceName);
+        if (denied) {
+          return {
+            resourceType: res.resourceType,
+            resourceName: res.resourceName,
+            errorCode: denied.code,
+            errorMessage: denied.message,
+            configs: [],
+          };
+        }
+        return describeOne(res);
+      }, {
         logger: broker.logger,
         context: {
           api: "DescribeConfigs",

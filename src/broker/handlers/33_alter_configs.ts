@@ -16,6 +16,8 @@ import type { Input } from "../../protocol/types.ts";
 import { preprocessAlter, replaceTopicConfigs } from "../alter_topic_configs.ts";
 import { guardPart, mapInOrder } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation } from "../acl/model.ts";
+import { configDenied } from "../acl/requests.ts";
 
 export default defineHandler(ALTER_CONFIGS_API, {
   minVersion: 0,
@@ -24,7 +26,7 @@ export default defineHandler(ALTER_CONFIGS_API, {
     const refused = preprocessAlter(request.resources, () => false);
     const responses: Input<AlterConfigsResourceResponse>[] = await mapInOrder(request.resources, async (res, i) => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
-      const error = refused.get(i);
+      const error = refused.get(i) ?? configDenied(ctx, AclOperation.ALTER_CONFIGS, res.resourceType, res.resourceName);
       if (error) return { ...base, errorCode: error.code, errorMessage: error.message };
       if (res.resourceType !== ConfigResourceType.TOPIC) {
         return {

@@ -25,6 +25,8 @@ import type { Input } from "../../protocol/types.ts";
 import { preprocessAlter, replaceTopicConfigs } from "../alter_topic_configs.ts";
 import { guardPart, mapInOrder } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation } from "../acl/model.ts";
+import { configDenied } from "../acl/requests.ts";
 
 /** List-typed topic configs and their defaults (Kafka's `KafkaConfigSchema.getDefault`). */
 const LIST_DEFAULTS = new Map(TOPIC_CONFIGS.filter((c) => c.type === "list").map((c) => [c.name, c.default]));
@@ -52,7 +54,7 @@ export default defineHandler(INCREMENTAL_ALTER_CONFIGS_API, {
         resourceType: res.resourceType,
         resourceName: res.resourceName,
       });
-      const error = refused.get(i);
+      const error = refused.get(i) ?? configDenied(ctx, AclOperation.ALTER_CONFIGS, res.resourceType, res.resourceName);
       if (error) return answer(error.code, error.message);
       if (res.resourceType !== ConfigResourceType.TOPIC) {
         return answer(
