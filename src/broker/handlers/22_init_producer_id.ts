@@ -23,6 +23,7 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { INIT_PRODUCER_ID_API } from "../../protocol/generated/22_init_producer_id.ts";
 import { StorageError } from "../../storage/engine.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 export default defineHandler(INIT_PRODUCER_ID_API, {
   minVersion: 0,
@@ -30,6 +31,19 @@ export default defineHandler(INIT_PRODUCER_ID_API, {
   async handle(request, ctx) {
     if (request.enable2Pc && request.transactionalId === null) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 };
+    }
+    // ACLs: WRITE on the transactional id. (Kafka also wants IDEMPOTENT_WRITE on the cluster or WRITE
+    // on some topic from an idempotent producer; kbin checks WRITE per topic when it produces.)
+    if (
+      request.transactionalId !== null &&
+      !ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)
+    ) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
     }
     if (request.transactionalId !== null) {
       const txn = ctx.broker.transactions;

@@ -16,7 +16,8 @@ import {
 } from "../../protocol/generated/24_add_partitions_to_txn.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { BrokerContext } from "../context.ts";
-import { defineHandler } from "../registry.ts";
+import { defineHandler, type RequestContext } from "../registry.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 
 async function addOne(
   broker: BrokerContext,
@@ -28,7 +29,31 @@ async function addOne(
     verifyOnly: boolean;
     topics: AddPartitionsToTxnTopic[];
   },
+  allowed?: RequestContext["allowed"],
 ): Promise<Input<AddPartitionsToTxnTopicResult>[]> {
+  const all = (code: (topic: string) => number) =>
+    t.topics.map((topic) => ({
+      name: topic.name,
+      resultsByPartition: topic.partitions.map((partitionIndex) => ({
+        partitionIndex,
+        partitionErrorCode: code(topic.name),
+      })),
+    }));
+  if (allowed) {
+    // A client's request (v0–v3): WRITE on the transactional id and on every topic; with one topic
+    // refused the others are not attempted, as Kafka.
+    if (!allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, t.transactionalId)) {
+      return all(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    const refused = new Set(
+      t.topics.filter((topic) => !allowed(AclOperation.WRITE, ResourceType.TOPIC, topic.name)).map((x) => x.name),
+    );
+    if (refused.size > 0) {
+      return all((name) =>
+        refused.has(name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED
+      );
+    }
+  }
   const txn = broker.transactions;
   let error = txn.coordinatorError(t.transactionalId);
   if (error === ErrorCode.NONE) {
@@ -56,12 +81,21 @@ export default defineHandler(ADD_PARTITIONS_TO_TXN_API, {
         producerEpoch: request.v3AndBelowProducerEpoch,
         verifyOnly: false,
         topics: request.v3AndBelowTopics,
-      });
+      }, ctx.allowed);
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
         resultsByTopicV3AndBelow: results,
         resultsByTransaction: [],
+      };
+    }
+    // v4+ comes from brokers (KIP-890 verification): CLUSTER_ACTION on the cluster.
+    if (!ctx.allowed(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        resultsByTransaction: [],
+        resultsByTopicV3AndBelow: [],
       };
     }
     const resultsByTransaction = [];

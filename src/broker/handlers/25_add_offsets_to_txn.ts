@@ -10,12 +10,20 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { ADD_OFFSETS_TO_TXN_API } from "../../protocol/generated/25_add_offsets_to_txn.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 export default defineHandler(ADD_OFFSETS_TO_TXN_API, {
   minVersion: 0,
   maxVersion: 4,
   async handle(request, ctx) {
     const txn = ctx.broker.transactions;
+    // ACLs: WRITE on the transactional id, READ on the group.
+    if (!ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED };
+    }
+    if (!ctx.allowed(AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
+    }
     let error = txn.coordinatorError(request.transactionalId);
     if (error === ErrorCode.NONE) {
       error = await txn.addOffsets(request.transactionalId, request.producerId, request.producerEpoch, request.groupId);

@@ -12,12 +12,21 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { END_TXN_API } from "../../protocol/generated/26_end_txn.ts";
 import { StorageError } from "../../storage/engine.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 export default defineHandler(END_TXN_API, {
   minVersion: 0,
   maxVersion: 5,
   async handle(request, ctx) {
     const txn = ctx.broker.transactions;
+    if (!ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
+    }
     const notCoordinator = txn.coordinatorError(request.transactionalId);
     if (notCoordinator !== ErrorCode.NONE) {
       return { throttleTimeMs: 0, errorCode: notCoordinator, producerId: -1n, producerEpoch: -1 };

@@ -16,6 +16,7 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { TXN_OFFSET_COMMIT_API } from "../../protocol/generated/28_txn_offset_commit.ts";
 import { defineHandler } from "../registry.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 
 export default defineHandler(TXN_OFFSET_COMMIT_API, {
   minVersion: 0,
@@ -32,6 +33,15 @@ export default defineHandler(TXN_OFFSET_COMMIT_API, {
         })),
       };
     };
+    // ACLs: WRITE on the transactional id, READ on the group, READ on each topic.
+    if (!ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)) {
+      return answer(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    if (!ctx.allowed(AclOperation.READ, ResourceType.GROUP, request.groupId)) {
+      return answer(() => ErrorCode.GROUP_AUTHORIZATION_FAILED);
+    }
+    const unreadable = request.topics.find((t) => !ctx.allowed(AclOperation.READ, ResourceType.TOPIC, t.name));
+    if (unreadable) return answer(() => ErrorCode.TOPIC_AUTHORIZATION_FAILED);
     const groupError = broker.groups.coordinatorError(request.groupId);
     if (groupError !== ErrorCode.NONE) return answer(() => groupError);
     const offsets = request.topics.flatMap((t) =>
