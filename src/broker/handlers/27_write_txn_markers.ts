@@ -17,6 +17,7 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { WRITE_TXN_MARKERS_API } from "../../protocol/generated/27_write_txn_markers.ts";
 import type { BrokerContext } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 import { GROUP_OFFSETS_TOPIC, type MarkerWrite, writeMarker } from "../txn/markers.ts";
 
@@ -36,8 +37,23 @@ export default defineHandler(WRITE_TXN_MARKERS_API, {
   maxVersion: 2,
   async handle(request, ctx) {
     const { broker, version } = ctx;
+    // ACLs: brokers (and admins aborting a hanging transaction) need CLUSTER_ACTION on the cluster.
+    const allowed = ctx.allowed(AclOperation.CLUSTER_ACTION, ResourceType.CLUSTER, CLUSTER_NAME);
     const markers = [];
     for (const marker of request.markers) {
+      if (!allowed) {
+        markers.push({
+          producerId: marker.producerId,
+          topics: marker.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            })),
+          })),
+        });
+        continue;
+      }
       const topics = [];
       for (const t of marker.topics) {
         const partitions = [];

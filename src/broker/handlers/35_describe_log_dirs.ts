@@ -22,6 +22,7 @@ import {
 import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
 import { type BrokerContext, partitionOf } from "../context.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 
 /** The partitions to describe: every partition of the topics named (all topics for null). */
@@ -46,6 +47,10 @@ export default defineHandler(DESCRIBE_LOG_DIRS_API, {
   maxVersion: 5,
   async handle(request, ctx) {
     const { broker, version } = ctx;
+    // ACLs: DESCRIBE on the cluster (v3+ says so; older versions get no results, as Kafka).
+    if (!ctx.allowed(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] };
+    }
     const topics: Input<DescribeLogDirsTopic>[] = [];
     for (const [topic, partitions] of wanted(broker, request.topics)) {
       const described = [];

@@ -8,6 +8,7 @@
 
 import { DESCRIBE_USER_SCRAM_CREDENTIALS_API } from "../../protocol/generated/50_describe_user_scram_credentials.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 import { SCRAM_MECHANISMS } from "../sasl/scram.ts";
 
@@ -16,6 +17,14 @@ export default defineHandler(DESCRIBE_USER_SCRAM_CREDENTIALS_API, {
   maxVersion: 0,
   async handle(request, ctx) {
     const users = ctx.broker.users;
+    if (!ctx.allowed(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: `${ctx.conn.principal} needs DESCRIBE on the cluster`,
+        results: [],
+      };
+    }
     const all = await users.list();
     const info = (mechanisms: (typeof all)[number]["mechanisms"]) =>
       mechanisms.map((m) => ({ mechanism: SCRAM_MECHANISMS[m.mechanism].id, iterations: m.iterations }));

@@ -12,6 +12,7 @@
 
 import { ALTER_USER_SCRAM_CREDENTIALS_API } from "../../protocol/generated/51_alter_user_scram_credentials.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 import {
   credentialOf,
@@ -29,6 +30,17 @@ export default defineHandler(ALTER_USER_SCRAM_CREDENTIALS_API, {
   maxVersion: 0,
   async handle(request, ctx) {
     const { broker } = ctx;
+    if (!ctx.allowed(AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      const names = [...new Set([...request.deletions, ...request.upsertions].map((x) => x.name))];
+      return {
+        throttleTimeMs: 0,
+        results: names.map((user) => ({
+          user,
+          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          errorMessage: `${ctx.conn.principal} needs ALTER on the cluster`,
+        })),
+      };
+    }
     const byUser = new Map<
       string,
       { deletions: ScramMechanism[]; upsertions: [ScramMechanism, ScramCredential][]; failure: Failure | null }

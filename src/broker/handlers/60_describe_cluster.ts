@@ -14,8 +14,9 @@
 
 import { DESCRIBE_CLUSTER_API } from "../../protocol/generated/60_describe_cluster.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS } from "../acl_ops.ts";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
 import { controllerOf, liveBrokers } from "../context.ts";
+import { AclOperation, allowedOperations, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 
 const ENDPOINT_TYPE_BROKER = 1;
@@ -27,6 +28,17 @@ export default defineHandler(DESCRIBE_CLUSTER_API, {
   maxVersion: 2,
   handle(request, ctx) {
     const { broker } = ctx;
+    if (!ctx.allowed(AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        errorMessage: `${ctx.conn.principal} needs DESCRIBE on the cluster`,
+        endpointType: request.endpointType,
+        clusterId: broker.clusterId,
+        controllerId: -1,
+        brokers: [],
+      };
+    }
     if (request.endpointType !== ENDPOINT_TYPE_BROKER) {
       // v0 has no endpoint type (it reads as BROKER), so only v1+ gets here.
       const known = ENDPOINT_TYPE_NAMES[request.endpointType];
@@ -56,7 +68,7 @@ export default defineHandler(DESCRIBE_CLUSTER_API, {
         isFenced: false,
       })),
       clusterAuthorizedOperations: request.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS
+        ? allowedOperations(ctx.allowed, ResourceType.CLUSTER, CLUSTER_NAME)
         : AUTHORIZED_OPERATIONS_OMITTED,
     };
   },

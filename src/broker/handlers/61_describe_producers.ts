@@ -24,6 +24,7 @@ import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
 import { type BrokerContext, notLeaderError, partitionOf } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 
 type PartitionResult = Input<PartitionResponse>;
@@ -66,7 +67,12 @@ export default defineHandler(DESCRIBE_PRODUCERS_API, {
     for (const t of request.topics) {
       const found = broker.storage.topics.get(t.name);
       const partitions: PartitionResult[] = [];
+      const readable = ctx.allowed(AclOperation.READ, ResourceType.TOPIC, t.name);
       for (const p of t.partitionIndexes) {
+        if (!readable) {
+          partitions.push(failed(p, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          continue;
+        }
         if (!found.ok || p < 0 || p >= found.value.partitions) {
           partitions.push(failed(p, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
           continue;

@@ -18,6 +18,7 @@ import { DESCRIBE_TRANSACTIONS_API, type TransactionState } from "../../protocol
 import type { Input } from "../../protocol/types.ts";
 import type { TxnMetadata } from "../txn/transaction.ts";
 import { guardPart } from "../part_errors.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 
 type StateResult = Input<TransactionState>;
@@ -56,6 +57,10 @@ export default defineHandler(DESCRIBE_TRANSACTIONS_API, {
     for (const id of request.transactionalIds) {
       if (id === "") {
         transactionStates.push(failed(id, ErrorCode.INVALID_REQUEST));
+        continue;
+      }
+      if (!ctx.allowed(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, id)) {
+        transactionStates.push(failed(id, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
         continue;
       }
       transactionStates.push(

@@ -17,6 +17,7 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { LIST_TRANSACTIONS_API } from "../../protocol/generated/66_list_transactions.ts";
 import { compileListFilters } from "../txn/listing.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 
 export default defineHandler(LIST_TRANSACTIONS_API, {
@@ -36,6 +37,8 @@ export default defineHandler(LIST_TRANSACTIONS_API, {
     const now = broker.clock.now();
     const transactionStates = (await broker.transactions.listCoordinated())
       .filter((meta) => filters.value.matches(meta, now))
+      // ACLs: only the ids the principal may describe.
+      .filter((meta) => ctx.allowed(AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, meta.transactionalId))
       .map((meta) => ({
         transactionalId: meta.transactionalId,
         producerId: meta.producerId,

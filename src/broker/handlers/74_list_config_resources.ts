@@ -18,6 +18,7 @@ import { ConfigResourceType } from "../../protocol/generated/configs.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { type ConfigResource, LIST_CONFIG_RESOURCES_API } from "../../protocol/generated/74_list_config_resources.ts";
 import type { Input } from "../../protocol/types.ts";
+import { AclOperation, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 
 /** The resource types each version knows. */
@@ -35,6 +36,9 @@ export default defineHandler(LIST_CONFIG_RESOURCES_API, {
   maxVersion: 1,
   handle(request, ctx) {
     const { broker, version } = ctx;
+    if (!ctx.allowed(AclOperation.DESCRIBE_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, configResources: [] };
+    }
     const known = version === 0 ? V0_TYPES : V1_TYPES;
     const wanted = request.resourceTypes.length === 0 ? known : request.resourceTypes;
     const unknown = wanted.filter((t) => !known.includes(t));

@@ -24,9 +24,9 @@ import {
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
-import { TOPIC_OPERATIONS } from "../acl_ops.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { partitionMetadata } from "../context.ts";
+import { AclOperation, allowedOperations, ResourceType } from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 
@@ -39,7 +39,12 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
     const cursor = request.cursor;
     const cursorTopic = cursor?.topicName ?? "";
     const fetchAll = request.topics.length === 0;
-    const names = (fetchAll ? broker.storage.topics.list().map((t) => t.name) : request.topics.map((t) => t.name))
+    const canDescribe = (n: string) => ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, n);
+    const names = (fetchAll
+      ? broker.storage.topics.list().map((t) =>
+        t.name
+      ).filter(canDescribe)
+      : request.topics.map((t) => t.name))
       .filter((n) => n >= cursorTopic);
     if (cursor && ((!fetchAll && !names.includes(cursor.topicName)) || cursor.partitionIndex < 0)) {
       return {
@@ -62,6 +67,16 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
         nextCursor = { topicName: name, partitionIndex: 0 };
         break;
       }
+      if (!canDescribe(name)) {
+        topics.push({
+          errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+          name,
+          topicId: ZERO_UUID,
+          isInternal: false,
+          partitions: [],
+        });
+        continue;
+      }
       const found = guardPartSync(() => broker.storage.topics.get(name), {
         logger: broker.logger,
         context: { api: "DescribeTopicPartitions", version: ctx.version, topic: name },
@@ -78,7 +93,7 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
           topicId: ZERO_UUID,
           isInternal: INTERNAL_TOPICS.has(name),
           partitions: [],
-          topicAuthorizedOperations: TOPIC_OPERATIONS,
+          topicAuthorizedOperations: allowedOperations(ctx.allowed, ResourceType.TOPIC, name),
         });
         continue;
       }
@@ -101,7 +116,7 @@ export default defineHandler(DESCRIBE_TOPIC_PARTITIONS_API, {
         topicId: t.id,
         isInternal: t.internal || INTERNAL_TOPICS.has(t.name),
         partitions,
-        topicAuthorizedOperations: TOPIC_OPERATIONS,
+        topicAuthorizedOperations: allowedOperations(ctx.allowed, ResourceType.TOPIC, name),
       });
       if (end < t.partitions) {
         nextCursor = { topicName: t.name, partitionIndex: end };
