@@ -96,6 +96,8 @@ export interface ListenOptions {
   port: number;
   /** Serve TLS instead of plaintext. */
   tls?: TlsServerOptions;
+  /** Told of each TLS client refused during or right after its handshake (for the broker's log). */
+  onTlsRefused?: (remote: string, reason: string) => void;
 }
 
 /**

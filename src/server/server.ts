@@ -6,7 +6,7 @@
  */
 
 import type { ListenerConfig } from "../broker/listeners.ts";
-import type { Conn, Listener, ListenFn, Logger, TlsServerOptions } from "../ports.ts";
+import type { Conn, Listener, ListenFn, ListenOptions, Logger, TlsServerOptions } from "../ports.ts";
 import { type FrameHandler, serveConnection } from "./connection.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import { FramePool } from "./frame_pool.ts";
@@ -46,7 +46,13 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   let signalClosing: () => void = () => {};
   const closing = new Promise<void>((resolve) => (signalClosing = resolve));
   const framePool = new FramePool();
-  const listenOptions = { host: options.host, port: options.port, ...(options.tls ? { tls: options.tls } : {}) };
+  const listenOptions: ListenOptions = { host: options.host, port: options.port };
+  if (options.tls) {
+    listenOptions.tls = options.tls;
+    // As Kafka logs "Failed authentication … (SSL handshake failed)".
+    listenOptions.onTlsRefused = (remote, reason) =>
+      options.logger.warn("Failed TLS authentication", { remote, listener: options.listener?.name, reason });
+  }
   const listener: Listener = await options.listen(listenOptions, (conn) => {
     const refused = options.limits?.admit(conn.remote) ?? null;
     if (refused !== null) {

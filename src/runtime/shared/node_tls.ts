@@ -177,11 +177,18 @@ export async function listenNodeTls(
       try {
         peerSubject = subjectOf(socket);
       } catch {
+        options.onTlsRefused?.(remote, "the client certificate cannot be parsed");
         socket.destroy();
         return;
       }
       // `authorized` is false without a certificate, or with one that does not chain to `ca`.
       if ((peerSubject !== null || clientAuth === "required") && !socket.authorized) {
+        options.onTlsRefused?.(
+          remote,
+          peerSubject === null
+            ? "no client certificate (ssl.client.auth=required)"
+            : `client certificate ${peerSubject} does not verify: ${String(socket.authorizationError)}`,
+        );
         socket.destroy();
         return;
       }
@@ -189,7 +196,9 @@ export async function listenNodeTls(
     onConn(toConn(socket, remote, peerSubject));
   });
   // Failed handshakes: node:tls has already destroyed the socket; nothing else is affected.
-  server.on("tlsClientError", () => {});
+  server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
+    options.onTlsRefused?.(`${socket.remoteAddress}:${socket.remotePort}`, `TLS handshake failed: ${reason(err)}`);
+  });
   await new Promise<void>((resolve, reject) => {
     const fail = (err: Error) => reject(new Error(`${action}: ${reason(err)}`, { cause: err }));
     server.once("error", fail);

@@ -100,7 +100,7 @@ describe("TLS listeners through real clients", { skip: MISSING }, () => {
     assert.match(r.stdout, /tls-topic/);
   });
 
-  test("mTLS with ssl.client.auth=required refuses a client without a certificate and one from another CA", () => {
+  test("mTLS with ssl.client.auth=required refuses a client without a certificate and one from another CA", async () => {
     const tls = ["-X", "security.protocol=SSL", "-X", `ssl.ca.location=${f("ca.pem")}`];
     const none = kcat(["-b", ssl, ...tls, "-L", "-m", "2"]);
     assert.notEqual(none.status, 0, "no certificate: refused");
@@ -118,6 +118,10 @@ describe("TLS listeners through real clients", { skip: MISSING }, () => {
     ]);
     assert.notEqual(other.status, 0, "another CA's certificate: refused");
     assert.doesNotMatch(broker.log(), /principal=User:mallory/);
+    await waitFor(
+      "both refusals in the broker's log",
+      () => (broker.log().match(/Failed TLS authentication/g) ?? []).length >= 2 || undefined,
+    );
   });
 
   for (const mechanism of ["SCRAM-SHA-512", "PLAIN"]) {
