@@ -23,6 +23,8 @@ import { partFailure } from "./part_errors.ts";
 import { inWindow } from "./registry.ts";
 import type { Authorizer } from "./acl/authorizer.ts";
 import { sessionOf } from "./acl/requests.ts";
+import { operationName, resourceTypeName } from "./acl/model.ts";
+import type { Logger } from "../ports.ts";
 import { authenticateStep, mustAuthenticate, saslSession } from "./sasl/authenticator.ts";
 import { RequestCounts, type RequestTotals } from "./request_counts.ts";
 import type { BrokerContext } from "./context.ts";
@@ -51,11 +53,23 @@ function finishFrame(w: Writer): Uint8Array[] {
 /** Every request is allowed without an authorizer. */
 const ALLOW_ALL = () => true;
 
-/** A connection's ACL check against one snapshot of the ACLs. */
-function allowedFor(authorizer: Authorizer, conn: ConnState) {
+/**
+ * A connection's ACL check against one snapshot of the ACLs; each refusal is logged with the
+ * principal, the client's address, the API and the resource (as Kafka's authorizer logger).
+ */
+function allowedFor(authorizer: Authorizer, conn: ConnState, logger: Logger, api: string) {
   const session = sessionOf(conn);
-  return (operation: number, resourceType: number, resourceName: string) =>
-    authorizer.authorize(session, { operation, resourceType, resourceName });
+  return (operation: number, resourceType: number, resourceName: string) => {
+    if (authorizer.authorize(session, { operation, resourceType, resourceName })) return true;
+    logger.warn("Denied an operation", {
+      principal: conn.principal,
+      remote: conn.remote,
+      api,
+      operation: operationName(operation),
+      resource: `${resourceTypeName(resourceType)}:${resourceName}`,
+    });
+    return false;
+  };
 }
 
 /** What a SASL listener serves before authentication. */
@@ -150,7 +164,9 @@ export class Dispatcher {
     }
     let response;
     try {
-      const allowed = broker.acls.settings.enabled ? allowedFor(await broker.acls.authorizer(), conn) : ALLOW_ALL;
+      const allowed = broker.acls.settings.enabled
+        ? allowedFor(await broker.acls.authorizer(), conn, broker.logger, api.name)
+        : ALLOW_ALL;
       response = await handler.handle(request, { broker, header, version, conn, release, allowed });
     } catch (err) {
       // Handlers catch failures per partition, group or resource; what still escapes is answered

@@ -40,13 +40,13 @@ def conf(b, op):
 
 
 def roundtrip(b, op):
-    p = Producer({**conf(b, op), "linger.ms": 5})
+    p = Producer({**conf(b, op), "linger.ms": 5, "message.timeout.ms": op.get("message_timeout_ms", 300000)})
     errors = []
     for v in op["values"]:
         p.produce(op["topic"], value=v.encode(), on_delivery=lambda e, m: e and errors.append(str(e)))
     if p.flush(30) != 0 or errors:
         return {"error": "produce failed: %s" % errors}
-    c = Consumer({**conf(b, op), "group.id": "sasl-" + op["topic"], "auto.offset.reset": "earliest"})
+    c = Consumer({**conf(b, op), "group.id": op.get("group", "sasl-" + op["topic"]), "auto.offset.reset": "earliest"})
     c.subscribe([op["topic"]])
     got = []
     deadline = time.time() + 30
