@@ -24,15 +24,12 @@ import type { KafkaClient } from "../client/client.ts";
 import { DESCRIBE_ACLS_API } from "../protocol/generated/29_describe_acls.ts";
 import { CREATE_ACLS_API } from "../protocol/generated/30_create_acls.ts";
 import { DELETE_ACLS_API } from "../protocol/generated/31_delete_acls.ts";
-import { CLIENT_OPTIONS, parseSubcommand } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
 
 const CONNECTION_HELP = `Connection options:
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-`;
+${CLIENT_OPTIONS_HELP}`;
 
 const OPERATIONS = Object.keys(AclOperation).filter((n) => n !== "UNKNOWN" && n !== "ANY");
 const OPERATION_HELP = OPERATIONS.map((o) => o.toLowerCase().replaceAll("_", "-")).join(", ");

@@ -14,6 +14,16 @@ export const COMMON_OPTIONS = {
   verbose: { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
+/** The help lines of {@link CLIENT_OPTIONS}, for every client command's help text. */
+export const CLIENT_OPTIONS_HELP =
+  `  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
+  --client-id ID                  Client id sent to the broker (default kbin-cli)
+  --timeout-ms MS                 Request timeout (default 30000)
+  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
+                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
+                                  default $KBIN_COMMAND_CONFIG)
+`;
+
 /** Options of commands that talk to a cluster. */
 export const CLIENT_OPTIONS = {
   ...COMMON_OPTIONS,

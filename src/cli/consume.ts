@@ -19,7 +19,7 @@ import { KafkaClientError } from "../client/errors.ts";
 import { GroupMember } from "../client/group_member.ts";
 import { ErrorCode, errorName } from "../protocol/generated/errors.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
-import { CLIENT_OPTIONS, intOption, parseCommandArgs } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, parseCommandArgs } from "./args.ts";
 import { withClient } from "./client_env.ts";
 import {
   FORMAT_HELP,
@@ -68,13 +68,7 @@ ${FORMAT_HELP}
   -q, --quiet               No summary on stderr
 
 Connection options:
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
-                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
-                                  default $KBIN_COMMAND_CONFIG)
-  --verbose                       Show offset resets and retries, and stacks on errors
+${CLIENT_OPTIONS_HELP}  --verbose                       Show offset resets and retries, and stacks on errors
 
 When a start offset is no longer in the log (deleted by retention, or past the end), reading
 restarts at the earliest offset with --from-beginning, at the nearest end with --offset or

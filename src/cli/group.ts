@@ -21,7 +21,7 @@ import {
   type PartitionOffset,
 } from "../client/groups.ts";
 import { ErrorCode, errorName } from "../protocol/generated/errors.ts";
-import { CLIENT_OPTIONS, parseSubcommand } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
 
@@ -36,13 +36,7 @@ Commands:
                                           Move a stopped group's committed offsets (dry run by default)
 
 Connection options (every command):
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
-                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
-                                  default $KBIN_COMMAND_CONFIG)
-  -h, --help                      Help for a command ("kbin group describe --help")
+${CLIENT_OPTIONS_HELP}  -h, --help                      Help for a command ("kbin group describe --help")
 `;
 
 const HELP: Record<string, string> = {

@@ -9,7 +9,7 @@
 
 import { DESCRIBE_LOG_DIRS_API, type DescribeLogDirsResponse } from "../protocol/generated/35_describe_log_dirs.ts";
 import type { KafkaClient } from "../client/client.ts";
-import { CLIENT_OPTIONS, intOption, parseCommandArgs } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, parseCommandArgs } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
 
@@ -22,13 +22,7 @@ usable bytes, and every partition it holds with its size in bytes and offset lag
   --json         Print Kafka's kafka-log-dirs.sh JSON instead of text
 
 Connection options:
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
-                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
-                                  default $KBIN_COMMAND_CONFIG)
-`;
+${CLIENT_OPTIONS_HELP}`;
 
 const OPTIONS = {
   ...CLIENT_OPTIONS,

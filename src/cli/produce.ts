@@ -12,7 +12,7 @@ import { KafkaClientError } from "../client/errors.ts";
 import { type DeliveryFailure, Producer, type ProducerRecord } from "../client/producer.ts";
 import { codecFromName, createCodecs } from "../protocol/compression/mod.ts";
 import type { RecordHeader } from "../protocol/records/mod.ts";
-import { CLIENT_OPTIONS, intOption, keyValues, parseCommandArgs } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, keyValues, parseCommandArgs } from "./args.ts";
 import { withClient } from "./client_env.ts";
 import { humanBytes, indexOfBytes, joinNegativeValues, LineSplitter, noticePrinter, records } from "./format.ts";
 import { CliError, type CliIo } from "./io.ts";
@@ -42,13 +42,7 @@ Options:
   -q, --quiet               No progress or summary on stderr (failures are still reported)
 
 Connection options:
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
-                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
-                                  default $KBIN_COMMAND_CONFIG)
-  --verbose                       Show retries, producer ids, and stacks on errors
+${CLIENT_OPTIONS_HELP}  --verbose                       Show retries, producer ids, and stacks on errors
 
 The topic must exist ("kbin topic create"). Exit status: 0 when every record was written,
 1 when any was not (each failed batch is reported with its line numbers), 2 for usage errors.

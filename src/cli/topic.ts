@@ -13,7 +13,7 @@ import { DESCRIBE_CONFIGS_API } from "../protocol/generated/32_describe_configs.
 import { DESCRIBE_LOG_DIRS_API } from "../protocol/generated/35_describe_log_dirs.ts";
 import { CREATE_PARTITIONS_API } from "../protocol/generated/37_create_partitions.ts";
 import { ErrorCode, errorName } from "../protocol/generated/errors.ts";
-import { CLIENT_OPTIONS, intOption, keyValues, parseSubcommand } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, keyValues, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
 
@@ -28,13 +28,7 @@ Commands:
   delete-records NAME --before OFFSET|--all      Delete the records before an offset
 
 Connection options (every command):
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
-                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
-                                  default $KBIN_COMMAND_CONFIG)
-  -h, --help                      Help for a command ("kbin topic create --help")
+${CLIENT_OPTIONS_HELP}  -h, --help                      Help for a command ("kbin topic create --help")
 `;
 
 const HELP: Record<string, string> = {

@@ -19,20 +19,14 @@ import {
   type TransactionListing,
 } from "../client/transactions.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
-import { CLIENT_OPTIONS, intOption, parseSubcommand } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { formatTable } from "./group.ts";
 import { CliError, type CliIo } from "./io.ts";
 import { TXN_STATES } from "../broker/txn/listing.ts";
 
 const CONNECTION = `Connection options (every command):
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
-                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
-                                  default $KBIN_COMMAND_CONFIG)
-  -h, --help                      Help for a command ("kbin txn abort --help")
+${CLIENT_OPTIONS_HELP}  -h, --help                      Help for a command ("kbin txn abort --help")
 `;
 
 export const TXN_HELP = `Usage: kbin txn <command> [options]

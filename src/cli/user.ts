@@ -27,7 +27,7 @@ import {
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { DEFAULT_LOG_CONFIG } from "../storage/engine.ts";
 import { openStorage } from "../storage/open.ts";
-import { CLIENT_OPTIONS, intOption, parseSubcommand } from "./args.ts";
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, intOption, parseSubcommand } from "./args.ts";
 import { check, withClient } from "./client_env.ts";
 import { CliError, type CliIo } from "./io.ts";
 
@@ -37,13 +37,7 @@ const LOCAL_HELP = `  --local                 Write the user store directly (bef
 `;
 
 const CONNECTION_HELP = `Connection options:
-  -b, --bootstrap HOST:PORT[,…]   Brokers to contact (default $KBIN_BOOTSTRAP or localhost:9092)
-  --client-id ID                  Client id sent to the broker (default kbin-cli)
-  --timeout-ms MS                 Request timeout (default 30000)
-  --command-config FILE           Kafka client properties for TLS and SASL (security.protocol,
-                                  sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …;
-                                  default $KBIN_COMMAND_CONFIG)
-`;
+${CLIENT_OPTIONS_HELP}`;
 
 const ADD_HELP = `Usage: kbin user add NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]... [--password-stdin]
 

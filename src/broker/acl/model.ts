@@ -253,3 +253,6 @@ export function allowedOperations(
   }
   return bits;
 }
+
+/** Kafka's "not requested" value for authorized-operations fields (KIP-430). */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;

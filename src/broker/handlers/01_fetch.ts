@@ -100,30 +100,14 @@ async function readAll(
   let remaining = version >= 3 ? request.maxBytes : 0x7fffffff;
   let minOneBatch = version >= 3;
   const outcomes: Outcome[] = [];
+  const mayRead = (name: string) => allowed(AclOperation.READ, ResourceType.TOPIC, name);
   for (const w of wants) {
-    // ACLs first, as Kafka: an unauthorized topic is TOPIC_AUTHORIZATION_FAILED whether or not it exists.
-    const named = byId ? null : w.topicName;
-    if (named !== null && !allowed(AclOperation.READ, ResourceType.TOPIC, named)) {
-      outcomes.push({
-        want: w,
-        data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
-        bytes: 0,
-        log: null,
-      });
-      continue;
-    }
-    const topic = resolveTopic(broker, w, byId);
+    // ACLs first, as Kafka: an unauthorized topic is TOPIC_AUTHORIZATION_FAILED whether or not it
+    // exists (by id, once the id names a topic).
+    let topic = !byId && !mayRead(w.topicName) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : resolveTopic(broker, w, byId);
+    if (byId && typeof topic !== "number" && !mayRead(topic.name)) topic = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
     if (typeof topic === "number") {
       outcomes.push({ want: w, data: errorData(w.partition, topic), bytes: 0, log: null });
-      continue;
-    }
-    if (named === null && !allowed(AclOperation.READ, ResourceType.TOPIC, topic.name)) {
-      outcomes.push({
-        want: w,
-        data: errorData(w.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
-        bytes: 0,
-        log: null,
-      });
       continue;
     }
     let outcome: Outcome;

@@ -28,11 +28,16 @@ import {
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { Input } from "../../protocol/types.ts";
 import type { Topic } from "../../storage/engine.ts";
-import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
 import { type BrokerContext, controllerOf, liveBrokers, partitionMetadata } from "../context.ts";
 import { guardPart } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
-import { AclOperation, allowedOperations, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
+import {
+  AclOperation,
+  allowedOperations,
+  AUTHORIZED_OPERATIONS_OMITTED,
+  CLUSTER_NAME,
+  ResourceType,
+} from "../acl/model.ts";
 import { INTERNAL_TOPICS, topicNameError } from "../topic_rules.ts";
 import { autoCreateTopic } from "../topics.ts";
 

@@ -10,8 +10,7 @@
 import { DESCRIBE_GROUPS_API, type DescribedGroup } from "../../protocol/generated/15_describe_groups.ts";
 import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
-import { AclOperation, allowedOperations, ResourceType } from "../acl/model.ts";
+import { AclOperation, allowedOperations, AUTHORIZED_OPERATIONS_OMITTED, ResourceType } from "../acl/model.ts";
 import { groupGate } from "../acl/requests.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";

@@ -14,9 +14,14 @@
 
 import { DESCRIBE_CLUSTER_API } from "../../protocol/generated/60_describe_cluster.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
 import { controllerOf, liveBrokers } from "../context.ts";
-import { AclOperation, allowedOperations, CLUSTER_NAME, ResourceType } from "../acl/model.ts";
+import {
+  AclOperation,
+  allowedOperations,
+  AUTHORIZED_OPERATIONS_OMITTED,
+  CLUSTER_NAME,
+  ResourceType,
+} from "../acl/model.ts";
 import { defineHandler } from "../registry.ts";
 
 const ENDPOINT_TYPE_BROKER = 1;

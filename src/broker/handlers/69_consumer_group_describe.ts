@@ -14,8 +14,7 @@ import {
 } from "../../protocol/generated/69_consumer_group_describe.ts";
 import type { Input } from "../../protocol/types.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import { AUTHORIZED_OPERATIONS_OMITTED } from "../acl_ops.ts";
-import { AclOperation, allowedOperations, ResourceType } from "../acl/model.ts";
+import { AclOperation, allowedOperations, AUTHORIZED_OPERATIONS_OMITTED, ResourceType } from "../acl/model.ts";
 import { groupGate } from "../acl/requests.ts";
 import { guardPartSync } from "../part_errors.ts";
 import { defineHandler } from "../registry.ts";
