@@ -22,6 +22,13 @@ const NS = "group-txn-offsets";
 /** A group's staged offsets by producer id. */
 type Staged = Record<string, { epoch: number; offsets: CommittedOffset[] }>;
 
+/**
+ * A group's document: staged offsets, and per producer the epoch of the last marker that ended a
+ * transaction here (`ended`), which fences a late TxnOffsetCommit of an older epoch (one that
+ * reached the broker before its producer was fenced but was staged after the ABORT).
+ */
+type GroupDoc = { staged: Staged; ended: Record<string, number> };
+
 /** The staged transactional offsets of every group. */
 export class PendingTxnOffsets {
   readonly #storage: Storage;
@@ -33,14 +40,16 @@ export class PendingTxnOffsets {
     this.#groups = o.groups;
   }
 
-  async #load(groupId: string): Promise<Staged> {
+  async #load(groupId: string): Promise<GroupDoc> {
     const text = await this.#storage.state.get(NS, groupId);
-    return text === null ? {} : JSON.parse(text) as Staged;
+    if (text === null) return { staged: {}, ended: {} };
+    const doc = JSON.parse(text) as Partial<GroupDoc>;
+    return { staged: doc.staged ?? {}, ended: doc.ended ?? {} };
   }
 
-  async #save(groupId: string, staged: Staged): Promise<void> {
-    const value = Object.keys(staged).length === 0 ? null : JSON.stringify(staged);
-    await this.#storage.state.put(NS, [[groupId, value]]);
+  async #save(groupId: string, doc: GroupDoc): Promise<void> {
+    const empty = Object.keys(doc.staged).length === 0 && Object.keys(doc.ended).length === 0;
+    await this.#storage.state.put(NS, [[groupId, empty ? null : JSON.stringify(doc)]]);
   }
 
   /**
@@ -49,15 +58,15 @@ export class PendingTxnOffsets {
    */
   stage(groupId: string, producerId: bigint, epoch: number, offsets: readonly CommittedOffset[]): Promise<number> {
     return this.#queue.run(groupId, async () => {
-      const staged = await this.#load(groupId);
+      const doc = await this.#load(groupId);
       const key = String(producerId);
-      const mine = staged[key];
-      if (mine && mine.epoch > epoch) return ErrorCode.PRODUCER_FENCED;
+      const mine = doc.staged[key];
+      if ((mine && mine.epoch > epoch) || (doc.ended[key] ?? -1) > epoch) return ErrorCode.PRODUCER_FENCED;
       const kept = (mine?.offsets ?? []).filter((o) =>
         !offsets.some((n) => n.topic === o.topic && n.partition === o.partition)
       );
-      staged[key] = { epoch, offsets: [...kept, ...offsets] };
-      await this.#save(groupId, staged);
+      doc.staged[key] = { epoch, offsets: [...kept, ...offsets] };
+      await this.#save(groupId, doc);
       return ErrorCode.NONE;
     });
   }
@@ -69,14 +78,17 @@ export class PendingTxnOffsets {
    */
   complete(groupId: string, producerId: bigint, epoch: number, commit: boolean): Promise<number> {
     return this.#queue.run(groupId, async () => {
-      const staged = await this.#load(groupId);
+      const doc = await this.#load(groupId);
       const key = String(producerId);
-      const mine = staged[key];
-      if (!mine || mine.epoch > epoch) return 0;
-      if (commit) await this.#groups.applyTransactionalOffsets(groupId, mine.offsets);
-      delete staged[key];
-      await this.#save(groupId, staged);
-      return commit ? mine.offsets.length : 0;
+      const mine = doc.staged[key];
+      const ended = Math.max(doc.ended[key] ?? -1, epoch);
+      if (mine && mine.epoch > epoch) return 0;
+      if (mine && commit) await this.#groups.applyTransactionalOffsets(groupId, mine.offsets);
+      if (!mine && doc.ended[key] === ended) return 0;
+      delete doc.staged[key];
+      doc.ended[key] = ended;
+      await this.#save(groupId, doc);
+      return mine && commit ? mine.offsets.length : 0;
     });
   }
 
@@ -85,14 +97,15 @@ export class PendingTxnOffsets {
     const count = this.#storage.cluster.shardCount;
     for (const [groupId, text] of await this.#storage.state.list(NS)) {
       if (coordinatorShard(groupId, count) !== shard) continue;
-      if (!(String(producerId) in (JSON.parse(text) as Staged))) continue;
+      const doc = JSON.parse(text) as Partial<GroupDoc>;
+      if (!(String(producerId) in (doc.staged ?? {}))) continue;
       await this.complete(groupId, producerId, epoch, commit);
     }
   }
 
   /** The partitions ("topic:partition") of a group with offsets staged by an open transaction. */
   async unstable(groupId: string): Promise<Set<string>> {
-    const staged = await this.#load(groupId);
+    const { staged } = await this.#load(groupId);
     const out = new Set<string>();
     for (const { offsets } of Object.values(staged)) for (const o of offsets) out.add(`${o.topic}:${o.partition}`);
     return out;

@@ -165,10 +165,10 @@ describe("kafka-python KafkaProducer and KafkaConsumer against the log", { skip:
     await broker?.[Symbol.asyncDispose]();
   });
 
-  test("kafka-python detects broker version 2.4 from ApiVersions and uses Produce v7 and Fetch v4", () => {
+  test("kafka-python detects broker version 2.5 from ApiVersions and uses Produce v7 and Fetch v4", () => {
     const p = result<ProduceResult>("produce detected none");
-    // Its probe table: Produce v8 in the window means 2.4 (DescribeAcls v2, for 2.5, is not served).
-    assert.deepEqual(p.api_version, [2, 4, 0]);
+    // Its probe table's top: DescribeAcls v2 in the window means 2.5 (the newest it knows).
+    assert.deepEqual(p.api_version, [2, 5, 0]);
     assert.ok(p.requests.includes("ProduceRequest_v7"), p.requests.join(", "));
     const c = result<ConsumeResult>("consume detected none");
     assert.ok(c.requests.includes("FetchRequest_v4"), c.requests.join(", ")); // its highest
