@@ -11,7 +11,7 @@ import type { ConnState } from "../conn_state.ts";
 import { type BrokerContext, notCoordinatorError } from "../context.ts";
 import type { RequestContext } from "../registry.ts";
 import type { Authorizer, Session } from "./authorizer.ts";
-import { CLUSTER_NAME, hostOfRemote, operationName, ResourceType } from "./model.ts";
+import { AclOperation, CLUSTER_NAME, hostOfRemote, operationName, ResourceType } from "./model.ts";
 
 /**
  * The principal and host a connection is authorized as.
@@ -82,4 +82,20 @@ export function configDenied(
     code,
     message: `${ctx.conn.principal} needs ${operationName(operation)} on ${resourceName || "the cluster"}`,
   };
+}
+
+/**
+ * The gate of CreateAcls and DeleteAcls: ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED),
+ * then an authorizer at all (SECURITY_DISABLED), in Kafka's order.
+ * @returns the error and message for every item, or null when the request may go on
+ */
+export async function aclChangeGate(
+  ctx: { broker: BrokerContext; conn: ConnState },
+  api: string,
+): Promise<{ code: number; message: string } | null> {
+  const authorizer = await ctx.broker.acls.authorizer();
+  const denied = clusterDenied(authorizer, { conn: ctx.conn, operation: AclOperation.ALTER, api });
+  if (denied !== null) return { code: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: denied };
+  if (!authorizer.enabled) return { code: ErrorCode.SECURITY_DISABLED, message: NO_AUTHORIZER };
+  return null;
 }

@@ -15,8 +15,8 @@
 import { CREATE_ACLS_API } from "../../protocol/generated/30_create_acls.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { defineHandler } from "../registry.ts";
-import { type AclBinding, AclOperation, bindingError, describeBinding } from "../acl/model.ts";
-import { clusterDenied, NO_AUTHORIZER } from "../acl/requests.ts";
+import { type AclBinding, bindingError, describeBinding } from "../acl/model.ts";
+import { aclChangeGate } from "../acl/requests.ts";
 
 export default defineHandler(CREATE_ACLS_API, {
   minVersion: 0,
@@ -27,10 +27,8 @@ export default defineHandler(CREATE_ACLS_API, {
       throttleTimeMs: 0,
       results: request.creations.map(() => ({ errorCode, errorMessage })),
     });
-    const authorizer = await acls.authorizer();
-    const denied = clusterDenied(authorizer, { conn: ctx.conn, operation: AclOperation.ALTER, api: "CreateAcls" });
-    if (denied !== null) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, denied);
-    if (!authorizer.enabled) return all(ErrorCode.SECURITY_DISABLED, NO_AUTHORIZER);
+    const gate = await aclChangeGate(ctx, "CreateAcls");
+    if (gate !== null) return all(gate.code, gate.message);
     const bindings: AclBinding[] = request.creations.map((c) => ({
       resourceType: c.resourceType,
       resourceName: c.resourceName,

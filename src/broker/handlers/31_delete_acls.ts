@@ -14,8 +14,8 @@ import { DELETE_ACLS_API, type DeleteAclsFilterResult } from "../../protocol/gen
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import type { Input } from "../../protocol/types.ts";
 import { defineHandler } from "../registry.ts";
-import { type AclBinding, type AclFilter, AclOperation, describeBinding, filterError } from "../acl/model.ts";
-import { clusterDenied, NO_AUTHORIZER } from "../acl/requests.ts";
+import { type AclBinding, type AclFilter, describeBinding, filterError } from "../acl/model.ts";
+import { aclChangeGate } from "../acl/requests.ts";
 
 export default defineHandler(DELETE_ACLS_API, {
   minVersion: 0,
@@ -26,10 +26,8 @@ export default defineHandler(DELETE_ACLS_API, {
       throttleTimeMs: 0,
       filterResults: request.filters.map(() => ({ errorCode, errorMessage, matchingAcls: [] })),
     });
-    const authorizer = await acls.authorizer();
-    const denied = clusterDenied(authorizer, { conn: ctx.conn, operation: AclOperation.ALTER, api: "DeleteAcls" });
-    if (denied !== null) return all(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, denied);
-    if (!authorizer.enabled) return all(ErrorCode.SECURITY_DISABLED, NO_AUTHORIZER);
+    const gate = await aclChangeGate(ctx, "DeleteAcls");
+    if (gate !== null) return all(gate.code, gate.message);
     const filters: AclFilter[] = request.filters.map((f) => ({
       resourceType: f.resourceTypeFilter,
       resourceName: f.resourceNameFilter,

@@ -2,7 +2,7 @@
  * docs/security.md's API → operation → resource table names every API the broker serves, and
  * only those, with the API's name: a new handler cannot ship without saying what it authorizes.
  * Every handler that is not ApiVersions or SASL asks the authorizer (`ctx.allowed`, `groupGate`,
- * `configDenied` or `clusterDenied`).
+ * `configDenied`, `clusterDenied` or `aclChangeGate`).
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -33,7 +33,7 @@ test("every handler but ApiVersions and SASL asks the authorizer", () => {
   for (const file of readdirSync(dir).filter((f) => /^\d+_.*\.ts$/.test(f))) {
     const key = Number(file.split("_")[0]);
     const text = readFileSync(new URL(file, dir), "utf8");
-    const asks = /ctx\.allowed|allowed\(|groupGate\(|configDenied\(|clusterDenied\(/.test(text);
+    const asks = /ctx\.allowed|allowed\(|groupGate\(|configDenied\(|clusterDenied\(|aclChangeGate\(/.test(text);
     assert.equal(asks, !NO_ACL.has(key), `${file} ${asks ? "asks" : "does not ask"} the authorizer`);
   }
 });
