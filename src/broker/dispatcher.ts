@@ -164,10 +164,13 @@ export class Dispatcher {
     }
     let response;
     try {
-      const allowed = broker.acls.settings.enabled
-        ? allowedFor(await broker.acls.authorizer(), conn, broker.logger, api.name)
+      const authorizer = broker.acls.settings.enabled ? await broker.acls.authorizer() : null;
+      const allowed = authorizer ? allowedFor(authorizer, conn, broker.logger, api.name) : ALLOW_ALL;
+      const allowedOnAny = authorizer
+        ? (operation: number, resourceType: number) =>
+          authorizer.authorizeByResourceType(sessionOf(conn), operation, resourceType)
         : ALLOW_ALL;
-      response = await handler.handle(request, { broker, header, version, conn, release, allowed });
+      response = await handler.handle(request, { broker, header, version, conn, release, allowed, allowedOnAny });
     } catch (err) {
       // Handlers catch failures per partition, group or resource; what still escapes is answered
       // as one error where the response has a top-level error code, and closes the connection

@@ -34,6 +34,11 @@ export interface RequestContext {
    * without an authorizer). Codes: `acl/model.ts` (AclOperation, ResourceType).
    */
   readonly allowed: (operation: number, resourceType: number, resourceName: string) => boolean;
+  /**
+   * Whether the principal may perform `operation` on some resource of a type (Kafka's
+   * `authorizeByResourceType`; always true without an authorizer). Refusals are not logged.
+   */
+  readonly allowedOnAny: (operation: number, resourceType: number) => boolean;
 }
 
 /** A handler for one API key. `handle` returns null for "send no response" (acks=0). */

@@ -163,6 +163,48 @@ export class Authorizer {
   }
 
   /**
+   * Whether a session may perform an operation on some resource of a type, as Kafka's
+   * `Authorizer.authorizeByResourceType` (used for an idempotent producer's WRITE on any topic):
+   * allowed when {@link authorize} allows an unnamed resource (super users, no ACLs with
+   * `allow.everyone.if.no.acl.found`), or when an ALLOW ACL for the operation (or ALL) exists that
+   * no DENY ACL dominates (a literal DENY of the same name, a prefixed DENY of a prefix of it, or a
+   * wildcard DENY). Implied operations do not count here, as in Kafka.
+   * @param session the principal and host asking
+   * @param operation the operation
+   * @param resourceType the resource type
+   * @returns true when allowed
+   */
+  authorizeByResourceType(session: Session, operation: number, resourceType: number): boolean {
+    if (this.authorize(session, { operation, resourceType, resourceName: "hardcode" })) return true;
+    const index = this.#byType.get(resourceType);
+    if (!index) return false;
+    const denyLiteral = new Set<string>();
+    const denyPrefixed = new Set<string>();
+    const allowLiteral: string[] = [];
+    const allowPrefixed: string[] = [];
+    const all = [...index.literal.values()].flat().concat(index.prefixed);
+    for (const acl of all) {
+      if (acl.host !== WILDCARD && acl.host !== session.host) continue;
+      if (acl.principal !== session.principal && acl.principal !== WILDCARD_PRINCIPAL) continue;
+      if (acl.operation !== operation && acl.operation !== AclOperation.ALL) continue;
+      const literal = acl.patternType === PatternType.LITERAL;
+      if (acl.permissionType === AclPermissionType.DENY) {
+        if (literal && acl.resourceName === WILDCARD) return false;
+        (literal ? denyLiteral : denyPrefixed).add(acl.resourceName);
+      } else if (acl.permissionType === AclPermissionType.ALLOW) {
+        if (literal && acl.resourceName === WILDCARD) return true;
+        (literal ? allowLiteral : allowPrefixed).push(acl.resourceName);
+      }
+    }
+    const dominated = (name: string) => {
+      for (let i = 1; i <= name.length; i++) if (denyPrefixed.has(name.slice(0, i))) return true;
+      return false;
+    };
+    return allowLiteral.some((name) => !denyLiteral.has(name) && !dominated(name)) ||
+      allowPrefixed.some((name) => !dominated(name));
+  }
+
+  /**
    * The operations a session may perform on a resource, as the bit field of KIP-430
    * (`1 << operation` for each supported operation that {@link authorize} allows).
    * @param session the principal and host asking

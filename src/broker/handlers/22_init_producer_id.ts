@@ -32,8 +32,27 @@ export default defineHandler(INIT_PRODUCER_ID_API, {
     if (request.enable2Pc && request.transactionalId === null) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 };
     }
-    // ACLs: WRITE on the transactional id. (Kafka also wants IDEMPOTENT_WRITE on the cluster or WRITE
-    // on some topic from an idempotent producer; kbin checks WRITE per topic when it produces.)
+    // ACLs, as KafkaApis: WRITE on the transactional id; an idempotent producer needs IDEMPOTENT_WRITE
+    // on the cluster or WRITE on some topic (CLUSTER_AUTHORIZATION_FAILED otherwise).
+    if (
+      request.transactionalId === null &&
+      !ctx.allowedOnAny(AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER) &&
+      !ctx.allowedOnAny(AclOperation.WRITE, ResourceType.TOPIC)
+    ) {
+      ctx.broker.logger.warn("Denied an operation", {
+        principal: ctx.conn.principal,
+        remote: ctx.conn.remote,
+        api: "InitProducerId",
+        operation: "IDEMPOTENT_WRITE",
+        resource: "CLUSTER:kafka-cluster (or WRITE on any TOPIC)",
+      });
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        producerId: -1n,
+        producerEpoch: -1,
+      };
+    }
     if (
       request.transactionalId !== null &&
       !ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId)

@@ -14,7 +14,7 @@
 
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { CONSUMER_GROUP_HEARTBEAT_API } from "../../protocol/generated/68_consumer_group_heartbeat.ts";
-import { AclOperation } from "../acl/model.ts";
+import { AclOperation, ResourceType } from "../acl/model.ts";
 import { groupGate } from "../acl/requests.ts";
 import { defineHandler } from "../registry.ts";
 
@@ -28,6 +28,22 @@ export default defineHandler(CONSUMER_GROUP_HEARTBEAT_API, {
         throttleTimeMs: 0,
         errorCode: notCoordinator,
         errorMessage: null,
+        memberId: null,
+        memberEpoch: -1,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+    // As KafkaApis: a subscription by names needs DESCRIBE on each topic, or the whole heartbeat is
+    // TOPIC_AUTHORIZATION_FAILED (clients may not learn of topics they cannot describe).
+    const refused = (request.subscribedTopicNames ?? []).filter((topic) =>
+      !ctx.allowed(AclOperation.DESCRIBE, ResourceType.TOPIC, topic)
+    );
+    if (refused.length > 0) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: `Not authorized to describe the subscribed topics ${[...new Set(refused)].join(", ")}`,
         memberId: null,
         memberEpoch: -1,
         heartbeatIntervalMs: 0,

@@ -157,6 +157,41 @@ describe("Authorizer.authorize()", () => {
   });
 });
 
+describe("Authorizer.authorizeByResourceType()", () => {
+  const any = (a: Authorizer, who = alice) => a.authorizeByResourceType(who, Op.WRITE, RT.TOPIC);
+  test("an ALLOW on any topic grants it; another principal, host or operation does not", () => {
+    assert.equal(any(new Authorizer(ON, [acl({ operation: Op.WRITE })])), true);
+    assert.equal(any(new Authorizer(ON, [acl({ operation: Op.WRITE })]), bob), false);
+    assert.equal(any(new Authorizer(ON, [acl({ operation: Op.WRITE, host: "10.9.9.9" })])), false);
+    assert.equal(any(new Authorizer(ON, [acl({ operation: Op.READ })])), false, "READ is not WRITE");
+    assert.equal(any(new Authorizer(ON, [acl({ operation: Op.ALL })])), true, "ALL is WRITE");
+    assert.equal(any(new Authorizer(ON, [acl({ operation: Op.WRITE, principal: "User:*" })]), bob), true);
+  });
+  test("a DENY of the same name, of a prefix of it, or of every topic dominates the ALLOW", () => {
+    const allow = acl({ operation: Op.WRITE, resourceName: "orders-eu" });
+    const deny = (o: Partial<AclBinding>) => acl({ operation: Op.WRITE, permissionType: Perm.DENY, ...o });
+    assert.equal(any(new Authorizer(ON, [allow, deny({ resourceName: "orders-eu" })])), false);
+    assert.equal(
+      any(new Authorizer(ON, [allow, deny({ resourceName: "orders", patternType: PatternType.PREFIXED })])),
+      false,
+    );
+    assert.equal(any(new Authorizer(ON, [allow, deny({ resourceName: "orders" })])), true, "a literal is no prefix");
+    assert.equal(any(new Authorizer(ON, [acl({ operation: Op.ALL }), deny({ resourceName: "*" })])), false);
+    const prefixedAllow = acl({ operation: Op.WRITE, resourceName: "ord", patternType: PatternType.PREFIXED });
+    assert.equal(
+      any(new Authorizer(ON, [prefixedAllow, deny({ resourceName: "orders", patternType: PatternType.PREFIXED })])),
+      true,
+      "a longer prefixed DENY leaves part of the ALLOWed prefix",
+    );
+  });
+  test("super users, no authorizer, and allow.everyone.if.no.acl.found with no ACLs pass", () => {
+    assert.equal(any(new Authorizer({ ...ON, superUsers: new Set(["User:alice"]) }, [])), true);
+    assert.equal(any(new Authorizer({ ...ON, enabled: false }, [])), true);
+    assert.equal(any(new Authorizer({ ...ON, allowIfNoAcl: true }, [])), true);
+    assert.equal(any(new Authorizer(ON, [])), false);
+  });
+});
+
 describe("Authorizer.authorizedOperations()", () => {
   test("gives every supported operation without an authorizer (KIP-430 bit field)", () => {
     const a = new Authorizer({ ...ON, enabled: false }, []);

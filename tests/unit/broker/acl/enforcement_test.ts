@@ -25,6 +25,7 @@ import { DESCRIBE_CONFIGS_API } from "../../../../src/protocol/generated/32_desc
 import { DESCRIBE_USER_SCRAM_CREDENTIALS_API } from "../../../../src/protocol/generated/50_describe_user_scram_credentials.ts";
 import { ALTER_USER_SCRAM_CREDENTIALS_API } from "../../../../src/protocol/generated/51_alter_user_scram_credentials.ts";
 import { DESCRIBE_CLUSTER_API } from "../../../../src/protocol/generated/60_describe_cluster.ts";
+import { CONSUMER_GROUP_HEARTBEAT_API } from "../../../../src/protocol/generated/68_consumer_group_heartbeat.ts";
 import { ErrorCode } from "../../../../src/protocol/generated/errors.ts";
 import { buildBatch } from "../../../../src/protocol/records/records.ts";
 import { saltPassword } from "../../../../src/protocol/sasl/scram.ts";
@@ -75,11 +76,12 @@ async function setUp(broker: EmbeddedBroker) {
       acl(R.TOPIC, "*", O.READ),
       acl(R.TOPIC, "orders", O.WRITE),
       acl(R.TOPIC, "secret", O.READ, DENY),
+      acl(R.TOPIC, "hidden", O.DESCRIBE, DENY),
       acl(R.GROUP, "g", O.READ),
       acl(R.TOPIC, "alice-", O.CREATE, ALLOW, PatternType.PREFIXED),
     ],
   });
-  assert.deepEqual(acls.results.map((r) => r.errorCode), [0, 0, 0, 0, 0]);
+  assert.deepEqual(acls.results.map((r) => r.errorCode), [0, 0, 0, 0, 0, 0]);
   admin.close();
   const sasl = broker.listeners.find((l) => l.name === "SASL_PLAINTEXT")!;
   const as = (user: string) =>
@@ -222,6 +224,44 @@ test("ACLs on every API family: refused without them, allowed with them; DENY wi
       producerEpoch: -1,
     });
     assert.equal(init.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    // An idempotent producer: IDEMPOTENT_WRITE on the cluster or WRITE on some topic (alice writes orders).
+    const idempotent = (c: KafkaConnection) =>
+      c.request(INIT_PRODUCER_ID_API, 4, {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+    assert.equal((await idempotent(bob)).errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    assert.equal((await idempotent(alice)).errorCode, ErrorCode.NONE);
+    assert.equal((await idempotent(admin)).errorCode, ErrorCode.NONE);
+    // KIP-848: a subscription by names needs DESCRIBE on each topic (alice may not describe "hidden").
+    const heartbeat = (c: KafkaConnection, topics: string[]) =>
+      c.request(CONSUMER_GROUP_HEARTBEAT_API, 0, {
+        groupId: "g",
+        memberId: "",
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 30_000,
+        subscribedTopicNames: topics,
+        serverAssignor: null,
+        topicPartitions: [],
+      });
+    assert.equal((await heartbeat(alice, ["orders", "hidden"])).errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    const joined = await heartbeat(alice, ["orders"]);
+    assert.equal(joined.errorCode, ErrorCode.NONE);
+    await alice.request(CONSUMER_GROUP_HEARTBEAT_API, 0, {
+      groupId: "g",
+      memberId: joined.memberId!,
+      memberEpoch: -1,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: -1,
+      subscribedTopicNames: null,
+      serverAssignor: null,
+      topicPartitions: null,
+    });
     const users = await bob.request(DESCRIBE_USER_SCRAM_CREDENTIALS_API, 0, { users: null });
     assert.equal(users.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     const cluster = (c: KafkaConnection) =>
