@@ -71,7 +71,14 @@ export async function authenticateStep(broker: BrokerContext, conn: ConnState, b
   const session = saslSession(conn);
   const server = session.server;
   if (server === null) return { kind: "failed", message: "No SASL exchange is in progress (send SaslHandshake first)" };
-  const step = await server.step(bytes);
+  let step = await server.step(bytes);
+  if (step.kind === "done" && session.authenticated && step.principal !== conn.principal) {
+    // KIP-368: re-authentication keeps the principal (Kafka's ReauthInfo.ensurePrincipalUnchanged).
+    step = {
+      kind: "failed",
+      message: `Cannot change principals during re-authentication from ${conn.principal}: ${step.principal}`,
+    };
+  }
   if (step.kind === "done") {
     session.server = null;
     session.authenticated = true;

@@ -187,6 +187,39 @@ describe("SASL on a SASL_PLAINTEXT listener", () => {
       }
     }));
 
+  test("connections.max.reauth.ms: v1+ answers the session lifetime; re-authenticating extends it; an expired session is closed at its next request; re-authentication keeps the principal", () =>
+    withSasl(async (admin, port) => {
+      assert.deepEqual((await addUser(admin, "bob", "bob-secret")).results.map((r) => r.errorCode), [0]);
+      const metadata = (conn: KafkaConnection) =>
+        conn.request(METADATA_API, 12, {
+          topics: [],
+          allowAutoTopicCreation: false,
+          includeTopicAuthorizedOperations: false,
+        });
+      const conn = await KafkaConnection.open("127.0.0.1", port, { connect });
+      const first = await scramLogin(conn, "SCRAM-SHA-512", "alice", "alice-secret");
+      assert.equal(first.errorCode, ErrorCode.NONE);
+      assert.ok(first.sessionLifetimeMs > 0n && first.sessionLifetimeMs <= 1500n, `${first.sessionLifetimeMs}`);
+      await new Promise((r) => setTimeout(r, 900));
+      const again = await scramLogin(conn, "SCRAM-SHA-512", "alice", "alice-secret");
+      assert.equal(again.errorCode, ErrorCode.NONE, "re-authentication on the same connection");
+      await new Promise((r) => setTimeout(r, 900));
+      await metadata(conn); // 1.8 s after the first login, within the renewed session
+      assert.equal(conn.closed, false);
+      // Let it expire: the next request closes the connection, unanswered.
+      await new Promise((r) => setTimeout(r, 1600));
+      await assert.rejects(metadata(conn));
+      assert.equal(conn.closed, true);
+
+      const other = await KafkaConnection.open("127.0.0.1", port, { connect });
+      assert.equal((await scramLogin(other, "SCRAM-SHA-256", "alice", "alice-secret")).errorCode, ErrorCode.NONE);
+      const bob = await scramLogin(other, "SCRAM-SHA-256", "bob", "bob-secret");
+      assert.equal(bob.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+      assert.match(bob.errorMessage ?? "", /Cannot change principals during re-authentication/);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(other.closed, true);
+    }, { ...CONFIG, "connections.max.reauth.ms": "1500" }));
+
   test("a mechanism the listener does not enable: UNSUPPORTED_SASL_MECHANISM with the enabled list; SASL on PLAINTEXT: ILLEGAL_SASL_STATE", () =>
     withSasl(async (admin, port) => {
       const conn = await KafkaConnection.open("127.0.0.1", port, { connect });
