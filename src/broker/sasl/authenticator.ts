@@ -80,6 +80,7 @@ export async function authenticateStep(broker: BrokerContext, conn: ConnState, b
     };
   }
   if (step.kind === "done") {
+    const again = session.authenticated;
     session.server = null;
     session.authenticated = true;
     // KIP-368: with connections.max.reauth.ms set, the session ends then or with the credential
@@ -88,12 +89,19 @@ export async function authenticateStep(broker: BrokerContext, conn: ConnState, b
     const now = broker.clock.now();
     session.expiresAtMs = reauthMs > 0 ? Math.min(now + reauthMs, step.expiresAtMs ?? Infinity) : 0;
     conn.principal = step.principal;
-    broker.logger.debug("SASL authentication succeeded", {
-      remote: conn.remote,
-      listener: conn.listener?.name,
-      mechanism: session.mechanism,
-      principal: step.principal,
-    });
+    if (again) {
+      broker.logger.info("SASL re-authentication succeeded", {
+        remote: conn.remote,
+        listener: conn.listener?.name,
+        principal: step.principal,
+        sessionMs: session.expiresAtMs > 0 ? session.expiresAtMs - now : null,
+      });
+    } else {broker.logger.debug("SASL authentication succeeded", {
+        remote: conn.remote,
+        listener: conn.listener?.name,
+        mechanism: session.mechanism,
+        principal: step.principal,
+      });}
   } else if (step.kind === "failed") {
     session.server = null;
     broker.logger.warn("SASL authentication failed", {

@@ -15,7 +15,7 @@ Ops (names refer to clients this process keeps until it exits):
                       -> [{type, name, error}]; op is SET, DELETE, APPEND or SUBTRACT
   describe_groups     groups, authorized_operations -> [{group, error, state, type, assignor, simple,
                       members [{client_id, consumer_id, instance_id, host, assignment, target}]}]
-  produce             topic, partition, values -> {delivered}
+  produce             topic, partition, values, conf {k: v}? -> {delivered}
   consumer            name, conf {k: v}, subscribe [topics]? -> {}
   wait_assignment     name, count, timeout_s -> {assignment} (polls until `count` partitions)
   assign              name, topic, partition, offset -> {}
@@ -348,7 +348,7 @@ def op_describe_groups(bootstrap, op):
 
 
 def op_produce(bootstrap, op):
-    rk = new_client(PRODUCER, bootstrap, {"client.id": "kbin-rdkafka212-producer", "linger.ms": "0"})
+    rk = new_client(PRODUCER, bootstrap, {"client.id": "kbin-rdkafka212-producer", "linger.ms": "0", **op.get("conf", {})})
     rkt = topic_new(rk, op["topic"].encode(), None)
     for v in op["values"]:
         data = v.encode()
