@@ -1,7 +1,8 @@
 /**
  * TLS through real clients against `kbin serve` with three listeners: PLAINTEXT (tools), SSL with
  * `ssl.client.auth=required` (mTLS, principal from the certificate subject through
- * `ssl.principal.mapping.rules`) and SASL_SSL with SCRAM and PLAIN; certificates made by openssl
+ * `ssl.principal.mapping.rules`) and SASL_SSL with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (kcat and
+ * confluent-kafka); certificates made by openssl
  * (tests/support/certs.ts). kcat with a certificate from the trusted CA is served and mapped to
  * `User:alice`; without a certificate, or with one from another CA, it is refused; confluent-kafka
  * produces and consumes over SASL_SSL; a renewed server certificate is picked up without a restart.
@@ -54,7 +55,7 @@ describe("TLS listeners through real clients", { skip: MISSING }, () => {
           `ssl.truststore.location=${f("ca.pem")}`,
           "listener.name.ssl.ssl.client.auth=required",
           "ssl.principal.mapping.rules=RULE:^CN=([^,]*),O=Acme$/$1/L,DEFAULT",
-          "listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512",
+          "listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
           "kbin.ssl.reload.check.ms=200",
         ].flatMap((s) => ["--set", s]),
       ],
@@ -124,7 +125,35 @@ describe("TLS listeners through real clients", { skip: MISSING }, () => {
     );
   });
 
-  for (const mechanism of ["SCRAM-SHA-512", "PLAIN"]) {
+  for (const mechanism of ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]) {
+    test(`SASL_SSL with ${mechanism}: kcat produces and consumes; a wrong password is refused`, () => {
+      const auth = (password: string) => [
+        "-X",
+        "security.protocol=SASL_SSL",
+        "-X",
+        `ssl.ca.location=${f("ca.pem")}`,
+        "-X",
+        `sasl.mechanisms=${mechanism}`,
+        "-X",
+        "sasl.username=alice",
+        "-X",
+        `sasl.password=${password}`,
+      ];
+      const topic = `kcat-sasl-ssl-${mechanism.toLowerCase()}`;
+      const p = kcat(["-b", saslSsl, ...auth("alice-pw"), "-P", "-t", topic], "x1\nx2\n");
+      assert.equal(p.status, 0, p.stderr.toString());
+      const c = kcat(["-b", saslSsl, ...auth("alice-pw"), "-C", "-t", topic, "-e", "-q"]);
+      assert.equal(c.status, 0, c.stderr.toString());
+      assert.deepEqual(c.stdout.toString().trim().split("\n"), ["x1", "x2"]);
+      const started = Date.now();
+      const bad = kcat(["-b", saslSsl, ...auth("wrong"), "-L", "-m", "2"]);
+      assert.notEqual(bad.status, 0, "a wrong password is refused");
+      assert.match(bad.stderr.toString(), /Authentication failed|SASL authentication error/);
+      assert.ok(Date.now() - started < 10_000, "and fails fast");
+    });
+  }
+
+  for (const mechanism of ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]) {
     test(`SASL_SSL with ${mechanism}: confluent-kafka produces and consumes; a wrong password fails fast`, async () => {
       const base = { bootstrap: saslSsl, protocol: "SASL_SSL", ca: f("ca.pem"), mechanism, username: "alice" };
       const r = await runJsonDriver<{ results: { values?: string[]; error?: string | null; seconds?: number }[] }>(
