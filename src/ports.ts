@@ -79,6 +79,11 @@ export interface TlsClientOptions {
   serverName?: string;
   /** false accepts any server certificate (tests only). Default true. */
   rejectUnauthorized?: boolean;
+  /**
+   * false skips the check of the server's name against its certificate, still verifying that the
+   * certificate chains to `ca` (Kafka's `ssl.endpoint.identification.algorithm=`). Default true.
+   */
+  verifyServerName?: boolean;
 }
 
 /**

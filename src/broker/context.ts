@@ -123,11 +123,30 @@ export function liveBrokers(ctx: BrokerContext, conn?: ConnState): readonly Brok
   const listed = brokers.length > 0
     ? brokers
     : [{ nodeId: ctx.nodeId, host: ctx.advertised.host, port: ctx.advertised.port, rack: null }];
-  // This broker as the client reached it: the address its listener advertises (other brokers are
-  // listed with the address they registered, their inter-broker listener's).
-  const own = conn?.listener?.advertised;
-  if (!own) return listed;
-  return listed.map((b) => (b.nodeId === ctx.nodeId ? { ...b, host: own.host, port: own.port } : b));
+  const out: BrokerInfo[] = [];
+  for (const b of listed) {
+    const at = endpointFor(ctx, b, conn);
+    if (at) out.push({ ...b, host: at.host, port: at.port });
+  }
+  return out;
+}
+
+/**
+ * Where a client connected through `conn`'s listener reaches broker `b`, as Kafka answers: this
+ * broker at the address its listener advertises, another at its endpoint of the same listener
+ * name (null when it has no such listener: Kafka leaves it out), or at its registered address
+ * when it registered no listeners.
+ */
+export function endpointFor(
+  ctx: BrokerContext,
+  b: BrokerInfo,
+  conn?: ConnState,
+): { host: string; port: number } | null {
+  const listener = conn?.listener;
+  if (!listener) return b;
+  if (b.nodeId === ctx.nodeId && listener.advertised) return listener.advertised;
+  if (!b.listeners || b.listeners.length === 0) return b;
+  return b.listeners.find((e) => e.name === listener.name) ?? null;
 }
 
 /**

@@ -179,3 +179,62 @@ export function parseListeners(config: BrokerConfig): ListenerConfig[] {
   }
   return out;
 }
+
+/** How this broker's inter-broker client reaches the other brokers' inter-broker listener. */
+export interface InterBrokerSecurity {
+  /** The inter-broker listener's name (the same on every broker of the cluster). */
+  listener: string;
+  /** TLS: the listener's PEM material (its trust store verifies the others, its key store is presented). */
+  ssl: SslSettings | null;
+  /** `ssl.endpoint.identification.algorithm` is not "" (the others' certificates must name them). */
+  verifyServerName: boolean;
+  /** SASL: `sasl.mechanism.inter.broker.protocol` and the credentials of the listener's JAAS line. */
+  sasl: { mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"; username: string; password: string } | null;
+}
+
+const CLIENT_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
+
+/**
+ * What the inter-broker client needs to speak the inter-broker listener's protocol, from Kafka's
+ * settings: TLS from the listener's `ssl.*`, SASL with `sasl.mechanism.inter.broker.protocol`
+ * and the `username`/`password` of `listener.name.NAME.MECHANISM.sasl.jaas.config` (or
+ * `sasl.jaas.config`).
+ * @throws ConfigError when the listener uses SASL and the mechanism or the credentials are missing
+ */
+export function interBrokerSecurity(config: BrokerConfig, listener: ListenerConfig): InterBrokerSecurity {
+  const name = listener.name;
+  let sasl: InterBrokerSecurity["sasl"] = null;
+  if (isSasl(listener.securityProtocol)) {
+    const mechanism = (config.get("sasl.mechanism.inter.broker.protocol") ?? "GSSAPI").toUpperCase();
+    const fail = (why: string) =>
+      new ConfigError(`Cannot use the inter-broker listener "${name}" (${listener.securityProtocol}): ${why}`);
+    if (!(CLIENT_MECHANISMS as readonly string[]).includes(mechanism)) {
+      throw fail(
+        `set sasl.mechanism.inter.broker.protocol to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (it is ${mechanism})`,
+      );
+    }
+    if (!listener.saslMechanisms.includes(mechanism)) {
+      throw fail(`sasl.mechanism.inter.broker.protocol ${mechanism} is not enabled on it (sasl.enabled.mechanisms)`);
+    }
+    const key = `listener.name.${name.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+    const jaas = (config.isSet(key) ? config.get(key) : config.get("sasl.jaas.config")) ?? "";
+    const username = /\busername\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(jaas)?.[1];
+    const password = /\bpassword\s*=\s*"((?:[^"\\]|\\.)*)"/.exec(jaas)?.[1];
+    if (username === undefined || password === undefined) {
+      throw fail(`set ${key} with the username and password this broker logs in with`);
+    }
+    // JAAS values are quoted strings: a backslash escapes the next character.
+    const unquote = (v: string) => v.replace(/\\(.)/g, "$1");
+    sasl = {
+      mechanism: mechanism as (typeof CLIENT_MECHANISMS)[number],
+      username: unquote(username),
+      password: unquote(password),
+    };
+  }
+  return {
+    listener: name,
+    ssl: listener.ssl,
+    verifyServerName: (listenerSetting(config, name, "ssl.endpoint.identification.algorithm") ?? "https") !== "",
+    sasl,
+  };
+}

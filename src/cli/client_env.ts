@@ -80,7 +80,7 @@ async function securityOf(command: string, io: CliIo, file: string | undefined) 
       tls.cert = await read(props.get("ssl.certificate.location")!);
       tls.key = await read(props.get("ssl.key.location")!);
     }
-    if (props.get("ssl.endpoint.identification.algorithm") === "") tls.rejectUnauthorized = false;
+    if (props.get("ssl.endpoint.identification.algorithm") === "") tls.verifyServerName = false;
     out.tls = tls;
   }
   if (protocol.startsWith("SASL")) {

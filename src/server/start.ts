@@ -7,7 +7,7 @@
 
 import { Broker } from "../broker/broker.ts";
 import { type BrokerConfig, ConfigError } from "../broker/config.ts";
-import { parseListeners } from "../broker/listeners.ts";
+import { interBrokerSecurity, parseListeners } from "../broker/listeners.ts";
 import { GroupCache } from "../broker/group/group_cache.ts";
 import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
@@ -64,6 +64,10 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     if (err instanceof StorageUrlError) throw new ConfigError(err.message);
     throw err;
   }
+  // Only brokers sharing a PostgreSQL talk to each other: a lone broker needs no inter-broker login.
+  const interSecurity = url.kind === "postgres"
+    ? interBrokerSecurity(config, primary)
+    : { listener: primary.name, ssl: null, verifyServerName: true, sasl: null };
   const codecs = createCodecs(runtime.codecs);
   const policies = new TopicPolicies(config);
   const leaseMs = config.number("kbin.cluster.lease.ms");
@@ -127,6 +131,25 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       connect: runtime.connect,
       nodeId,
       requestTimeoutMs: Math.min(config.number("request.timeout.ms"), 10_000),
+      listener: primary.name,
+      credentials: async () => {
+        const ssl = interSecurity.ssl;
+        // The listener's current material (certificates may have been renewed since the start).
+        const tls = ssl ? await loadTls(runtime.fs, primary.name, ssl) : null;
+        return {
+          ...(tls
+            ? {
+              tls: {
+                key: tls.key,
+                cert: tls.cert,
+                ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+                ...(interSecurity.verifyServerName ? {} : { verifyServerName: false }),
+              },
+            }
+            : {}),
+          ...(interSecurity.sasl ? { sasl: interSecurity.sasl } : {}),
+        };
+      },
     });
     const jwksUrl = config.get("sasl.oauthbearer.jwks.endpoint.url") ?? "";
     const oauthKeys = jwksUrl === "" ? null : jwksLoader({
@@ -213,7 +236,12 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     cluster.onChange(() => void groups.syncShards());
     let joined;
     try {
-      joined = await cluster.join({ nodeId, ...broker.advertised, rack: config.get("broker.rack") });
+      joined = await cluster.join({
+        nodeId,
+        ...broker.advertised,
+        rack: config.get("broker.rack"),
+        listeners: listeners.map((l) => ({ name: l.name, host: l.advertised!.host, port: l.advertised!.port })),
+      });
     } catch (err) {
       for (const s of servers) await s.close();
       throw err;

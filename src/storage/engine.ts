@@ -314,9 +314,22 @@ export interface StateStorage {
 /** A broker as clients are told to reach it. */
 export interface BrokerInfo {
   nodeId: number;
+  /** The address of the broker's inter-broker listener (what other brokers connect to). */
   host: string;
   port: number;
   rack: string | null;
+  /**
+   * Every listener's advertised address, by listener name (Kafka's endpoints); absent for a
+   * broker that registered none (then `host:port` serves every listener).
+   */
+  listeners?: readonly BrokerEndpoint[];
+}
+
+/** One listener of a broker, as clients reach it. */
+export interface BrokerEndpoint {
+  name: string;
+  host: string;
+  port: number;
 }
 
 /** Who leads a partition or a coordinator shard, and at which epoch (leader -1: nobody yet). */

@@ -59,6 +59,22 @@ for (const engine of ENGINES) {
         assert.equal(r.kind, "appended");
       }));
 
+    test("a broker's listeners (name and advertised address) are listed as it registered them", () =>
+      withEngine(engine, async (e) => {
+        const listeners = [{ name: "CLIENT", host: "kafka-1.example", port: 9093 }, {
+          name: "BROKER",
+          host: "127.0.0.1",
+          port: 9001,
+        }];
+        assert.ok((await e.storage.cluster.join({ ...self(1), listeners })).ok);
+        assert.deepEqual(e.storage.cluster.brokers(), [{ ...self(1), listeners }]);
+        if (e.openAnother) {
+          const other = await e.openAnother();
+          await waitUntil("the other broker's view", () => other.cluster.brokers().length === 1);
+          assert.deepEqual(other.cluster.brokers(), [{ ...self(1), listeners }]);
+        }
+      }));
+
     if (!engine.sharedByNodes) return;
 
     test("a broker that lost a partition without knowing answers NOT_LEADER_OR_FOLLOWER, never a sequence error", () =>

@@ -16,7 +16,7 @@
 import { ErrorCode } from "../../protocol/generated/errors.ts";
 import { FIND_COORDINATOR_API } from "../../protocol/generated/10_find_coordinator.ts";
 import type { ConnState } from "../conn_state.ts";
-import { type BrokerContext, coordinatorOf } from "../context.ts";
+import { type BrokerContext, coordinatorOf, endpointFor } from "../context.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
 import { AclOperation, ResourceType } from "../acl/model.ts";
 
@@ -44,11 +44,11 @@ function locate(
   if (keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION) {
     // Transactional ids hash onto the same shards as group ids (as Kafka's __transaction_state).
     const b = coordinatorOf(broker, key);
-    return b === null
+    // The coordinator as the client's listener reaches it (none when it lacks that listener).
+    const at = b === null ? null : endpointFor(broker, b, conn);
+    return b === null || at === null
       ? { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: "The coordinator is not available.", ...NONE }
-      : b.nodeId === broker.nodeId && conn.listener?.advertised
-      ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, ...conn.listener.advertised }
-      : { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, host: b.host, port: b.port };
+      : { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: b.nodeId, host: at.host, port: at.port };
   }
   return {
     errorCode: ErrorCode.INVALID_REQUEST,

@@ -255,6 +255,7 @@ export async function connectNodeTls(
   if (o.ca !== undefined) connectOptions.ca = o.ca;
   if (o.cert !== undefined) connectOptions.cert = o.cert;
   if (o.key !== undefined) connectOptions.key = o.key;
+  if (o.verifyServerName === false) connectOptions.checkServerIdentity = () => undefined;
   const socket = tls.connect(connectOptions);
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {

@@ -30,7 +30,7 @@
 
 import type { Logger, PgClient, PgTx } from "../../ports.ts";
 import { ErrorCode } from "../../protocol/generated/errors.ts";
-import type { BrokerInfo, ClusterStorage, Leadership, PartitionRef } from "../engine.ts";
+import type { BrokerEndpoint, BrokerInfo, ClusterStorage, Leadership, PartitionRef } from "../engine.ts";
 import { partitionKey, rendezvousLeader, shardKey } from "../placement.ts";
 import { coalesced } from "../coalesce.ts";
 import { fail, ok, type Result } from "../result.ts";
@@ -175,11 +175,20 @@ export class PgCluster implements ClusterStorage {
   async #register(): Promise<void> {
     const s = this.#self!;
     await this.#o.pg.query(
-      `INSERT INTO kbin_broker (node_id, incarnation, host, port, rack, lease_until)
-       VALUES ($1, $2, $3, $4, $5, now() + $6::int * interval '1 millisecond')
+      `INSERT INTO kbin_broker (node_id, incarnation, host, port, rack, lease_until, listeners)
+       VALUES ($1, $2, $3, $4, $5, now() + $6::int * interval '1 millisecond', $7)
        ON CONFLICT (node_id) DO UPDATE SET incarnation = excluded.incarnation, host = excluded.host,
-         port = excluded.port, rack = excluded.rack, lease_until = excluded.lease_until`,
-      [s.nodeId, this.#incarnation, s.host, s.port, s.rack, this.#o.timing.leaseMs],
+         port = excluded.port, rack = excluded.rack, lease_until = excluded.lease_until,
+         listeners = excluded.listeners`,
+      [
+        s.nodeId,
+        this.#incarnation,
+        s.host,
+        s.port,
+        s.rack,
+        this.#o.timing.leaseMs,
+        s.listeners ? JSON.stringify(s.listeners) : null,
+      ],
     );
   }
 
@@ -327,7 +336,7 @@ export class PgCluster implements ClusterStorage {
   async #load(): Promise<void> {
     const pg = this.#o.pg;
     const [brokers, partitions, shards] = await Promise.all([
-      pg.query("SELECT node_id, host, port, rack FROM kbin_broker ORDER BY node_id"),
+      pg.query("SELECT node_id, host, port, rack, listeners FROM kbin_broker ORDER BY node_id"),
       pg.query("SELECT topic_id, partition, leader_node, leader_epoch FROM kbin_partition"),
       pg.query("SELECT shard, leader_node, epoch FROM kbin_shard ORDER BY shard"),
     ]);
@@ -344,12 +353,16 @@ export class PgCluster implements ClusterStorage {
     for (const r of shards) {
       nextShards[Number(r["shard"])] = { leader: Number(r["leader_node"]), epoch: Number(r["epoch"]) };
     }
-    const nextBrokers = brokers.map((r) => ({
-      nodeId: Number(r["node_id"]),
-      host: String(r["host"]),
-      port: Number(r["port"]),
-      rack: r["rack"] === null ? null : String(r["rack"]),
-    }));
+    const nextBrokers: BrokerInfo[] = brokers.map((r) => {
+      const b: BrokerInfo = {
+        nodeId: Number(r["node_id"]),
+        host: String(r["host"]),
+        port: Number(r["port"]),
+        rack: r["rack"] === null ? null : String(r["rack"]),
+      };
+      const listeners = parseEndpoints(r["listeners"]);
+      return listeners ? { ...b, listeners } : b;
+    });
     const changed = moved.length > 0 || next.size !== this.#partitions.size ||
       JSON.stringify(nextShards) !== JSON.stringify(this.#shards) ||
       JSON.stringify(nextBrokers) !== JSON.stringify(this.#brokers);
@@ -410,4 +423,18 @@ async function movePartitions(tx: PgTx, moves: readonly { t: string; p: number; 
      ON CONFLICT (topic_id, partition, epoch) DO UPDATE SET start_offset = excluded.start_offset`,
     [JSON.stringify(moves)],
   );
+}
+
+/** The `listeners` column: JSON `[{name, host, port}]`, or null (a broker that registered none). */
+function parseEndpoints(value: unknown): BrokerEndpoint[] | null {
+  if (typeof value !== "string") return null;
+  try {
+    const list = JSON.parse(value) as unknown;
+    if (!Array.isArray(list)) return null;
+    return list.filter((e): e is BrokerEndpoint =>
+      typeof e?.name === "string" && typeof e?.host === "string" && Number.isInteger(e?.port)
+    );
+  } catch {
+    return null;
+  }
 }

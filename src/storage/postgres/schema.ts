@@ -98,6 +98,8 @@ export const PG_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (topic_id, partition, last_offset),
      FOREIGN KEY (topic_id, partition) REFERENCES kbin_partition ON DELETE CASCADE
    )`,
+  // 6: every listener's advertised address per broker (JSON [{name, host, port}]), for Metadata.
+  `ALTER TABLE kbin_broker ADD COLUMN listeners text`,
 ];
 
 /**

@@ -34,7 +34,12 @@ export class PgCluster {
    */
   static async start(name: string, count = 3, args: string[] = []): Promise<PgCluster> {
     const pg = await sharedPostgres();
-    const cluster = new PgCluster(pg.createDatabase(name), args);
+    return await PgCluster.onDatabase(pg.createDatabase(name), count, args);
+  }
+
+  /** Starts `count` brokers (node ids 1…) on a database the caller created (and maybe prepared). */
+  static async onDatabase(url: string, count: number, args: string[] = []): Promise<PgCluster> {
+    const cluster = new PgCluster(url, args);
     for (let n = 1; n <= count; n++) cluster.brokers.push({ nodeId: n, process: await cluster.#spawn(n) });
     return cluster;
   }

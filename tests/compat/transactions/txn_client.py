@@ -1,5 +1,7 @@
 """confluent-kafka (librdkafka) transactions against kbin, one JSON plan in, one JSON result out.
 
+Every op takes an optional `conf` ({key: value}) added to its clients' configuration (SASL, TLS).
+
 Ops:
   transact   {transactional_id, topic, transactions: [{records: [[partition, value]], commit}]}
              -> {ok: true} or {error}
@@ -20,7 +22,8 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 
 def transact(b, op):
-    p = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"], "linger.ms": 5})
+    p = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"], "linger.ms": 5,
+                  **op.get("conf", {})})
     p.init_transactions(20)
     for t in op["transactions"]:
         p.begin_transaction()
@@ -35,12 +38,12 @@ def transact(b, op):
 
 
 def fence(b, op):
-    first = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"]})
+    first = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"], **op.get("conf", {})})
     first.init_transactions(20)
     first.begin_transaction()
     first.produce(op["topic"], value=b"zombie", partition=0)
     first.flush(20)
-    second = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"]})
+    second = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"], **op.get("conf", {})})
     second.init_transactions(20)
     try:
         first.produce(op["topic"], value=b"zombie-2", partition=0)
@@ -56,7 +59,7 @@ def fence(b, op):
 
 def read(b, op):
     c = Consumer({
-        "bootstrap.servers": b, "group.id": "txn-reader", "isolation.level": op["isolation"],
+        "bootstrap.servers": b, "group.id": "txn-reader", "isolation.level": op["isolation"], **op.get("conf", {}),
         "enable.partition.eof": True, "enable.auto.commit": False, "fetch.wait.max.ms": 10,
     })
     c.assign([TopicPartition(op["topic"], p, 0) for p in op["partitions"]])
@@ -81,11 +84,11 @@ def read(b, op):
 
 def ctp(b, op):
     c = Consumer({
-        "bootstrap.servers": b, "group.id": op["group"], "enable.auto.commit": False,
+        "bootstrap.servers": b, "group.id": op["group"], "enable.auto.commit": False, **op.get("conf", {}),
         "auto.offset.reset": "earliest", "isolation.level": "read_committed",
     })
     c.subscribe([op["source"]])
-    p = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"]})
+    p = Producer({"bootstrap.servers": b, "transactional.id": op["transactional_id"], **op.get("conf", {})})
     p.init_transactions(20)
     written = 0
     deadline = time.time() + 30

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { startBroker } from "../../../../mod.ts";
 import { BrokerConfig, ConfigError } from "../../../../src/broker/config.ts";
-import { parseListeners } from "../../../../src/broker/listeners.ts";
+import { interBrokerSecurity, parseListeners } from "../../../../src/broker/listeners.ts";
 import { digest, fromBase64, hmac, toBase64 } from "../../../../src/protocol/sasl/crypto.ts";
 import { jaasPlainUsers } from "../../../../src/broker/sasl/plain.ts";
 import { saltPassword, SCRAM_MECHANISMS, type ScramMechanism } from "../../../../src/broker/sasl/scram.ts";
@@ -304,6 +304,44 @@ describe("listener configuration", () => {
     ];
     for (const [settings, message] of cases) {
       assert.throws(() => parse(settings), (e) => e instanceof ConfigError && message.test(e.message));
+    }
+  });
+
+  test("the inter-broker client's security: TLS from the listener, SASL from sasl.mechanism.inter.broker.protocol and the listener's JAAS line", () => {
+    const base = {
+      "listeners": "BROKER://127.0.0.1:1",
+      "listener.security.protocol.map": "BROKER:SASL_PLAINTEXT",
+      "sasl.enabled.mechanisms": "SCRAM-SHA-512,PLAIN",
+    };
+    const of = (settings: Record<string, string>) => {
+      const config = new BrokerConfig(Object.entries(settings));
+      return interBrokerSecurity(config, parseListeners(config)[0]!);
+    };
+    const jaas =
+      'org.apache.kafka.common.security.scram.ScramLoginModule required username="kbin-broker" password="p\\"w";';
+    assert.deepEqual(
+      of({
+        ...base,
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.broker.scram-sha-512.sasl.jaas.config": jaas,
+      }),
+      {
+        listener: "BROKER",
+        ssl: null,
+        verifyServerName: true,
+        sasl: { mechanism: "SCRAM-SHA-512", username: "kbin-broker", password: 'p"w' },
+      },
+    );
+    const cases: [Record<string, string>, RegExp][] = [
+      [base, /set sasl.mechanism.inter.broker.protocol to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 \(it is GSSAPI\)/],
+      [{ ...base, "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-256" }, /SCRAM-SHA-256 is not enabled on it/],
+      [
+        { ...base, "sasl.mechanism.inter.broker.protocol": "PLAIN" },
+        /set listener.name.broker.plain.sasl.jaas.config with the username and password/,
+      ],
+    ];
+    for (const [settings, message] of cases) {
+      assert.throws(() => of(settings), (e) => e instanceof ConfigError && message.test(e.message), String(message));
     }
   });
 
