@@ -136,9 +136,9 @@ export class Broker implements BrokerContext {
     this.codecs = options.codecs;
     this.logger = options.logger;
     this.clock = options.clock;
-    this.metrics = options.metrics ?? new BrokerMetrics();
     // First, so that a bad emulation setting stops start-up before anything else is touched.
     this.handlers = new HandlerRegistry(ALL_HANDLERS, registryOptions(options.config));
+    this.metrics = options.metrics ?? new BrokerMetrics();
     this.nodeId = options.config.number("node.id");
     this.clusterId = options.storage.clusterId;
     this.policies = options.policies;
