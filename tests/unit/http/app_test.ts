@@ -4,6 +4,7 @@
  * true })`, served by the running runtime's HTTP server.
  */
 import assert from "node:assert/strict";
+import { get as httpsGet } from "node:https";
 import { test } from "node:test";
 import { Hono } from "hono";
 import { startBroker } from "../../../mod.ts";
@@ -18,6 +19,7 @@ import { createHttpApp, type HttpEnv } from "../../../src/http/app.ts";
 import { KafkaConnection } from "../../../src/client/connection.ts";
 import { CREATE_TOPICS_API } from "../../../src/protocol/generated/19_create_topics.ts";
 import type { StateStorage } from "../../../src/storage/engine.ts";
+import { makeTestCerts } from "../../support/certs.ts";
 import { connect } from "../../support/runtime.ts";
 
 /** A state store in a Map (what the user store keeps its documents in). */
@@ -194,5 +196,43 @@ test("startBroker({ http: true }) serves the HTTP plane on a free port, and /met
     assert.match(text, /^kbin_ready 1$/m);
   } finally {
     conn.close();
+  }
+});
+
+test("kbin.http.listeners=https://… serves TLS with the broker's PEM key store", async () => {
+  const certs = makeTestCerts();
+  try {
+    await using broker = await startBroker({
+      config: {
+        "kbin.http.listeners": "https://127.0.0.1:0",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.key": certs.server.key,
+        "ssl.keystore.certificate.chain": certs.server.cert,
+      },
+    });
+    assert.match(broker.httpUrl ?? "", /^https:\/\/127\.0\.0\.1:\d+$/);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsGet(`${broker.httpUrl}/healthz`, { ca: certs.ca.cert }, (res) => {
+        let body = "";
+        res.on("data", (d: Uint8Array) => (body += new TextDecoder().decode(d)));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+    });
+    assert.deepEqual(answer, { status: 200, body: '{"status":"ok"}' });
+  } finally {
+    certs.remove();
+  }
+});
+
+test("kbin.http.listeners refuses other schemes, several listeners and an https listener without a key store", async () => {
+  for (
+    const [config, pattern] of [
+      [{ "kbin.http.listeners": "ftp://127.0.0.1:0" }, /expected http:\/\/HOST:PORT/],
+      [{ "kbin.http.listeners": "http://127.0.0.1:0,http://127.0.0.1:0" }, /one HTTP listener/],
+      [{ "kbin.http.listeners": "https://127.0.0.1:0" }, /PEM/],
+    ] as const
+  ) {
+    await assert.rejects(startBroker({ config }), pattern);
   }
 });
