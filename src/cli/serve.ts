@@ -8,7 +8,6 @@ import { BrokerConfig, ConfigError, parseListener } from "../broker/config.ts";
 import { createLogger, LogLevel, type LogLevelName } from "../broker/logger.ts";
 import { parseProperties } from "../broker/properties.ts";
 import { startKafkaBroker } from "../server/start.ts";
-import { createHttpApp, httpHandler } from "../http/app.ts";
 import { redactStorageUrl } from "../storage/open.ts";
 import { VERSION } from "../version.ts";
 import { COMMON_OPTIONS, keyValues, parseCommandArgs } from "./args.ts";
@@ -137,7 +136,11 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       config,
       logger,
       storage,
-      http: (state) => httpHandler(createHttpApp(state)),
+      http: async (state) => {
+        // Loaded only when kbin.http.listeners is set: Hono stays off the start-up path otherwise.
+        const { createHttpApp, httpHandler } = await import("../http/app.ts");
+        return httpHandler(createHttpApp(state));
+      },
     });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(`serve: ${err.message}`);

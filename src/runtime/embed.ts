@@ -10,7 +10,6 @@ import { BrokerConfig } from "../broker/config.ts";
 import { createLogger, type LogLevelName } from "../broker/logger.ts";
 import type { Runtime } from "../ports.ts";
 import { startKafkaBroker } from "../server/start.ts";
-import { createHttpApp, httpHandler } from "../http/app.ts";
 
 /** Options for {@link startBroker}. */
 export interface StartBrokerOptions {
@@ -77,7 +76,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Emb
     config,
     logger,
     storage,
-    http: (state) => httpHandler(createHttpApp(state)),
+    http: async (state) => {
+      // Loaded only when kbin.http.listeners is set: Hono stays off the start-up path otherwise.
+      const { createHttpApp, httpHandler } = await import("../http/app.ts");
+      return httpHandler(createHttpApp(state));
+    },
   });
   return {
     bootstrap: running.bootstrap,

@@ -56,8 +56,8 @@ export interface HttpPlaneState {
   clock: Clock;
 }
 
-/** Builds the HTTP plane's handler. */
-export type HttpAppFactory = (state: HttpPlaneState) => HttpHandler;
+/** Builds the HTTP plane's handler (asynchronously, so the app's code loads only when HTTP is on). */
+export type HttpAppFactory = (state: HttpPlaneState) => HttpHandler | Promise<HttpHandler>;
 
 /** A broker that is serving. */
 export interface RunningBroker {
@@ -118,7 +118,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       throw new ConfigError("Cannot serve kbin.http.listeners: this entry point has no HTTP plane");
     }
     const tls = httpListener.ssl ? await loadTls(runtime.fs, "HTTP", httpListener.ssl) : undefined;
-    const handler = options.http({
+    const handler = await options.http({
       broker: () => brokerRef,
       readiness,
       metrics,
