@@ -131,7 +131,7 @@ export class HttpAuthenticator {
     const decoded = fromBase64(value);
     const text = decoded === null ? null : new TextDecoder().decode(decoded);
     const colon = text?.indexOf(":") ?? -1;
-    if (text == null || colon < 0) return refuse("Malformed Basic credentials", true);
+    if (text === null || colon < 0) return refuse("Malformed Basic credentials", true);
     const user = text.slice(0, colon);
     const password = text.slice(colon + 1);
     const principal = await this.#basic(header, user, password, broker);
