@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond npm packages: real Kafka clients, reference codec
-# tools, openssl (test certificates) and PostgreSQL (the postgres: storage engine; tests run throwaway clusters) from Debian. Idempotent: does nothing when everything is present. Needs root (or
+# tools, Prometheus' own parser (the /metrics test), openssl (test certificates) and PostgreSQL (the postgres: storage engine; tests run throwaway clusters) from Debian. Idempotent: does nothing when everything is present. Needs root (or
 # sudo) to install.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ CHECKS=(
   "python3-snappy|/usr/bin/python3 -c 'import snappy'"
   "python3-zstandard|/usr/bin/python3 -c 'import zstandard'"
   "python3-xxhash|/usr/bin/python3 -c 'import xxhash'"
+  "python3-prometheus-client|/usr/bin/python3 -c 'from prometheus_client.parser import text_string_to_metric_families'"
   "lz4|command -v lz4"
   "zstd|command -v zstd"
   "golang-go|command -v go"

@@ -229,6 +229,48 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** What the process uses, for metrics (`process_*`). */
+export interface ProcessStats {
+  /** Resident set size. */
+  rssBytes: number;
+  /** JavaScript heap in use. */
+  heapUsedBytes: number;
+  /** CPU time spent in user and in system mode since the process started. */
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+}
+
+/**
+ * One HTTP request's handler: a web-standard `Request` in, a `Response` out (a Hono app's
+ * `fetch`). `remote` is the client's "host:port", for logs.
+ */
+export type HttpHandler = (request: Request, info: { remote: string }) => Response | Promise<Response>;
+
+/** Options for {@link ServeHttpFn}. */
+export interface ServeHttpOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Serve HTTPS with this PEM key and certificate chain. */
+  tls?: { key: string; cert: string };
+}
+
+/** A bound HTTP server. */
+export interface HttpServer {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting and closes idle connections; resolves once requests in flight are answered. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves HTTP/1.1 with the runtime's own server (`Bun.serve`, `Deno.serve`). Rejects when the
+ * address cannot be bound or the TLS material is unusable.
+ * @example
+ * const server = await serveHttp({ host: "127.0.0.1", port: 0 }, (req) => new Response("ok"));
+ */
+export type ServeHttpFn = (options: ServeHttpOptions, handler: HttpHandler) => Promise<HttpServer>;
+
 /** Everything a runtime adapter supplies to start a broker. */
 export interface Runtime {
   readonly name: "bun" | "deno";
@@ -241,4 +283,8 @@ export interface Runtime {
   clock: Clock;
   /** Native compression codecs by Kafka codec id; pure-TS ones fill the gaps. */
   codecs: Partial<Record<number, CodecImpl>>;
+  /** The HTTP server (the HTTP plane: health, metrics, later the Schema Registry); absent in some tests. */
+  serveHttp?: ServeHttpFn;
+  /** Memory and CPU of this process (metrics); absent in some tests. */
+  processStats?: () => ProcessStats;
 }

@@ -7,6 +7,7 @@
 #        bash scripts/bench/run.sh lifecycle [SIZE_MIB]
 #        bash scripts/bench/run.sh transactions [SECONDS] [REPEATS]
 #        bash scripts/bench/run.sh security [SECONDS] [REPEATS]
+#        bash scripts/bench/run.sh metrics [SCRAPES] [PARTITIONS_PER_TOPIC] [TOPICS]
 #   quick (default, about 1.5 minutes): 3 s per produce run, a 256 MiB consume backlog, 5 s end to end.
 #   full  (about 13 minutes): 10 s per produce run, each repeated 3 times, a 1 GiB backlog, 15 s end to end, acks=all
 #         also against the sink and end to end.
@@ -34,6 +35,10 @@
 #   security (about 1 minute with the defaults 5 and 3): scripts/bench/security.ts against the built kbin with a
 #         PLAINTEXT and a SASL_SSL (SCRAM-SHA-512) listener: librdkafka produce MB/s on each (1 KiB, acks=all),
 #         alternating, the SASL_SSL/PLAINTEXT ratio, and connections per second (full SASL_SSL logins vs PLAINTEXT).
+#   metrics (about 20 s with the defaults 50, 100 and 10): scripts/bench/metrics.ts against kbin from source (or
+#         KBIN_BIN) with --http:
+#         /metrics scrape time (text and OpenMetrics; median and p99 ms), bytes and samples with 1,000 partitions
+#         and a group committed on each, beside /healthz in the same run (the ratio).
 #
 # What it does: installs librdkafka-dev if it is missing (apt-get, as root), compiles the
 # librdkafka load generator scripts/bench/rdkafka_bench.c into .cache/bench/, builds kbin into
@@ -72,7 +77,8 @@ case "$mode" in
   lifecycle) exec bun "$root/scripts/bench/lifecycle.ts" "${2:-1024}" ;;
   transactions) ;;
   security) ;;
-  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle, transactions or security" ;;
+  metrics) exec bun "$root/scripts/bench/metrics.ts" "${2:-50}" "${3:-100}" "${4:-10}" ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle, transactions, security or metrics" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"

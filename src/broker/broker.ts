@@ -29,6 +29,7 @@ import { UserStore } from "./sasl/credentials.ts";
 import { AclCache } from "./acl/store.ts";
 import { authorizerSettings } from "./acl/authorizer.ts";
 import { type InterBroker, NO_INTER_BROKER } from "./inter_broker.ts";
+import { BrokerMetrics } from "./metrics/broker_metrics.ts";
 
 /** Options for {@link Broker}. */
 export interface BrokerOptions {
@@ -43,6 +44,8 @@ export interface BrokerOptions {
   interBroker?: InterBroker;
   /** The keys OAUTHBEARER tokens are signed with (sasl.oauthbearer.jwks.endpoint.url); null: unsecured tokens. */
   oauthKeys?: (() => Promise<JsonWebKey[]>) | null;
+  /** The instruments requests count into (a fresh set by default). */
+  metrics?: BrokerMetrics;
 }
 
 /** Hands out producer ids from blocks reserved in storage; one reservation at a time. */
@@ -116,6 +119,8 @@ export class Broker implements BrokerContext {
   readonly acls: AclCache;
   /** The keys OAUTHBEARER tokens must be signed with, or null for unsecured tokens. */
   readonly oauthKeys: (() => Promise<JsonWebKey[]>) | null;
+  /** Counters, gauges and histograms the broker's work feeds (exposed at /metrics). */
+  readonly metrics: BrokerMetrics;
   /** Requests served by client id, API key and version (closed connections). */
   readonly requestTotals = new RequestTotals();
   /** Address clients are told to connect to (set once the listener is bound). */
@@ -133,6 +138,7 @@ export class Broker implements BrokerContext {
     this.clock = options.clock;
     // First, so that a bad emulation setting stops start-up before anything else is touched.
     this.handlers = new HandlerRegistry(ALL_HANDLERS, registryOptions(options.config));
+    this.metrics = options.metrics ?? new BrokerMetrics();
     this.nodeId = options.config.number("node.id");
     this.clusterId = options.storage.clusterId;
     this.policies = options.policies;

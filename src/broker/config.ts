@@ -60,6 +60,14 @@ export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.log.dir.min.free.bytes": { type: "long", default: "104857600" },
   /** How old the ACLs the authorizer decides with may be: brokers sharing PostgreSQL agree within this. */
   "kbin.acl.refresh.ms": { type: "long", default: "1000" },
+  /** The HTTP plane (health, metrics; docs/http.md): one `http://HOST:PORT` or `https://HOST:PORT` ("" for none). */
+  "kbin.http.listeners": { type: "list", default: "" },
+  /** How HTTP clients authenticate: "" (nobody needs to), `basic` (SCRAM users), `bearer` (OAUTHBEARER tokens), or both. */
+  "kbin.http.authentication": { type: "list", default: "" },
+  /** Paths served without authentication even when `kbin.http.authentication` is set. */
+  "kbin.http.authentication.open.paths": { type: "list", default: "/healthz,/readyz" },
+  /** Beyond this many per-partition series, partition-level metrics are exported per topic (docs/metrics.md). */
+  "kbin.metrics.max.partition.series": { type: "int", default: "10000" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */
   "unstable.api.versions.enable": { type: "boolean", default: "false" },
 };

@@ -43,6 +43,8 @@ export interface BrokerContext {
   /** The ACL bindings and the authorizer over them. */
   readonly acls: import("./acl/store.ts").AclCache;
   readonly oauthKeys: (() => Promise<JsonWebKey[]>) | null;
+  /** The instruments requests count into (docs/metrics.md). */
+  readonly metrics: import("./metrics/broker_metrics.ts").BrokerMetrics;
   readonly codecs: Codecs;
   readonly policies: TopicPolicies;
   readonly producerIds: ProducerIdSource;

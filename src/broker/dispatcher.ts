@@ -27,6 +27,7 @@ import { operationName, resourceTypeName } from "./acl/model.ts";
 import type { Logger } from "../ports.ts";
 import { authenticateStep, mustAuthenticate, saslSession } from "./sasl/authenticator.ts";
 import { RequestCounts, type RequestTotals } from "./request_counts.ts";
+import { forEachErrorCode } from "./metrics/broker_metrics.ts";
 import type { BrokerContext } from "./context.ts";
 import type { HandlerRegistry } from "./registry.ts";
 
@@ -163,6 +164,8 @@ export class Dispatcher {
       throw err;
     }
     let response;
+    const started = performance.now();
+    const metrics = broker.metrics;
     try {
       const authorizer = broker.acls.settings.enabled ? await broker.acls.authorizer() : null;
       const allowed = authorizer ? allowedFor(authorizer, conn, broker.logger, api.name) : ALLOW_ALL;
@@ -181,10 +184,15 @@ export class Dispatcher {
       });
       const top = api.responseErrorCodeVersions;
       if (!top || version < top[0] || version > top[1]) {
+        metrics.error(apiKey, failure.code);
+        metrics.request(apiKey, version, (performance.now() - started) / 1000);
         throw new CloseConnection(`internal error in ${api.name} v${version}`);
       }
       response = { errorCode: failure.code, errorMessage: failure.message };
     }
+    // Per request and per partition, never per record: the error walk stops at partitions.
+    if (response !== null) forEachErrorCode(response, (code) => metrics.error(apiKey, code));
+    metrics.request(apiKey, version, (performance.now() - started) / 1000);
     if (response === null) return null;
     const w = frameWriter();
     encodeResponseHeader(w, api.responseHeaderVersion(version), { correlationId });

@@ -56,7 +56,7 @@ export function isTls(p: SecurityProtocol): boolean {
   return p === "SSL" || p === "SASL_SSL";
 }
 
-function sslSettings(config: BrokerConfig, name: string): SslSettings {
+export function sslSettings(config: BrokerConfig, name: string): SslSettings {
   const get = (k: string) => listenerSetting(config, name, k);
   const fail = (why: string) => new ConfigError(`Cannot use TLS listener "${name}": ${why}`);
   if ((get("ssl.keystore.type") ?? "JKS").toUpperCase() !== "PEM") {
@@ -94,6 +94,52 @@ function sslSettings(config: BrokerConfig, name: string): SslSettings {
     truststoreLocation: truststoreLocation || null,
     truststoreCertificates: truststoreCertificates || null,
     clientAuth,
+  };
+}
+
+/** The HTTP plane's listener (`kbin.http.listeners`). */
+export interface HttpListenerConfig {
+  scheme: "http" | "https";
+  host: string;
+  port: number;
+  /**
+   * For https: the PEM material, from `listener.name.http.ssl.*` or else the broker-wide `ssl.*`
+   * settings (client certificates are not asked for on HTTP).
+   */
+  ssl: SslSettings | null;
+}
+
+/**
+ * Reads `kbin.http.listeners`: none, or one `http://HOST:PORT` or `https://HOST:PORT`.
+ * @throws ConfigError for another scheme, a bad address, more than one listener, or https without
+ *   a key store
+ */
+export function parseHttpListener(config: BrokerConfig): HttpListenerConfig | null {
+  const list = config.list("kbin.http.listeners");
+  if (list.length === 0) return null;
+  if (list.length > 1) {
+    throw new ConfigError(`Cannot use kbin.http.listeners: kbin serves one HTTP listener, got ${list.length}`);
+  }
+  const text = list[0]!;
+  const m = /^(https?):\/\/(.+)$/i.exec(text);
+  if (!m) {
+    throw new ConfigError(`Cannot use kbin.http.listeners "${text}": expected http://HOST:PORT or https://HOST:PORT`);
+  }
+  const scheme = m[1]!.toLowerCase() as "http" | "https";
+  let address;
+  try {
+    address = parseListener(m[2]!);
+  } catch {
+    throw new ConfigError(`Cannot use kbin.http.listeners "${text}": expected http://HOST:PORT or https://HOST:PORT`);
+  }
+  if (address.name !== "PLAINTEXT") {
+    throw new ConfigError(`Cannot use kbin.http.listeners "${text}": expected http://HOST:PORT or https://HOST:PORT`);
+  }
+  return {
+    scheme,
+    host: address.host,
+    port: address.port,
+    ssl: scheme === "https" ? sslSettings(config, "HTTP") : null,
   };
 }
 

@@ -15,6 +15,7 @@ import type { Clock, Logger } from "../ports.ts";
 import type { CleanOutcome } from "../storage/compaction.ts";
 import type { PartitionRef, Storage } from "../storage/engine.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
+import type { BrokerMetrics } from "./metrics/broker_metrics.ts";
 
 /** What {@link LogCleaner} needs. */
 export interface LogCleanerOptions {
@@ -26,6 +27,8 @@ export interface LogCleanerOptions {
   backoffMs: number;
   dedupeBufferBytes: number;
   ioMaxBytesPerSecond: number;
+  /** Counts compactions and what they removed. */
+  metrics?: BrokerMetrics;
 }
 
 /** The last cleaning of one partition. */
@@ -96,6 +99,7 @@ export class LogCleaner {
           const outcome = await log.compact(config, started);
           if (!outcome.cleaned) continue;
           cleaned++;
+          this.#o.metrics?.cleaned(outcome, (clock.now() - started) / 1000);
           const run: CleanerRun = {
             ...outcome,
             topic: topic.name,
@@ -116,6 +120,7 @@ export class LogCleaner {
             ms: run.durationMs,
           });
         } catch (err) {
+          this.#o.metrics?.cleaned(null, 0);
           logger.warn("Compaction failed on a partition; it is tried again at the next pass", {
             topic: topic.name,
             partition,

@@ -12,6 +12,7 @@
 import type { Clock, Logger } from "../ports.ts";
 import type { PartitionRef, Storage } from "../storage/engine.ts";
 import type { TopicPolicies } from "./topic_policy.ts";
+import type { BrokerMetrics } from "./metrics/broker_metrics.ts";
 
 /** What a retention pass did, for tests and the log. */
 export interface RetentionPassSummary {
@@ -29,6 +30,8 @@ export interface LogRetentionOptions {
   logger: Logger;
   clock: Clock;
   intervalMs: number;
+  /** Counts passes and what they removed. */
+  metrics?: BrokerMetrics;
 }
 
 /** Runs retention passes on a timer until closed. */
@@ -51,7 +54,11 @@ export class LogRetention {
 
   /** One pass over every led partition (joins a pass already running). */
   runOnce(): Promise<RetentionPassSummary> {
-    this.#running ??= this.#pass().finally(() => {
+    const started = performance.now();
+    this.#running ??= this.#pass().then((summary) => {
+      this.#o.metrics?.retentionPass(summary, (performance.now() - started) / 1000);
+      return summary;
+    }).finally(() => {
       this.#running = null;
     });
     return this.#running;

@@ -30,6 +30,8 @@ Options:
   --log-level LEVEL       debug, info, warn or error (default info)
   --emulate-kafka VERSION Advertise and accept only the API versions that Kafka release served
                           (0.10.0 to 4.3), to test clients against an old Kafka
+  --http HOST:PORT        Serve the HTTP plane there: /healthz, /readyz, /metrics (kbin.http.listeners;
+                          https://HOST:PORT uses the ssl.* PEM settings; port 0 picks a free one)
   -h, --help              Show this help
 
 Examples:
@@ -38,6 +40,7 @@ Examples:
   kbin serve --set auto.create.topics.enable=false --set num.partitions=3
   kbin serve --emulate-kafka 2.8
   kbin serve --storage memory:
+  kbin serve --http 127.0.0.1:8081
 `;
 
 const OPTIONS = {
@@ -51,6 +54,7 @@ const OPTIONS = {
   set: { type: "string", multiple: true },
   "log-level": { type: "string" },
   "emulate-kafka": { type: "string" },
+  http: { type: "string" },
 } as const;
 
 /** Collects settings in precedence order: file, flags, then --set. */
@@ -79,6 +83,10 @@ async function settingsFrom(io: CliIo, values: Record<string, unknown>): Promise
   if (flag("node-id") !== undefined) settings.push(["node.id", flag("node-id")!]);
   if (flag("log-level") !== undefined) settings.push(["kbin.log.level", flag("log-level")!]);
   if (flag("emulate-kafka") !== undefined) settings.push(["kbin.emulate.kafka.version", flag("emulate-kafka")!]);
+  if (flag("http") !== undefined) {
+    const h = flag("http")!;
+    settings.push(["kbin.http.listeners", /^https?:\/\//i.test(h) ? h : `http://${h}`]);
+  }
   settings.push(...keyValues("serve", "--set", values["set"] as string[] | undefined));
   return settings;
 }
@@ -123,7 +131,17 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   const storage = storageUrl(config);
   let running;
   try {
-    running = await startKafkaBroker({ runtime: io.runtime, config, logger, storage });
+    running = await startKafkaBroker({
+      runtime: io.runtime,
+      config,
+      logger,
+      storage,
+      http: async (state) => {
+        // Loaded only when kbin.http.listeners is set: Hono stays off the start-up path otherwise.
+        const { createHttpApp, httpHandler } = await import("../http/app.ts");
+        return httpHandler(createHttpApp(state));
+      },
+    });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(`serve: ${err.message}`);
     const e = err as { code?: string; message: string };

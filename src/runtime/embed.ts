@@ -23,6 +23,11 @@ export interface StartBrokerOptions {
   config?: Record<string, string>;
   /** Log level for lines written to stderr (default "warn"). */
   logLevel?: LogLevelName;
+  /**
+   * Serve the HTTP plane (/healthz, /readyz, /metrics): `true` on 127.0.0.1 at a free port, or
+   * "host:port". The URL is {@link EmbeddedBroker.httpUrl}. Off by default.
+   */
+  http?: boolean | string;
 }
 
 /** A running embedded broker. */
@@ -34,6 +39,8 @@ export interface EmbeddedBroker {
   readonly listeners: readonly { name: string; securityProtocol: string; host: string; port: number }[];
   /** The storage URL it keeps its state in (`memory:` unless one was given). */
   readonly storage: string;
+  /** The HTTP plane's base URL (`http://127.0.0.1:PORT`), or null unless `http` was asked for. */
+  readonly httpUrl: string | null;
   /** Stops the broker gracefully. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -57,16 +64,30 @@ async function detectRuntime(): Promise<Runtime> {
 export async function startBroker(options: StartBrokerOptions = {}): Promise<EmbeddedBroker> {
   const runtime = await detectRuntime();
   const settings: [string, string][] = [["listeners", `PLAINTEXT://${options.listen ?? "127.0.0.1:0"}`]];
+  if (options.http !== undefined && options.http !== false) {
+    settings.push(["kbin.http.listeners", `http://${options.http === true ? "127.0.0.1:0" : options.http}`]);
+  }
   for (const [k, v] of Object.entries(options.config ?? {})) settings.push([k, v]);
   const config = new BrokerConfig(settings);
   const logger = createLogger((line) => console.error(line), { level: options.logLevel ?? "warn" });
   const storage = options.storage ?? (options.dataDir !== undefined ? `file:${options.dataDir}` : "memory:");
-  const running = await startKafkaBroker({ runtime, config, logger, storage });
+  const running = await startKafkaBroker({
+    runtime,
+    config,
+    logger,
+    storage,
+    http: async (state) => {
+      // Loaded only when kbin.http.listeners is set: Hono stays off the start-up path otherwise.
+      const { createHttpApp, httpHandler } = await import("../http/app.ts");
+      return httpHandler(createHttpApp(state));
+    },
+  });
   return {
     bootstrap: running.bootstrap,
     port: running.server.port,
     listeners: running.listeners,
     storage,
+    httpUrl: running.httpUrl,
     close: () => running.close(),
     [Symbol.asyncDispose]: () => running.close(),
   };

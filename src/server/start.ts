@@ -7,13 +7,16 @@
 
 import { Broker } from "../broker/broker.ts";
 import { type BrokerConfig, ConfigError } from "../broker/config.ts";
-import { interBrokerSecurity, parseListeners } from "../broker/listeners.ts";
+import { interBrokerSecurity, parseHttpListener, parseListeners } from "../broker/listeners.ts";
+import { BrokerMetrics } from "../broker/metrics/broker_metrics.ts";
+import { clusterFamilies, EventLoopMonitor, processFamilies, storageFamilies } from "../broker/metrics/collectors.ts";
+import { Readiness } from "../broker/readiness.ts";
 import { GroupCache } from "../broker/group/group_cache.ts";
 import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
 import { LogRetention } from "../broker/log_retention.ts";
 import { LogCleaner } from "../broker/log_cleaner.ts";
-import type { Logger, Runtime } from "../ports.ts";
+import type { Clock, HttpHandler, HttpServer, Logger, Runtime } from "../ports.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { APIS } from "../protocol/generated/api_keys.ts";
 import type { Storage } from "../storage/engine.ts";
@@ -23,6 +26,7 @@ import { ClusterClient } from "./inter_broker.ts";
 import { ConnectionLimits } from "./connection_limits.ts";
 import { jwksLoader } from "./jwks.ts";
 import { loadTls, watchTls } from "./tls_material.ts";
+import { VERSION } from "../version.ts";
 import { type Server, startServer } from "./server.ts";
 
 /** Options for {@link startKafkaBroker}. */
@@ -32,7 +36,28 @@ export interface StartKafkaBrokerOptions {
   logger: Logger;
   /** Storage URL: `file:DIR`, `memory:` or `postgres://…` (see src/storage/open.ts). */
   storage: string;
+  /**
+   * The HTTP plane's app (src/http's `createHttpApp`), served when `kbin.http.listeners` names a
+   * listener. The server layer binds it; it never imports the app.
+   */
+  http?: HttpAppFactory;
+  /** The instruments to count into (a fresh set by default). */
+  metrics?: BrokerMetrics;
 }
+
+/** What the HTTP plane's app is built from: the broker once it exists, and what needs no broker. */
+export interface HttpPlaneState {
+  /** The broker, or null while storage opens (the app answers 503 for what needs it). */
+  broker(): Broker | null;
+  readiness: Readiness;
+  metrics: BrokerMetrics;
+  config: BrokerConfig;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Builds the HTTP plane's handler (asynchronously, so the app's code loads only when HTTP is on). */
+export type HttpAppFactory = (state: HttpPlaneState) => HttpHandler | Promise<HttpHandler>;
 
 /** A broker that is serving. */
 export interface RunningBroker {
@@ -42,6 +67,8 @@ export interface RunningBroker {
   readonly bootstrap: string;
   /** Every listener, with the port it is bound to. */
   readonly listeners: readonly { name: string; securityProtocol: string; host: string; port: number }[];
+  /** The HTTP plane's base URL (`http://127.0.0.1:8081`), or null when it is off. */
+  readonly httpUrl: string | null;
   /** Graceful shutdown: stop accepting, finish in-flight requests, flush, close the store. */
   close(): Promise<void>;
 }
@@ -53,6 +80,13 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     logger.warn("The configuration was supplied but isn't a known config", { name });
   }
   const listeners = parseListeners(config);
+  const httpListener = parseHttpListener(config);
+  const metrics = options.metrics ?? new BrokerMetrics();
+  const readiness = new Readiness();
+  const maxPartitionSeries = config.number("kbin.metrics.max.partition.series");
+  if (maxPartitionSeries < 0) {
+    throw new ConfigError(`Cannot use kbin.metrics.max.partition.series: it must be >= 0, got ${maxPartitionSeries}`);
+  }
   // Other brokers and the cluster's registry know this broker by the inter-broker listener
   // (inter.broker.listener.name), else the first one.
   const interName = config.get("inter.broker.listener.name")?.toUpperCase() ?? "";
@@ -78,9 +112,45 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         `heartbeats (got ${heartbeatMs} and ${leaseMs})`,
     );
   }
+  // The HTTP plane comes up first, so /healthz answers (and /readyz says why not) while storage
+  // recovers, which can take a while after a crash.
+  let brokerRef: Broker | null = null;
+  let http: HttpServer | null = null;
+  let httpUrl: string | null = null;
+  if (httpListener) {
+    if (!options.http || !runtime.serveHttp) {
+      throw new ConfigError("Cannot serve kbin.http.listeners: this entry point has no HTTP plane");
+    }
+    const tls = httpListener.ssl ? await loadTls(runtime.fs, "HTTP", httpListener.ssl) : undefined;
+    const handler = await options.http({
+      broker: () => brokerRef,
+      readiness,
+      metrics,
+      config,
+      logger,
+      clock: runtime.clock,
+    });
+    try {
+      http = await runtime.serveHttp({
+        host: httpListener.host,
+        port: httpListener.port,
+        ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
+      }, handler);
+    } catch (err) {
+      const address = `${httpListener.scheme}://${httpListener.host}:${httpListener.port}`;
+      const e = err as { code?: string; message?: string };
+      const why = e.code === "EADDRINUSE" || /in use/i.test(String(e.message)) ? "address already in use" : e.message;
+      throw new ConfigError(`Cannot listen on kbin.http.listeners ${address}: ${why}`);
+    }
+    const hostText = http.host.includes(":") ? `[${http.host}]` : http.host;
+    httpUrl = `${httpListener.scheme}://${hostText}:${http.port}`;
+    logger.info("Listening", { http: httpUrl });
+  }
   let storage: Storage;
+  readiness.set("opening storage");
   try {
     storage = await openStorage(url, {
+      observer: metrics,
       fs: runtime.fs,
       openDatabase: runtime.openDatabase,
       connectPostgres: runtime.connectPostgres,
@@ -94,6 +164,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       tailCacheBytes: config.number("kbin.postgres.tail.cache.bytes"),
     });
   } catch (err) {
+    await http?.close();
     if (err instanceof StorageUrlError) throw new ConfigError(err.message);
     throw err;
   }
@@ -124,6 +195,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         return t.ok ? t.value.partitions : null;
       },
       topics: () => topics.list().map((t) => ({ topicId: t.id, name: t.name, partitions: t.partitions })),
+      onRebalance: (type) => metrics.rebalance(type),
     });
     coordinator = groups;
     interBroker = new ClusterClient({
@@ -174,7 +246,9 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       clock: runtime.clock,
       interBroker,
       oauthKeys,
+      metrics,
     });
+    brokerRef = broker;
     if (broker.handlers.emulatedRelease !== null) {
       logger.info("Emulating a Kafka release: only its API versions are advertised and accepted", {
         kafka: broker.handlers.emulatedRelease,
@@ -187,6 +261,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       perIp: config.number("max.connections.per.ip"),
       overrides: config.get("max.connections.per.ip.overrides") ?? "",
     });
+    readiness.set("binding listeners");
     try {
       for (const l of listeners) {
         const tls = l.ssl ? await loadTls(runtime.fs, l.name, l.ssl) : undefined;
@@ -232,6 +307,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       });
     }
     const hostText = broker.advertised.host.includes(":") ? `[${broker.advertised.host}]` : broker.advertised.host;
+    readiness.set("joining cluster");
     // Groups follow the coordinator shards this node leads, from joining on.
     cluster.onChange(() => void groups.syncShards());
     let joined;
@@ -259,6 +335,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       logger,
       clock: runtime.clock,
       intervalMs: config.number("log.retention.check.interval.ms"),
+      metrics,
     });
     retention.start();
     broker.retention = retention;
@@ -271,9 +348,34 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       backoffMs: config.number("log.cleaner.backoff.ms"),
       dedupeBufferBytes: config.number("log.cleaner.dedupe.buffer.size"),
       ioMaxBytesPerSecond: config.number("log.cleaner.io.max.bytes.per.second"),
+      metrics,
     });
     if (config.bool("log.cleaner.enable")) cleaner.start();
     broker.cleaner = cleaner;
+    const eventLoop = new EventLoopMonitor((seconds) => metrics.eventLoopDelay(seconds));
+    eventLoop.start();
+    registerCollectors({
+      metrics,
+      readiness,
+      storage,
+      nodeId,
+      groups,
+      maxPartitionSeries,
+      runtime,
+      logger,
+      connections: () =>
+        listeners.map((l, i) => ({
+          listener: l.name,
+          securityProtocol: l.securityProtocol,
+          open: servers[i]?.connections ?? 0,
+        })),
+    });
+    readiness.whileReady(() =>
+      cluster.brokers().some((b) => b.nodeId === nodeId)
+        ? null
+        : "this broker is not registered in its cluster (its lease lapsed or it was expelled)"
+    );
+    readiness.set("ready");
     let closed: Promise<void> | null = null;
     return {
       broker,
@@ -285,8 +387,11 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         port: l.port,
       })),
       bootstrap: `${hostText}:${broker.advertised.port}`,
+      httpUrl,
       close() {
         closed ??= (async () => {
+          readiness.set("stopping");
+          eventLoop.stop();
           for (const stop of stopWatching) stop();
           for (const s of servers) await s.close();
           const served = broker.requestTotals.entries();
@@ -304,6 +409,8 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
           interBroker?.close();
           coordinator?.close();
           await storage.close();
+          // Last, so /readyz answers 503 while everything else stops.
+          await http?.close();
         })();
         return closed;
       },
@@ -314,6 +421,54 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     interBroker?.close();
     coordinator?.close();
     await storage.close();
+    await http?.close();
     throw err;
   }
+}
+
+/** The families computed at scrape time (see src/broker/metrics/collectors.ts). */
+function registerCollectors(o: {
+  metrics: BrokerMetrics;
+  readiness: Readiness;
+  storage: Storage;
+  nodeId: number;
+  groups: GroupCoordinator;
+  maxPartitionSeries: number;
+  runtime: Runtime;
+  logger: Logger;
+  connections: () => { listener: string; securityProtocol: string; open: number }[];
+}): void {
+  const registry = o.metrics.registry;
+  const startTimeSeconds = Math.floor(o.runtime.clock.now() / 1000);
+  registry.collector(() => [
+    ...processFamilies({
+      version: VERSION,
+      runtime: o.runtime.name,
+      startTimeSeconds,
+      stats: o.runtime.processStats ?? null,
+    }),
+    {
+      name: "kbin_ready",
+      help: "1 when the broker is ready (what /readyz answers 200 for)",
+      type: "gauge",
+      labelNames: [],
+      samples: [{ labels: [], value: o.readiness.report().ready ? 1 : 0 }],
+    },
+    {
+      name: "kbin_kafka_connections",
+      help: "Open Kafka connections, by listener and security protocol",
+      type: "gauge",
+      labelNames: ["listener", "security_protocol"],
+      samples: o.connections().map((c) => ({ labels: [c.listener, c.securityProtocol], value: c.open })),
+    },
+  ]);
+  registry.collector(() =>
+    clusterFamilies({
+      storage: o.storage,
+      nodeId: o.nodeId,
+      groups: () => o.groups.stats(),
+      maxPartitionSeries: o.maxPartitionSeries,
+    })
+  );
+  registry.collector(() => storageFamilies(o.storage));
 }

@@ -404,8 +404,20 @@ export interface Storage {
   close(): Promise<void>;
 }
 
+/**
+ * Told of the engine's durability work, for metrics: each datasync of a partition log's group
+ * commit (kind "log") or of the state journal ("journal"), how long it took, and how many writes
+ * it made durable (acks=all appends waiting on it, or journal records). Called once per datasync,
+ * never per record; must be cheap and must not throw.
+ */
+export interface StorageObserver {
+  fsync(kind: "log" | "journal", seconds: number, grouped: number): void;
+}
+
 /** What every engine is opened with. */
 export interface StorageOptions {
+  /** Told of datasyncs (metrics); none by default. */
+  observer?: StorageObserver;
   clock: { now(): number };
   logger: import("../ports.ts").Logger;
   /** Decompresses a batch payload (time look-ups inside compressed batches). */

@@ -138,6 +138,7 @@ export class ClassicGroup {
   readonly #settings: ClassicGroupSettings;
   readonly #persist: PersistFn;
   readonly #newMemberId: (clientId: string) => string;
+  readonly #onRebalance: (() => void) | undefined;
 
   constructor(
     groupId: string,
@@ -146,6 +147,8 @@ export class ClassicGroup {
       settings: ClassicGroupSettings;
       persist: PersistFn;
       newMemberId: (clientId: string) => string;
+      /** Told of each new generation with members (a rebalance, for metrics). */
+      onRebalance?: () => void;
     },
   ) {
     this.groupId = groupId;
@@ -153,6 +156,7 @@ export class ClassicGroup {
     this.#settings = options.settings;
     this.#persist = options.persist;
     this.#newMemberId = options.newMemberId;
+    this.#onRebalance = options.onRebalance;
     this.stateSinceMs = options.now();
   }
 
@@ -486,6 +490,7 @@ export class ClassicGroup {
       this.#persist(this);
       return;
     }
+    this.#onRebalance?.();
     this.protocolName = this.#selectProtocol();
     if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
     this.#transition("CompletingRebalance");

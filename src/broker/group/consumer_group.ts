@@ -145,6 +145,8 @@ export interface ConsumerGroupOptions {
   topics: TopicResolver;
   /** Generates member ids for v0 clients that join without one. */
   newMemberId: () => string;
+  /** Told of each new target assignment (a rebalance, for metrics). */
+  onRebalance?: () => void;
 }
 
 /** One member, for ConsumerGroupDescribe. Assignments are by topic id, partitions ascending. */
@@ -494,6 +496,7 @@ export class ConsumerGroup {
   readonly #sessionTimeoutMs: number;
   readonly #heartbeatIntervalMs: number;
   readonly #maxSize: number;
+  readonly #onRebalance: (() => void) | undefined;
   readonly #assignors: ReadonlyMap<string, ServerAssignor>;
   readonly #defaultAssignor: string;
   readonly #topics: TopicResolver;
@@ -528,6 +531,7 @@ export class ConsumerGroup {
     this.#sessionTimeoutMs = options.sessionTimeoutMs;
     this.#heartbeatIntervalMs = options.heartbeatIntervalMs;
     this.#maxSize = options.maxSize;
+    this.#onRebalance = options.onRebalance;
     this.#assignors = options.assignors;
     this.#defaultAssignor = options.defaultAssignor;
     this.#topics = options.topics;
@@ -1166,6 +1170,7 @@ export class ConsumerGroup {
 
   /** Kafka's TargetAssignmentBuilder: every member (static members that left included) is assigned. */
   #computeTargetAssignment(): void {
+    this.#onRebalance?.();
     const assignor = this.#assignors.get(this.#preferredAssignor())!;
     const topics = new Map<string, AssignorTopic>();
     for (const t of this.#subscriptionMetadata.values()) topics.set(t.topicId, { ...t });

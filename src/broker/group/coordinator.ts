@@ -66,6 +66,8 @@ export interface GroupCoordinatorOptions {
   partitionsOf: (topic: string) => number | null;
   /** Every topic (for KIP-848 subscriptions by name, id and regex). */
   topics: () => readonly TopicInfo[];
+  /** Told of each rebalance (metrics). */
+  onRebalance?: (type: "classic" | "consumer") => void;
 }
 
 /** Coordinates every group on this node. */
@@ -175,6 +177,7 @@ export class GroupCoordinator {
       },
       persist: (g) => this.#o.store.saveGroup(g.groupId, "classic", g.toJSON()),
       newMemberId: (clientId) => `${clientId}-${crypto.randomUUID()}`,
+      onRebalance: () => this.#o.onRebalance?.("classic"),
     });
   }
 
@@ -194,6 +197,7 @@ export class GroupCoordinator {
         all: topics,
       },
       newMemberId: () => crypto.randomUUID(),
+      onRebalance: () => this.#o.onRebalance?.("consumer"),
     };
   }
 
@@ -544,6 +548,33 @@ export class GroupCoordinator {
         groupType: "classic",
       };
     });
+  }
+
+  /**
+   * The groups this node coordinates, for metrics: type, state, member count and committed
+   * offsets (in-memory views, no I/O).
+   */
+  stats(): {
+    groupId: string;
+    type: "classic" | "consumer";
+    state: string;
+    members: number;
+    offsets: { topic: string; partition: number; offset: number }[];
+  }[] {
+    const out = [];
+    for (const groupId of this.groupIds()) {
+      if (this.coordinatorError(groupId) !== ErrorCode.NONE) continue;
+      const cg = this.#consumer.get(groupId)?.describe();
+      const g = this.#classic.get(groupId);
+      out.push({
+        groupId,
+        type: cg ? "consumer" as const : "classic" as const,
+        state: cg ? cg.state : g?.state ?? "Empty",
+        members: cg ? cg.members.length : g?.members.size ?? 0,
+        offsets: this.#o.store.offsets(groupId),
+      });
+    }
+    return out;
   }
 
   /** Every group id known here (groups with members, saved state or offsets). */

@@ -46,6 +46,8 @@ import { ErrorCode } from "../../protocol/generated/errors.ts";
 import {
   type PartitionProduceResponse,
   PRODUCE_API,
+  type ProduceRequest,
+  type ProduceResponse,
   type TopicProduceResponse,
 } from "../../protocol/generated/00_produce.ts";
 import {
@@ -63,7 +65,7 @@ import type { Topic } from "../../storage/engine.ts";
 import { type BrokerContext, notLeaderError, partitionOf } from "../context.ts";
 import { CloseConnection } from "../conn_state.ts";
 import { partFailure } from "../part_errors.ts";
-import { defineHandler } from "../registry.ts";
+import { defineHandler, type RequestContext } from "../registry.ts";
 import { AclOperation, ResourceType } from "../acl/model.ts";
 
 type PartitionResult = Input<PartitionProduceResponse>;
@@ -247,6 +249,7 @@ async function appendPartition(
       ? BigInt(outcome.kind === "duplicate" ? outcome.maxTimestamp : now)
       : -1n;
     if (outcome.kind === "appended") {
+      broker.metrics.produced(topic.name, batch.length, view(batch).getInt32(F.RECORD_COUNT));
       // Awaited whatever acks says (acks=0 only has no one to tell): the request's bytes may be a
       // pooled buffer, reused once this handler settles, so the log must be done reading them.
       await outcome.written;
@@ -277,73 +280,84 @@ async function allSettled<T>(promises: (T | Promise<T>)[]): Promise<T[]> {
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
+/** The Produce handler's work (the handler below times it). */
+async function produce(
+  request: ProduceRequest,
+  ctx: RequestContext,
+): Promise<Input<ProduceResponse> | null> {
+  const { broker, version } = ctx;
+  const acks = request.acks;
+  if (acks !== 0 && acks !== 1 && acks !== -1) {
+    const responses = request.topicData.map((t) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p) => failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)),
+    }));
+    return { responses, throttleTimeMs: 0 };
+  }
+  // Once every partition's batch has its offsets, the connection may take its next request
+  // while this one waits for durability (ordering is already fixed by then).
+  let waiting = request.topicData.reduce((n, t) => n + t.partitionData.length, 0);
+  const appended = () => {
+    if (--waiting === 0) ctx.release();
+  };
+  if (waiting === 0) ctx.release();
+  const byId = version >= 13;
+  // ACLs (Kafka's handleProduceRequest): WRITE on the transactional id fails the whole request,
+  // WRITE on each topic its partitions.
+  const txnDenied = request.transactionalId !== null &&
+    !ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId);
+  const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
+    const found = byId ? broker.storage.topics.byId(t.topicId) : broker.storage.topics.get(t.name);
+    const name = found.ok ? found.value.name : t.name;
+    const denied = txnDenied
+      ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : (byId && !found.ok) || ctx.allowed(AclOperation.WRITE, ResourceType.TOPIC, name)
+      ? ErrorCode.NONE
+      : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    const partitionResponses = await allSettled(
+      t.partitionData.map((p) => {
+        if (denied !== ErrorCode.NONE) {
+          appended();
+          return failed(p.index, denied);
+        }
+        if (found.ok) {
+          return producePartition(
+            broker,
+            found.value,
+            p.index,
+            p.records,
+            acks,
+            version,
+            request.transactionalId,
+            once(appended),
+          );
+        }
+        appended();
+        return byId
+          ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${t.topicId} does not exist`)
+          : failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
+      }),
+    );
+    return { name: t.name, topicId: t.topicId, partitionResponses };
+  });
+  const responses = await allSettled(pending);
+  if (acks === 0) {
+    const error = responses.flatMap((t) => t.partitionResponses ?? []).find((p) => (p.errorCode ?? 0) !== 0);
+    if (error) {
+      throw new CloseConnection(`acks=0 produce failed with error ${error.errorCode}: ${error.errorMessage ?? ""}`);
+    }
+    return null;
+  }
+  return { responses, throttleTimeMs: 0 };
+}
+
 export default defineHandler(PRODUCE_API, {
   minVersion: 0,
   maxVersion: 13,
   async handle(request, ctx) {
-    const { broker, version } = ctx;
-    const acks = request.acks;
-    if (acks !== 0 && acks !== 1 && acks !== -1) {
-      const responses = request.topicData.map((t) => ({
-        name: t.name,
-        partitionResponses: t.partitionData.map((p) => failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)),
-      }));
-      return { responses, throttleTimeMs: 0 };
-    }
-    // Once every partition's batch has its offsets, the connection may take its next request
-    // while this one waits for durability (ordering is already fixed by then).
-    let waiting = request.topicData.reduce((n, t) => n + t.partitionData.length, 0);
-    const appended = () => {
-      if (--waiting === 0) ctx.release();
-    };
-    if (waiting === 0) ctx.release();
-    const byId = version >= 13;
-    // ACLs (Kafka's handleProduceRequest): WRITE on the transactional id fails the whole request,
-    // WRITE on each topic its partitions.
-    const txnDenied = request.transactionalId !== null &&
-      !ctx.allowed(AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, request.transactionalId);
-    const pending: Promise<Input<TopicProduceResponse>>[] = request.topicData.map(async (t) => {
-      const found = byId ? broker.storage.topics.byId(t.topicId) : broker.storage.topics.get(t.name);
-      const name = found.ok ? found.value.name : t.name;
-      const denied = txnDenied
-        ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-        : (byId && !found.ok) || ctx.allowed(AclOperation.WRITE, ResourceType.TOPIC, name)
-        ? ErrorCode.NONE
-        : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-      const partitionResponses = await allSettled(
-        t.partitionData.map((p) => {
-          if (denied !== ErrorCode.NONE) {
-            appended();
-            return failed(p.index, denied);
-          }
-          if (found.ok) {
-            return producePartition(
-              broker,
-              found.value,
-              p.index,
-              p.records,
-              acks,
-              version,
-              request.transactionalId,
-              once(appended),
-            );
-          }
-          appended();
-          return byId
-            ? failed(p.index, ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${t.topicId} does not exist`)
-            : failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition.");
-        }),
-      );
-      return { name: t.name, topicId: t.topicId, partitionResponses };
-    });
-    const responses = await allSettled(pending);
-    if (acks === 0) {
-      const error = responses.flatMap((t) => t.partitionResponses ?? []).find((p) => (p.errorCode ?? 0) !== 0);
-      if (error) {
-        throw new CloseConnection(`acks=0 produce failed with error ${error.errorCode}: ${error.errorMessage ?? ""}`);
-      }
-      return null;
-    }
-    return { responses, throttleTimeMs: 0 };
+    const started = performance.now();
+    const answer = await produce(request, ctx);
+    ctx.broker.metrics.produceDone(request.acks, (performance.now() - started) / 1000);
+    return answer;
   },
 });

@@ -45,6 +45,7 @@ import { type BrokerContext, leaderEpochError, notLeaderError, partitionOf } fro
 import { AclOperation, ResourceType } from "../acl/model.ts";
 import { type FetchSession, nextSessionEpoch, sessionKey, type SessionPartition } from "../fetch_sessions.ts";
 import { partFailure } from "../part_errors.ts";
+import { batchRecordCount } from "../metrics/broker_metrics.ts";
 import { defineHandler, type RequestContext } from "../registry.ts";
 
 /** One partition to read in this request. */
@@ -340,6 +341,7 @@ function group(outcomes: Outcome[], byId: boolean): NonNullable<Input<FetchRespo
 
 async function handleFetch(request: FetchRequest, ctx: RequestContext): Promise<Input<FetchResponse>> {
   const { broker, version } = ctx;
+  const started = performance.now();
   const byId = version >= 13;
   const sessions = broker.fetchSessions;
   const requested = buildWants(request, version, broker);
@@ -390,6 +392,15 @@ async function handleFetch(request: FetchRequest, ctx: RequestContext): Promise<
       : outcomes.filter((o) => (hasNews(o, session.partitions.get(o.want.key)), true));
     outcomes = sent;
   }
+  // Bytes and records out, per partition answered (records from batch headers only).
+  let sentBytes = 0;
+  for (const o of outcomes) {
+    const records = o.data.records;
+    if (o.bytes === 0 || !(records instanceof Uint8Array)) continue;
+    sentBytes += o.bytes;
+    broker.metrics.fetched(o.want.topicName, o.bytes, version <= 3 ? 0 : batchRecordCount(records));
+  }
+  broker.metrics.fetchDone(sentBytes > 0, (performance.now() - started) / 1000);
   return {
     throttleTimeMs: 0,
     errorCode: ErrorCode.NONE,

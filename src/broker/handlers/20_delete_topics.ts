@@ -75,6 +75,7 @@ export default defineHandler(DELETE_TOPICS_API, {
             };
           }
           await broker.groups.onTopicDeleted(topic.name);
+          broker.metrics.topicDeleted(topic.name);
           broker.logger.info("Deleted topic", { topic: topic.name, id: topic.id });
           return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null };
         }, {

@@ -8,6 +8,8 @@ import type { Runtime } from "../../ports.ts";
 import { nativeCodecs } from "./codecs.ts";
 import { openFileSystem } from "./fs.ts";
 import { connect, listen } from "./net.ts";
+import { serveHttp } from "./http.ts";
+import { processStats } from "../shared/process_stats.ts";
 import { openDatabase } from "./sqlite.ts";
 import { connectPostgresBun } from "./postgres.ts";
 import { installAddonCrc32c } from "../shared/native_crc32c.ts";
@@ -26,6 +28,8 @@ export const bunRuntime: Runtime = {
   fs: openFileSystem(),
   clock: { now: () => Date.now() },
   codecs: nativeCodecs,
+  serveHttp,
+  processStats,
 };
 
-export { connect, listen, openDatabase, openFileSystem };
+export { connect, listen, openDatabase, openFileSystem, serveHttp };

@@ -41,7 +41,12 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
   let journal: StateJournal | null = null;
   let logs: LogManager | null = null;
   try {
-    journal = await StateJournal.open({ fs: o.fs, dir: `${o.dir}/state`, logger: o.logger });
+    journal = await StateJournal.open({
+      fs: o.fs,
+      dir: `${o.dir}/state`,
+      logger: o.logger,
+      ...(o.observer ? { observer: o.observer } : {}),
+    });
     const groups = kvGroupStorage(journal);
     await moveLegacyGroups(meta, groups);
     const topics: TopicCatalog = new TopicCatalog({
@@ -69,6 +74,7 @@ export async function openFileStorage(o: FileStorageOptions): Promise<Storage> {
         decompress: o.decompress,
         ...(o.compress ? { compress: o.compress } : {}),
         minFreeBytes: o.minFreeBytes ?? 0,
+        ...(o.observer ? { observer: o.observer } : {}),
         configFor: (name) => {
           const t = topics.get(name);
           return t.ok ? o.logConfig(t.value) : DEFAULT_LOG_CONFIG;

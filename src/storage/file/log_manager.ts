@@ -10,7 +10,7 @@
  */
 
 import type { Clock, FileSystem, Logger } from "../../ports.ts";
-import type { LogConfig, PartitionRef } from "../engine.ts";
+import type { LogConfig, PartitionRef, StorageObserver } from "../engine.ts";
 import { PartitionLog } from "./partition_log.ts";
 
 const CLEAN_MARKER = ".kbin-clean-shutdown";
@@ -30,6 +30,8 @@ export interface LogManagerOptions {
    * less free space than this (`kbin.log.dir.min.free.bytes`); 0 never refuses.
    */
   minFreeBytes?: number;
+  /** Told of each datasync (metrics). */
+  observer?: StorageObserver;
 }
 
 /** Owns every partition log. */
@@ -201,6 +203,7 @@ export class LogManager {
       decompress: this.#o.decompress,
       ...(this.#o.compress ? { compress: this.#o.compress } : {}),
       refuseWrites: (bytes) => this.refuseWrites(bytes),
+      ...(this.#o.observer ? { observer: this.#o.observer } : {}),
       cleanShutdown,
       name: LogManager.dirName(p),
     });

@@ -30,6 +30,7 @@ import {
   type RetentionConfig,
   type RetentionOutcome,
   StorageError,
+  type StorageObserver,
 } from "../engine.ts";
 import { LeaderEpochs } from "../leader_epochs.ts";
 import { ProducerStateManager, type ProducerStateView } from "../producer_state.ts";
@@ -67,6 +68,8 @@ export interface PartitionLogOptions {
    * append throws a StorageError (KAFKA_STORAGE_ERROR) without failing the log.
    */
   refuseWrites?: (bytes: number) => string | null;
+  /** Told of each group commit's datasync (metrics). */
+  observer?: StorageObserver;
   /** True when the data directory was shut down cleanly (indexes and sizes can be trusted). */
   cleanShutdown: boolean;
   /** For log lines. */
@@ -448,6 +451,7 @@ export class PartitionLog implements PartitionStorage {
     const target = this.#writtenOffset;
     const dirty = this.#segments.filter((s) => s.writtenSize > s.syncedSize).map((s) => [s, s.writtenSize] as const);
     this.#messagesSinceFlush = 0;
+    const started = performance.now();
     (async () => {
       try {
         for (const [seg, size] of dirty) {
@@ -467,7 +471,9 @@ export class PartitionLog implements PartitionStorage {
           if (w.offset <= this.#flushedOffset) w.resolve();
           else still.push(w);
         }
+        const released = this.#durableWaiters.length - still.length;
         this.#durableWaiters = still;
+        if (dirty.length > 0) this.#o.observer?.fsync("log", (performance.now() - started) / 1000, released);
       } catch (err) {
         this.#fail("datasync", err);
       } finally {

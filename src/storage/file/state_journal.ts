@@ -46,7 +46,7 @@
 
 import { crc32c } from "../../protocol/crc32c.ts";
 import type { FileHandle, FileSystem, Logger } from "../../ports.ts";
-import { StorageError } from "../engine.ts";
+import { StorageError, type StorageObserver } from "../engine.ts";
 
 /** Options for {@link StateJournal.open}. */
 export interface StateJournalOptions {
@@ -56,6 +56,8 @@ export interface StateJournalOptions {
   logger: Logger;
   /** Rewrite a snapshot once the journal exceeds max(compactBytes, 2 × live data size). Default 4 MiB. */
   compactBytes?: number;
+  /** Told of each group commit's datasync (metrics). */
+  observer?: StorageObserver;
 }
 
 /** One operation of a {@link StateJournal.write}: a put (string value) or a delete (`null`). */
@@ -204,6 +206,7 @@ export class StateJournal {
   readonly #fs: FileSystem;
   readonly #dir: string;
   readonly #logger: Logger;
+  readonly #observer: StorageObserver | undefined;
   readonly #compactBytes: number;
   readonly #map: Map<string, string>;
   #liveCost = 0;
@@ -227,6 +230,7 @@ export class StateJournal {
     this.#fs = o.fs;
     this.#dir = o.dir;
     this.#logger = o.logger;
+    this.#observer = o.observer;
     this.#compactBytes = compactBytes;
     this.#map = map;
     for (const [key, value] of map) this.#liveCost += entryCost(key, value);
@@ -416,7 +420,9 @@ export class StateJournal {
             else await this.#file.writev(chunks, this.#end);
             this.#end += bytes;
             action = "datasync";
+            const started = performance.now();
             await this.#file.datasync();
+            this.#observer?.fsync("journal", (performance.now() - started) / 1000, chunks.length);
           } catch (err) {
             this.#fail(action, err, group);
             return;

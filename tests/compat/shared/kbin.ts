@@ -135,6 +135,7 @@ const PYTHON_PACKAGES: Record<string, string> = {
   snappy: "python3-snappy",
   lz4: "python3-lz4",
   zstandard: "python3-zstandard",
+  prometheus_client: "python3-prometheus-client",
 };
 
 /**
