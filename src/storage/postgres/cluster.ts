@@ -232,10 +232,10 @@ export class PgCluster implements ClusterStorage {
         this.#lockCheckAfter = Date.now() + leaseMs;
         return;
       }
-      const dead = await this.#o.pg.query(DEAD_BROKERS, [
-        Date.now() >= this.#lockCheckAfter,
-        leaseMs - 2 * heartbeatMs,
-      ]);
+      // After our own outage the others get a lease to renew theirs before anyone counts as dead:
+      // their leases ran out in the database's time while none of us could reach it.
+      const graceOver = Date.now() >= this.#lockCheckAfter;
+      const dead = graceOver ? await this.#o.pg.query(DEAD_BROKERS, [true, leaseMs - 2 * heartbeatMs]) : [];
       if (dead.length > 0 || this.#misplaced()) {
         await this.#rebalance(null);
         await this.reload();
