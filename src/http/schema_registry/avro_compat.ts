@@ -242,7 +242,8 @@ export function avroReaderWriterIncompatibilities(reader: AvroSchema, writer: Av
  * Confluent's message for one incompatibility (`avro.Difference.toString()`), the `%s` of its
  * templates filled with the reader's and the writer's role ("new"/"old").
  */
-export function avroIncompatibilityMessage(i: AvroIncompatibility, reader: string, writer: string): string {
+export function avroIncompatibilityMessage(i: AvroIncompatibility, roles: readonly [string, string]): string {
+  const [reader, writer] = roles;
   const path = i.location;
   let description: string;
   switch (i.type) {
@@ -273,7 +274,14 @@ export function avroIncompatibilityMessage(i: AvroIncompatibility, reader: strin
   return `{errorType:'${i.type}', description:'${description}', additionalInfo:'${i.message}'}`;
 }
 
-/** Confluent `AvroSchema.isBackwardCompatible`: messages for `reader` reading `writer`'s data. */
-export function avroBackwardMessages(reader: AvroSchema, writer: AvroSchema, roles: [string, string]): string[] {
-  return avroReaderWriterIncompatibilities(reader, writer).map((i) => avroIncompatibilityMessage(i, ...roles));
+/**
+ * Confluent `AvroSchema.isBackwardCompatible`: messages for `reader` reading `writer`'s data, the
+ * roles filled in (`["new", "old"]` for BACKWARD).
+ */
+export function avroBackwardMessages(
+  reader: AvroSchema,
+  writer: AvroSchema,
+  options: { roles: readonly [string, string] },
+): string[] {
+  return avroReaderWriterIncompatibilities(reader, writer).map((i) => avroIncompatibilityMessage(i, options.roles));
 }

@@ -826,26 +826,26 @@ function compareArray(ctx: Ctx, o: JsonArraySchema, u: JsonArraySchema): void {
 export function jsonSchemaDifferences(
   original: JsonSchemaNode,
   update: JsonSchemaNode,
-  compatible: ReadonlySet<JsonDifferenceType> = JSON_COMPATIBLE_STRICT,
+  options: { compatible?: ReadonlySet<JsonDifferenceType> } = {},
 ): JsonDifference[] {
+  const compatible = options.compatible ?? JSON_COMPATIBLE_STRICT;
   let seed: PairMap<JsonDifference[]> = new Map();
   for (;;) {
     const shared: Shared = { compatible, memo: new Map(), inProgress: new Map(), seed, optimism: { used: false } };
     const ctx = new Ctx(shared);
     compare(ctx, original, update);
     const incompatible: PairMap<JsonDifference[]> = new Map();
-    let count = 0;
+    let grew = false;
     for (const [a, inner] of shared.memo) {
       for (const [b, diffs] of inner) {
         if (diffs.some((d) => !compatible.has(d.type))) {
           pairSet(incompatible, a, b, diffs);
-          count++;
+          if (pairGet(seed, a, b) === undefined) grew = true;
         }
       }
     }
-    let seedCount = 0;
-    for (const inner of seed.values()) seedCount += inner.size;
-    if (!shared.optimism.used || count === seedCount) return ctx.diffs;
+    // Done when no cycle was assumed compatible, or the incompatible pairs are those of the seed.
+    if (!shared.optimism.used || !grew) return ctx.diffs;
     seed = incompatible;
   }
 }
@@ -925,7 +925,8 @@ const ADDED_TO_OPEN = new Set<JsonDifferenceType>([
 ]);
 
 /** Confluent's message for one difference (`json.diff.Difference.toString()`), roles filled in. */
-export function jsonDifferenceMessage(d: JsonDifference, a: string, b: string): string {
+export function jsonDifferenceMessage(d: JsonDifference, roles: readonly [string, string]): string {
+  const [a, b] = roles;
   const p = d.path;
   const t = d.type;
   let m = "";
@@ -974,10 +975,10 @@ export function jsonDifferenceMessage(d: JsonDifference, a: string, b: string): 
 export function jsonSchemaBackwardMessages(
   next: JsonSchemaNode,
   previous: JsonSchemaNode,
-  roles: [string, string],
-  compatible: ReadonlySet<JsonDifferenceType> = JSON_COMPATIBLE_STRICT,
+  options: { roles: readonly [string, string]; compatible?: ReadonlySet<JsonDifferenceType> },
 ): string[] {
-  return jsonSchemaDifferences(previous, next, compatible)
+  const compatible = options.compatible ?? JSON_COMPATIBLE_STRICT;
+  return jsonSchemaDifferences(previous, next, { compatible })
     .filter((d) => !compatible.has(d.type))
-    .map((d) => jsonDifferenceMessage(d, ...roles));
+    .map((d) => jsonDifferenceMessage(d, options.roles));
 }

@@ -141,23 +141,35 @@ export interface ProtoExtendInfo {
   field: ProtoField;
 }
 
+function resolveIn(table: Map<string, unknown>, name: string, scope: readonly string[]): string | undefined {
+  if (name.startsWith(".")) return table.has(name.slice(1)) ? name.slice(1) : undefined;
+  for (let n = scope.length; n > 0; n--) {
+    const candidate = `${scope.slice(0, n).join(".")}.${name}`;
+    if (table.has(candidate)) return candidate;
+  }
+  return table.has(name) ? name : undefined;
+}
+
 /** All types visible to a schema: its own, its imports' and the well-known ones. */
 export class ProtoTypes {
   readonly types = new Map<string, ProtoTypeInfo>();
   readonly extendFields = new Map<string, ProtoExtendInfo>();
 
-  /** Protobuf scoping: `name` seen from `scope` (package and enclosing messages, outermost first). */
-  resolve<T>(table: Map<string, T>, name: string, scope: readonly string[]): string | undefined {
-    if (name.startsWith(".")) return table.has(name.slice(1)) ? name.slice(1) : undefined;
-    for (let n = scope.length; n > 0; n--) {
-      const candidate = `${scope.slice(0, n).join(".")}.${name}`;
-      if (table.has(candidate)) return candidate;
-    }
-    return table.has(name) ? name : undefined;
+  /**
+   * The full name a type name stands for, seen from `scope` (package parts, then enclosing message
+   * names), by protobuf's scoping rules: innermost scope first, a leading dot is absolute.
+   */
+  resolveName(name: string, scope: readonly string[]): string | undefined {
+    return resolveIn(this.types, name, scope);
+  }
+
+  /** Like {@link resolveName}, for an extension field (a custom option's name). */
+  resolveExtension(name: string, scope: readonly string[]): string | undefined {
+    return resolveIn(this.extendFields, name, scope);
   }
 
   resolveType(name: string, scope: readonly string[]): ProtoTypeInfo | undefined {
-    const full = this.resolve(this.types, name, scope);
+    const full = this.resolveName(name, scope);
     return full === undefined ? undefined : this.types.get(full);
   }
 }
@@ -967,5 +979,3 @@ export function parseProtobuf(
     throw e;
   }
 }
-
-export { ProtoError };

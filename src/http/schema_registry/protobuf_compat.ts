@@ -147,8 +147,7 @@ class Ctx {
   }
 
   resolve(name: string, isOriginal: boolean): string | undefined {
-    const t = this.side(isOriginal).types;
-    return t.resolve(t.types, name, this.scope(isOriginal));
+    return this.side(isOriginal).types.resolveName(name, this.scope(isOriginal));
   }
 
   type(name: string, isOriginal: boolean): ProtoTypeInfo | undefined {
@@ -409,7 +408,8 @@ export function protobufDifferences(original: ProtobufParsed, update: ProtobufPa
 }
 
 /** Confluent's message for one difference (`protobuf.diff.Difference.toString()`), roles filled in. */
-export function protobufDifferenceMessage(d: ProtobufDifference, a: string, b: string): string {
+export function protobufDifferenceMessage(d: ProtobufDifference, roles: readonly [string, string]): string {
+  const [a, b] = roles;
   const p = d.path;
   const descriptions: Partial<Record<ProtobufDifferenceType, string>> = {
     PACKAGE_CHANGED: `The package at '${p}' in the ${a} schema does not match the package in the ${b} schema`,
@@ -434,13 +434,16 @@ export function protobufDifferenceMessage(d: ProtobufDifference, a: string, b: s
   return `{errorType:"${d.type}", description:"${descriptions[d.type] ?? ""}"}`;
 }
 
-/** Confluent `ProtobufSchema.isBackwardCompatible`: incompatible differences of previous → next. */
+/**
+ * Confluent `ProtobufSchema.isBackwardCompatible`: the incompatible differences of previous → next,
+ * as messages with the roles filled in (`["new", "old"]` for BACKWARD).
+ */
 export function protobufBackwardMessages(
   next: ProtobufParsed,
   previous: ProtobufParsed,
-  roles: [string, string],
+  options: { roles: readonly [string, string] },
 ): string[] {
   return protobufDifferences(previous, next)
     .filter((d) => !PROTOBUF_COMPATIBLE.has(d.type))
-    .map((d) => protobufDifferenceMessage(d, ...roles));
+    .map((d) => protobufDifferenceMessage(d, options.roles));
 }

@@ -86,7 +86,7 @@ function formatNumber(ctx: Ctx, value: string): string {
 }
 
 function resolveName(ctx: Ctx, type: string): string {
-  const full = ctx.types.resolve(ctx.types.types, type, ctx.scope);
+  const full = ctx.types.resolveName(type, ctx.scope);
   return full === undefined ? type : `.${full}`;
 }
 
@@ -117,7 +117,7 @@ function mapEntries(ctx: Ctx, m: Map<string, OptionAggregate>): string {
     entries = entries.filter(([, v]) => !Array.isArray(v) || v.length > 0);
     entries = entries.map(([k, v]): [string, OptionAggregate] => {
       if (k.startsWith("[") && k.endsWith("]")) {
-        const full = ctx.types.resolve(ctx.types.extendFields, k.slice(1, -1), ctx.scope);
+        const full = ctx.types.resolveExtension(k.slice(1, -1), ctx.scope);
         if (full !== undefined) return [`[${full}]`, v];
       }
       return [k, v];
@@ -182,7 +182,7 @@ function filterOptions(ctx: Ctx, options: ProtoOption[]): ProtoOption[] {
   if (!ctx.normalize || options.length === 0) return options;
   const resolved = options.map((o) => {
     if (!o.parenthesized) return o;
-    const full = ctx.types.resolve(ctx.types.extendFields, o.name, ctx.scope);
+    const full = ctx.types.resolveExtension(o.name, ctx.scope);
     return full === undefined ? o : optionToMap({ ...o, name: full });
   });
   const sorted = resolved.map((o, i) => [o, i] as const).sort(([a, i], [b, j]) =>
@@ -257,7 +257,7 @@ function fieldText(ctx: Ctx, f: ProtoField): string {
       if (map === undefined) type = resolveName(ctx, type);
     }
     if (map !== undefined) {
-      const value = ctx.types.resolve(ctx.types.types, map[1], ctx.scope);
+      const value = ctx.types.resolveName(map[1], ctx.scope);
       type = `map<${map[0]}, ${value === undefined ? map[1] : `.${value}`}>`;
       label = undefined;
     }

@@ -26,8 +26,12 @@ import {
 /**
  * Parses and validates a schema of the given type, resolving its references through
  * `options.lookup`. The value carries the canonical text (what the registry stores and serves) and
- * the `normalize=true` text; a bad schema gives 42201 with the reason.
+ * the `normalize=true` text; a bad schema gives 42201 with the reason. Never throws for a bad schema.
  *
+ * @param type `AVRO`, `JSON` or `PROTOBUF` (see `schemaTypeOf` for the request's `schemaType`)
+ * @param text the `schema` field of the request
+ * @param options declared reference names (in resolution order) and the lookup of their texts
+ * @returns `{ ok: true, value }` with the parsed schema, or `{ ok: false, code: 42201, message }`
  * @example
  * const r = parseSchema("AVRO", '{"type":"record","name":"U","fields":[{"name":"id","type":"long"}]}');
  * if (r.ok) store(r.value.canonical); else reply(422, { error_code: r.code, message: r.message });
@@ -60,16 +64,14 @@ function backwardMessages(
   if (reader.schemaType !== writer.schemaType) return [DIFFERENT_SCHEMA_TYPE];
   switch (reader.schemaType) {
     case "AVRO":
-      return avroBackwardMessages(reader.root, (writer as typeof reader).root, roles);
+      return avroBackwardMessages(reader.root, (writer as typeof reader).root, { roles });
     case "JSON":
-      return jsonSchemaBackwardMessages(
-        reader.root,
-        (writer as typeof reader).root,
+      return jsonSchemaBackwardMessages(reader.root, (writer as typeof reader).root, {
         roles,
-        lenient ? JSON_COMPATIBLE_LENIENT : JSON_COMPATIBLE_STRICT,
-      );
+        compatible: lenient ? JSON_COMPATIBLE_LENIENT : JSON_COMPATIBLE_STRICT,
+      });
     case "PROTOBUF":
-      return protobufBackwardMessages(reader, writer as typeof reader, roles);
+      return protobufBackwardMessages(reader, writer as typeof reader, { roles });
   }
 }
 
@@ -120,6 +122,10 @@ function checkOne(
  * version is given), `{oldSchema: '…'}`, and last `{validateFields: 'false', compatibility: 'LEVEL'}`.
  * `policy: "LENIENT"` is Confluent's `compatibilityPolicy` for JSON Schema (open content models).
  *
+ * @param candidate the schema being registered or tested
+ * @param existing the subject's live versions, oldest first (with their version numbers if known)
+ * @param options the subject's effective level and, for JSON Schema, the compatibility policy
+ * @returns the verdict and, when incompatible, Confluent's `verbose=true` messages
  * @example
  * const r = checkCompatibility(candidate, [v1, { schema: v2, version: 2 }], { level: "BACKWARD" });
  * // { is_compatible: r.compatible, messages: r.messages }
