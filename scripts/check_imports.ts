@@ -19,7 +19,7 @@ const ALLOWED: Record<string, string[]> = {
   storage: ["protocol"],
   broker: ["protocol", "storage"],
   client: ["protocol"],
-  server: ["protocol", "storage", "broker", "client"],
+  server: ["protocol", "storage", "broker", "client", "http"],
   http: ["protocol", "storage", "broker"],
   cli: ["protocol", "storage", "broker", "client", "server", "http"],
   runtime: [...LAYERS],
