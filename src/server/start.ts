@@ -316,7 +316,14 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         nodeId,
         ...broker.advertised,
         rack: config.get("broker.rack"),
-        listeners: listeners.map((l) => ({ name: l.name, host: l.advertised!.host, port: l.advertised!.port })),
+        listeners: [
+          ...listeners.map((l) => ({ name: l.name, host: l.advertised!.host, port: l.advertised!.port })),
+          // The HTTP plane, for brokers that forward Schema Registry requests to the one that writes.
+          ...(http && httpListener ? [{
+            name: `kbin-${httpListener.scheme}`,
+            ...httpEndpoint(http.host, http.port, primary.advertised!.host),
+          }] : []),
+        ],
       });
     } catch (err) {
       for (const s of servers) await s.close();
@@ -471,4 +478,10 @@ function registerCollectors(o: {
     })
   );
   registry.collector(() => storageFamilies(o.storage));
+}
+
+/** Where the other brokers reach this broker's HTTP plane: its bound address, or the advertised host for a wildcard. */
+function httpEndpoint(host: string, port: number, advertisedHost: string): { host: string; port: number } {
+  const wildcard = host === "" || host === "0.0.0.0" || host === "::";
+  return { host: wildcard ? advertisedHost : host, port };
 }
