@@ -963,7 +963,10 @@ export function parseProtobuf(
     loadImports(file, types, options.lookup, loaded);
     const extra = (options.references ?? []).filter((r) => !loaded.has(r));
     for (const r of extra) {
-      if (options.lookup?.(r) === undefined) fail(`Reference "${r}" not found`);
+      const refText = options.lookup?.(r);
+      if (refText === undefined) fail(`Reference "${r}" not found`);
+      const ref = parseProtoFile(refText);
+      if (!ref.ok) fail(`Reference "${r}": ${ref.message}`);
     }
     collectTypes(types, file, "");
     validate(file, types);
