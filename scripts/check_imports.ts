@@ -20,7 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   broker: ["protocol", "storage"],
   client: ["protocol"],
   server: ["protocol", "storage", "broker", "client", "http"],
-  http: ["protocol", "storage", "broker"],
+  http: ["protocol", "storage", "broker", "client"],
   cli: ["protocol", "storage", "broker", "client", "server", "http"],
   runtime: [...LAYERS],
 };

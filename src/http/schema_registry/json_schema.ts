@@ -366,7 +366,7 @@ class Loader {
         const k = `${key}#${t}`;
         switch (t) {
           case "string":
-            return this.#string(v, path, k, consumed, true);
+            return this.#string(v, path, k, consumed);
           case "integer":
           case "number":
             return this.#number(v, doc, path, k, consumed, t === "integer");
@@ -389,7 +389,7 @@ class Loader {
       if (ARRAY_KEYWORDS.some(has)) out.push(this.#array(v, doc, path, `${key}#array`, consumed));
       if (OBJECT_KEYWORDS.some(has)) out.push(this.#object(v, doc, path, `${key}#object`, consumed));
       if (NUMBER_KEYWORDS.some(has)) out.push(this.#number(v, doc, path, `${key}#number`, consumed, false));
-      if (STRING_KEYWORDS.some(has)) out.push(this.#string(v, path, `${key}#string`, consumed, false));
+      if (STRING_KEYWORDS.some(has)) out.push(this.#string(v, path, `${key}#string`, consumed));
       if (!doc.draft4 && CONDITIONAL_KEYWORDS.some(has)) {
         for (const k of CONDITIONAL_KEYWORDS) {
           consumed.add(k);
@@ -417,7 +417,7 @@ class Loader {
     return x;
   }
 
-  #string(v: JsonObject, path: string[], key: string, consumed: Set<string>, _typed: boolean): JsonString {
+  #string(v: JsonObject, path: string[], key: string, consumed: Set<string>): JsonString {
     for (const k of STRING_KEYWORDS) consumed.add(k);
     const pattern = v.get("pattern");
     if (pattern !== undefined) {

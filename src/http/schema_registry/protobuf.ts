@@ -15,6 +15,7 @@
  * @module
  */
 
+import { protoFileFromBase64 } from "./protobuf_descriptor.ts";
 import { WELL_KNOWN_TEXTS, WELL_KNOWN_TYPES } from "./protobuf_well_known.ts";
 import { printProtoFile } from "./protobuf_text.ts";
 
@@ -945,7 +946,8 @@ function validate(file: ProtoFile, types: ProtoTypes): void {
 }
 
 /**
- * Parses a Protobuf schema. Imports are resolved through `lookup` (by import path), then the
+ * Parses a Protobuf schema: `.proto` text, or (as Confluent falls back to) a base64
+ * `FileDescriptorProto`. Imports are resolved through `lookup` (by import path), then the
  * well-known imports; `references` that the file does not import are still loaded and checked.
  */
 export function parseProtobuf(
@@ -953,15 +955,18 @@ export function parseProtobuf(
   options: { references?: readonly string[]; lookup?: (name: string) => string | undefined } = {},
 ): ProtobufParseResult {
   const parsed = parseProtoFile(text);
-  if (!parsed.ok) return parsed;
-  const file = parsed.value;
+  const file = parsed.ok ? parsed.value : protoFileFromBase64(text);
+  if (file === undefined) return parsed as { ok: false; message: string };
   try {
     const types = new ProtoTypes();
     const loaded = new Set<string>();
     loadImports(file, types, options.lookup, loaded);
     const extra = (options.references ?? []).filter((r) => !loaded.has(r));
     for (const r of extra) {
-      if (options.lookup?.(r) === undefined) fail(`Reference "${r}" not found`);
+      const refText = options.lookup?.(r);
+      if (refText === undefined) fail(`Reference "${r}" not found`);
+      const ref = parseProtoFile(refText);
+      if (!ref.ok) fail(`Reference "${r}": ${ref.message}`);
     }
     collectTypes(types, file, "");
     validate(file, types);

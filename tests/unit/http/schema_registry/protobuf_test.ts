@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseProtobuf } from "../../../../src/http/schema_registry/protobuf.ts";
-import { protobufDifferences } from "../../../../src/http/schema_registry/protobuf_compat.ts";
+import { PROTOBUF_COMPATIBLE, protobufDifferences } from "../../../../src/http/schema_registry/protobuf_compat.ts";
 
 function parsed(text: string, refs: Record<string, string> = {}) {
   const r = parseProtobuf(text, { references: Object.keys(refs), lookup: (n) => refs[n] });
@@ -147,6 +147,55 @@ enum Status {
     const b = parsed('syntax = "proto3";\n// same\nmessage M {\n  int32 a = 1;\n  string b = 2;\n}\n');
     assert.notEqual(a.canonical, b.canonical);
     assert.equal(a.normalized, b.normalized);
+  });
+});
+
+/** protobufjs's FileDescriptorProto of DESCRIPTOR_SOURCE (relative type names, map entry "Lines"). */
+const DESCRIPTOR_BASE64 =
+  "Cg9hY21lX3Nob3AucHJvdG8SCWFjbWUuc2hvcCKWAgoFT3JkZXISFwoCaWQYAiABKANCAhgBUgdvcmRlcklkEhIKAmF0GAEgASgOMgZTdGF0dXMSFAoFbGluZXMYAyADKAsyBUxpbmVzEhYKBnN0YXR1cxgEIAEoDjIGU3RhdHVzEhMKBG5vdGUYByABKAlCAEgAiAEBEg4KBGNhcmQYBiABKAlIARIOCgRpYmFuGAUgASgJSAEaMwoFTGluZXMSCwoDa2V5GAEgASgJEhkKBXZhbHVlGAIgASgLMgpPcmRlci5MaW5lOgI4ARogCgRMaW5lEgsKA3NrdRgBIAEoCRILCgNxdHkYAiABKA1CBwoFX25vdGVCCQoHcGF5bWVudEoECAkQCkoECAwQEFIGbGVnYWN5Ki4KBlN0YXR1cxIHCgNORVcQABIICgRQQUlEEAISEQoJQ0FOQ0VMTEVEEAEaAggBMjAKAVMSKwoDR2V0EhAuYWNtZS5zaG9wLk9yZGVyGhAuYWNtZS5zaG9wLk9yZGVyMAFCEQoNY29tLmFjbWUuc2hvcEgBYgZwcm90bzM=";
+const DESCRIPTOR_SOURCE = `syntax = "proto3";
+package acme.shop;
+option java_package = "com.acme.shop";
+option optimize_for = SPEED;
+enum Status { NEW = 0; PAID = 2; CANCELLED = 1 [deprecated = true]; }
+message Order {
+  reserved 9, 12 to 15;
+  reserved "legacy";
+  int64 id = 2 [json_name = "orderId", deprecated = true];
+  Status at = 1;
+  map<string, Line> lines = 3;
+  Status status = 4;
+  optional string note = 7;
+  oneof payment { string card = 6; string iban = 5; }
+  message Line { string sku = 1; uint32 qty = 2; }
+}
+service S { rpc Get (Order) returns (stream Order); }
+`;
+
+describe("parseProtobuf() with a base64 FileDescriptorProto", () => {
+  test("parseProtobuf() falls back to a base64 descriptor, keeping its map entry and proto3 optional", () => {
+    const s = parsed(DESCRIPTOR_BASE64);
+    assert.match(s.canonical, /^syntax = "proto3";\npackage acme\.shop;\n/);
+    assert.match(s.canonical, /  repeated Lines lines = 3;\n/);
+    assert.match(s.canonical, /  message Lines {\n    option map_entry = true;\n  \n    string key = 1;\n/);
+    assert.match(s.canonical, /  optional string note = 7;\n/);
+    assert.match(s.canonical, /  rpc Get \(\.acme\.shop\.Order\) returns \(stream \.acme\.shop\.Order\);\n/);
+  });
+
+  test("a descriptor and its .proto text share the normalized text (map entries become map<K, V>)", () => {
+    assert.equal(parsed(DESCRIPTOR_BASE64).normalized, parsed(DESCRIPTOR_SOURCE).normalized);
+  });
+
+  test("a descriptor and its .proto text are compatible both ways", () => {
+    const a = parsed(DESCRIPTOR_BASE64);
+    const b = parsed(DESCRIPTOR_SOURCE);
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      assert.deepEqual(protobufDifferences(x, y).filter((d) => !PROTOBUF_COMPATIBLE.has(d.type)), []);
+    }
+  });
+
+  test("parseProtobuf() reports the text syntax error when the input is no descriptor either", () => {
+    assert.match(error("bWVzc2FnZQ=="), /^Syntax error at line 1/);
   });
 });
 
