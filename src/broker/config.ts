@@ -66,6 +66,12 @@ export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.http.authentication": { type: "list", default: "" },
   /** Paths served without authentication even when `kbin.http.authentication` is set. */
   "kbin.http.authentication.open.paths": { type: "list", default: "/healthz,/readyz" },
+  /** Whether the HTTP plane serves the Schema Registry (docs/schema-registry.md). */
+  "kbin.schema.registry.enable": { type: "boolean", default: "true" },
+  /** The Schema Registry's topic (Confluent's `kafkastore.topic`). */
+  "kbin.schema.registry.topic": { type: "string", default: "_schemas" },
+  /** The compatibility level of subjects without one (Confluent's `schema.compatibility.level`). */
+  "schema.compatibility.level": { type: "string", default: "BACKWARD" },
   /** Beyond this many per-partition series, partition-level metrics are exported per topic (docs/metrics.md). */
   "kbin.metrics.max.partition.series": { type: "int", default: "10000" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */

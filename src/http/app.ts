@@ -26,6 +26,7 @@ import type { Clock, HttpHandler, Logger } from "../ports.ts";
 import { authMiddleware, HttpAuthenticator, httpAuthSettings, type HttpEnv } from "./auth.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { schemaRegistryRoutes } from "./schema_registry/routes.ts";
 
 export type { HttpEnv } from "./auth.ts";
 
@@ -91,7 +92,16 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
   app.use("*", authMiddleware(authenticator, { broker: options.broker, logger: options.logger }));
   app.route("/", healthRoutes(options.readiness));
   app.route("/", metricsRoutes(options.metrics.registry, options.logger));
-  if (options.schemaRegistry) app.route("/", options.schemaRegistry);
+  const schemaRegistry = options.schemaRegistry ??
+    (options.config.bool("kbin.schema.registry.enable")
+      ? schemaRegistryRoutes({
+        broker: options.broker,
+        logger: options.logger,
+        defaultLevel: options.config.get("schema.compatibility.level") ?? "BACKWARD",
+        topic: options.config.get("kbin.schema.registry.topic") ?? "_schemas",
+      })
+      : undefined);
+  if (schemaRegistry) app.route("/", schemaRegistry);
   else {
     for (const p of SCHEMA_REGISTRY_PATHS) {
       app.all(p, notServed("Schema Registry")).all(`${p}/*`, notServed("Schema Registry"));

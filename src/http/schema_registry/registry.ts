@@ -156,9 +156,9 @@ export class SchemaRegistry {
     this.#defaultLevel = options.defaultLevel ?? CompatibilityLevel.BACKWARD;
   }
 
-  /** Whether this broker writes the log (the others forward to it). */
-  leads(): boolean {
-    return this.#log.leads();
+  /** The broker that writes the log (the others forward to it), -1 when none does. */
+  leader(): Promise<number> {
+    return this.#log.leader();
   }
 
   /** Reads what the log holds past what was applied. */
@@ -355,7 +355,7 @@ export class SchemaRegistry {
   #parse(type: SchemaType, text: string, references: readonly SchemaReference[]): ParsedSchema {
     const { names, texts } = this.#resolve(references);
     const r = parseSchema(type, text, { references: names, lookup: (name) => texts.get(name) });
-    if (!r.ok) throw new RegistryError(42201, r.message);
+    if (!r.ok) throw new RegistryError(42201, `Invalid schema: ${r.message}`);
     return r.value;
   }
 

@@ -25,8 +25,11 @@ export interface SchemaLogRecord {
 
 /** What the registry needs of its log. */
 export interface SchemasLog {
-  /** Whether this broker writes the log (leads its partition). */
-  leads(): boolean;
+  /**
+   * The broker that writes the log (leads its partition), creating the topic on first use and
+   * waiting a while for a leader; -1 when none is found.
+   */
+  leader(): Promise<number>;
   /** Appends records durably, in order. */
   append(records: readonly { key: string; value: string | null }[]): Promise<void>;
   /** The records from `offset` to the end of the log (at most a few MiB per call), and where to go on. */
@@ -39,6 +42,7 @@ export class SchemaStoreError extends Error {
 }
 
 const READ_BYTES = 4 << 20;
+const LEADER_WAIT_MS = 5000;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -75,14 +79,18 @@ export function brokerSchemasLog(broker: BrokerContext, topic = SCHEMAS_TOPIC): 
     const t = await topicOf();
     return await broker.storage.partition({ topicName: t.name, topicId: t.id, partition: 0 });
   };
-  const leads = (): boolean => {
-    const t = broker.storage.topics.get(topic);
-    if (!t.ok) return broker.storage.cluster.brokers().length <= 1;
-    return broker.storage.cluster.partitionLeader({ topicName: t.value.name, topicId: t.value.id, partition: 0 })
-      .leader === broker.nodeId;
+  const leader = async (): Promise<number> => {
+    const t = await topicOf();
+    const ref = { topicName: t.name, topicId: t.id, partition: 0 };
+    for (let waited = 0; waited < LEADER_WAIT_MS; waited += 50) {
+      const l = broker.storage.cluster.partitionLeader(ref).leader;
+      if (l >= 0 || broker.storage.cluster.brokers().length === 0) return l < 0 ? broker.nodeId : l;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return -1;
   };
   return {
-    leads,
+    leader,
     async append(records) {
       if (records.length === 0) return;
       const p = await partition();
