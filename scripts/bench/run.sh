@@ -35,6 +35,9 @@
 #   security (about 1 minute with the defaults 5 and 3): scripts/bench/security.ts against the built kbin with a
 #         PLAINTEXT and a SASL_SSL (SCRAM-SHA-512) listener: librdkafka produce MB/s on each (1 KiB, acks=all),
 #         alternating, the SASL_SSL/PLAINTEXT ratio, and connections per second (full SASL_SSL logins vs PLAINTEXT).
+#   schema-registry (about 15 s with the defaults 3 and 8): scripts/bench/schema_registry.ts against kbin from source
+#         (or KBIN_BIN) with --http: registrations (new BACKWARD-compatible Avro versions, durable) per second, GET
+#         /schemas/ids/{id} and lookups per second, beside GET /healthz in the same run (the ratios). Prints a table.
 #   metrics (about 20 s with the defaults 50, 100 and 10): scripts/bench/metrics.ts against kbin from source (or
 #         KBIN_BIN) with --http:
 #         /metrics scrape time (text and OpenMetrics; median and p99 ms), bytes and samples with 1,000 partitions
@@ -78,7 +81,8 @@ case "$mode" in
   transactions) ;;
   security) ;;
   metrics) exec bun "$root/scripts/bench/metrics.ts" "${2:-50}" "${3:-100}" "${4:-10}" ;;
-  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle, transactions, security or metrics" ;;
+  schema-registry) exec bun "$root/scripts/bench/schema_registry.ts" "${2:-3}" "${3:-8}" ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle, transactions, security, metrics or schema-registry" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"

@@ -319,10 +319,12 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         listeners: [
           ...listeners.map((l) => ({ name: l.name, host: l.advertised!.host, port: l.advertised!.port })),
           // The HTTP plane, for brokers that forward Schema Registry requests to the one that writes.
-          ...(http && httpListener ? [{
-            name: `kbin-${httpListener.scheme}`,
-            ...httpEndpoint(http.host, http.port, primary.advertised!.host),
-          }] : []),
+          ...(http && httpListener
+            ? [{
+              name: `kbin-${httpListener.scheme}`,
+              ...httpEndpoint(http.host, http.port, primary.advertised!.host),
+            }]
+            : []),
         ],
       });
     } catch (err) {

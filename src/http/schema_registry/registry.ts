@@ -395,7 +395,9 @@ export class SchemaRegistry {
   }
 
   #checkSubjectName(subject: string): void {
-    if (subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH || /[\u0000-\u001f]/.test(subject)) {
+    if (
+      subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH || [...subject].some((ch) => ch.charCodeAt(0) < 0x20)
+    ) {
       throw new RegistryError(42208, `The specified subject '${subject}' is not a valid.`);
     }
   }

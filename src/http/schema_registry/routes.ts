@@ -265,7 +265,7 @@ export function schemaRegistryRoutes(options: SchemaRegistryOptions): Hono<HttpE
   app.put("/config/:subject", handle(async (c, r) => r.setConfig(subject(c), await bodyOf(c))));
   app.delete("/config/:subject", handle((c, r) => r.deleteConfig(subject(c))));
 
-  app.get("/mode", handle((c, r) => r.mode(null, { defaultToGlobal: true })));
+  app.get("/mode", handle((_c, r) => r.mode(null, { defaultToGlobal: true })));
   app.put("/mode", handle(async (c, r) => r.setMode(null, await bodyOf(c), { force: bool(q(c, "force")) })));
   app.delete("/mode", handle((_c, r) => r.deleteMode(null)));
   app.get("/mode/:subject", handle((c, r) => r.mode(subject(c), { defaultToGlobal: bool(q(c, "defaultToGlobal")) })));

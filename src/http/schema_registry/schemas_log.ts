@@ -101,7 +101,9 @@ export function brokerSchemasLog(broker: BrokerContext, topic = SCHEMAS_TOPIC): 
       const out = await p.append(batch);
       if (out.kind === "error") {
         throw new SchemaStoreError(
-          `Cannot write to ${topic}: ${out.message} (${out.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? "not its leader" : out.code})`,
+          `Cannot write to ${topic}: ${out.message} (${
+            out.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ? "not its leader" : out.code
+          })`,
         );
       }
       if (out.kind === "appended") {
@@ -123,7 +125,11 @@ export function brokerSchemasLog(broker: BrokerContext, topic = SCHEMAS_TOPIC): 
         if ((header.attributes & Attributes.CONTROL) !== 0) continue;
         for (const r of records) {
           if (r.key === null || Number(r.offset) < start) continue;
-          out.push({ offset: Number(r.offset), key: dec.decode(r.key), value: r.value === null ? null : dec.decode(r.value) });
+          out.push({
+            offset: Number(r.offset),
+            key: dec.decode(r.key),
+            value: r.value === null ? null : dec.decode(r.value),
+          });
         }
       }
       return { records: out, next, end: read.value.highWatermark };

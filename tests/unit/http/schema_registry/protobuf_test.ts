@@ -176,10 +176,10 @@ describe("parseProtobuf() with a base64 FileDescriptorProto", () => {
   test("parseProtobuf() falls back to a base64 descriptor, keeping its map entry and proto3 optional", () => {
     const s = parsed(DESCRIPTOR_BASE64);
     assert.match(s.canonical, /^syntax = "proto3";\npackage acme\.shop;\n/);
-    assert.match(s.canonical, /  repeated Lines lines = 3;\n/);
-    assert.match(s.canonical, /  message Lines {\n    option map_entry = true;\n  \n    string key = 1;\n/);
-    assert.match(s.canonical, /  optional string note = 7;\n/);
-    assert.match(s.canonical, /  rpc Get \(\.acme\.shop\.Order\) returns \(stream \.acme\.shop\.Order\);\n/);
+    assert.match(s.canonical, / {2}repeated Lines lines = 3;\n/);
+    assert.match(s.canonical, / {2}message Lines {\n {4}option map_entry = true;\n {2}\n {4}string key = 1;\n/);
+    assert.match(s.canonical, / {2}optional string note = 7;\n/);
+    assert.match(s.canonical, / {2}rpc Get \(\.acme\.shop\.Order\) returns \(stream \.acme\.shop\.Order\);\n/);
   });
 
   test("a descriptor and its .proto text share the normalized text (map entries become map<K, V>)", () => {
