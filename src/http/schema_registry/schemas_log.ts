@@ -75,9 +75,13 @@ export function brokerSchemasLog(broker: BrokerContext, topic = SCHEMAS_TOPIC): 
     })().finally(() => (creating = null));
     return await creating;
   };
+  let opened: { topicId: string; partition: PartitionStorage } | null = null;
   const partition = async (): Promise<PartitionStorage> => {
     const t = await topicOf();
-    return await broker.storage.partition({ topicName: t.name, topicId: t.id, partition: 0 });
+    if (opened?.topicId === t.id && !opened.partition.failure) return opened.partition;
+    const p = await broker.storage.partition({ topicName: t.name, topicId: t.id, partition: 0 });
+    opened = { topicId: t.id, partition: p };
+    return p;
   };
   const leader = async (): Promise<number> => {
     const t = await topicOf();
@@ -114,6 +118,8 @@ export function brokerSchemasLog(broker: BrokerContext, topic = SCHEMAS_TOPIC): 
     async readFrom(offset) {
       const p = await partition();
       const start = Math.max(offset, p.logStartOffset);
+      // Nothing new: most reads end here, without touching storage.
+      if (start >= p.highWatermark) return { records: [], next: start, end: p.highWatermark };
       const read = await p.read(start, READ_BYTES, { minOneBatch: true });
       if (!read.ok) throw new SchemaStoreError(`Cannot read ${topic}: ${read.message ?? read.code}`);
       const buf = read.value.records;
