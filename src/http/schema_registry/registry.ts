@@ -118,6 +118,18 @@ function referencesOf(v: unknown): SchemaReference[] {
   });
 }
 
+/** Confluent's schema object (and `_schemas` value): no `schemaType` for AVRO, no empty `references`. */
+function schemaObject(subject: string, e: { version: number; id: number }, s: StoredSchema): SchemaObject {
+  return {
+    subject,
+    version: e.version,
+    id: e.id,
+    ...(s.schemaType === SchemaType.AVRO ? {} : { schemaType: s.schemaType }),
+    ...(s.references.length > 0 ? { references: s.references } : {}),
+    schema: s.schema,
+  };
+}
+
 /** A `{version}` path segment: an integer ≥ 1, `latest` or -1. */
 export function parseVersion(text: string): number | "latest" {
   if (text === "latest" || text === "-1") return "latest";
@@ -313,14 +325,8 @@ export class SchemaRegistry {
   }
 
   #object(subject: string, e: VersionEntry, withDeleted = false): SchemaObject {
-    const s = this.#byId.get(e.id)!;
     return {
-      subject,
-      version: e.version,
-      id: e.id,
-      ...(s.schemaType === SchemaType.AVRO ? {} : { schemaType: s.schemaType }),
-      ...(s.references.length > 0 ? { references: s.references } : {}),
-      schema: s.schema,
+      ...schemaObject(subject, e, this.#byId.get(e.id)!),
       ...(withDeleted && e.deleted ? { deleted: true } : {}),
     };
   }
@@ -488,12 +494,7 @@ export class SchemaRegistry {
       records.push({
         key: schemaKey(subject, version),
         value: JSON.stringify({
-          subject,
-          version,
-          id,
-          ...(type === SchemaType.AVRO ? {} : { schemaType: type }),
-          ...(references.length > 0 ? { references } : {}),
-          schema: stored,
+          ...schemaObject(subject, { version, id }, { id, schemaType: type, schema: stored, references }),
           deleted: false,
         }),
       });
@@ -616,16 +617,7 @@ export class SchemaRegistry {
   }
 
   #deletedValue(subject: string, e: VersionEntry): string {
-    const s = this.#byId.get(e.id)!;
-    return JSON.stringify({
-      subject,
-      version: e.version,
-      id: e.id,
-      ...(s.schemaType === SchemaType.AVRO ? {} : { schemaType: s.schemaType }),
-      ...(s.references.length > 0 ? { references: s.references } : {}),
-      schema: s.schema,
-      deleted: true,
-    });
+    return JSON.stringify({ ...this.#object(subject, e), deleted: true });
   }
 
   /** `DELETE /subjects/{s}/versions/{v}` */
