@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { Kafka, logLevel } from "kafkajs";
 import { type BrokerProcess, startBrokerProcess } from "../../support/broker_process.ts";
+import { clientMissing } from "../../support/skips.ts";
 import { postgresBinDir, stopSharedPostgres } from "../../support/postgres.ts";
 import { PgCluster } from "../scale_out/cluster.ts";
 import { createTopic, kcatMissing, PYTHON, pythonMissing, runJsonDriver, waitFor } from "../shared/kbin.ts";
@@ -25,6 +26,7 @@ after(stopSharedPostgres);
 
 const DRIVER = fileURLToPath(new URL("./sr_client.py", import.meta.url));
 const SHIM = fileURLToPath(new URL("./shim", import.meta.url));
+const NO_POSTGRES = clientMissing("postgresql", postgresBinDir() === null ? "PostgreSQL is not installed" : false);
 const MISSING = pythonMissing("confluent_kafka", "requests", "jsonschema", "avro") || kcatMissing();
 
 const USER_V1 = {
@@ -235,8 +237,7 @@ describe("Schema Registry through real clients", { skip: MISSING }, () => {
 describe(
   "Schema Registry on two brokers sharing PostgreSQL",
   {
-    skip: MISSING ||
-      (postgresBinDir() === null && process.env["CI"] !== "true" ? "PostgreSQL is not installed" : false),
+    skip: MISSING || NO_POSTGRES,
   },
   () => {
     let cluster: PgCluster;
