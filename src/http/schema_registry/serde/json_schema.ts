@@ -185,7 +185,9 @@ function checkNumber(node: JsonNumberSchema, v: number | bigint, path: string, e
 }
 
 function check(node: JsonSchemaNode, v: unknown, path: string, errors: string[], depth: number): void {
-  if (depth > MAX_DEPTH) throw new SchemaLoopError(`${path}: the schema nests deeper than ${MAX_DEPTH} levels`);
+  if (depth > MAX_DEPTH) {
+    throw new SchemaLoopError(`${path}: the value or the schema nests deeper than ${MAX_DEPTH} levels`);
+  }
   switch (node.kind) {
     case "empty":
     case "conditional":

@@ -18,11 +18,6 @@ export function isRecord(v: unknown): v is JsonRecord {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
-/** Own-property read (a key such as `__proto__` or `toString` never reaches the prototype). */
-export function own(o: JsonRecord, key: string): unknown {
-  return Object.hasOwn(o, key) ? o[key] : undefined;
-}
-
 /** Own-property write that is safe for any key, `__proto__` included. */
 export function setOwn(o: JsonRecord, key: string, value: unknown): void {
   if (key === "__proto__") {
@@ -67,11 +62,19 @@ export function parseJsonValue(text: string): { ok: true; value: unknown } | { o
  * stringifyJsonValue({ id: 9007199254740993n }) // '{"id":9007199254740993}'
  */
 export function stringifyJsonValue(value: unknown): string {
+  if (rawJSON !== undefined) {
+    const raw = rawJSON;
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? raw(v.toString()) : v)) ?? "null";
+  }
   const parts: string[] = [];
   write(value, parts);
   return parts.join("");
 }
 
+/** `JSON.rawJSON` (Bun, Deno, Node 21+): the native printer then writes bigints as numbers. */
+const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
+
+/** The printer where `JSON.rawJSON` is missing. */
 function write(v: unknown, out: string[]): void {
   if (typeof v === "bigint") {
     out.push(v.toString());
