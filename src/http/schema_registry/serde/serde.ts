@@ -74,7 +74,7 @@ export interface ResolveRequest {
   /** How the subject is derived (TOPIC_NAME by default). */
   subjectNameStrategy?: SubjectNameStrategy;
   schemaId?: number;
-  /** A version of the subject; `latest` (or nothing at all) takes its latest version. */
+  /** A version of the subject; `latest` or -1 (or nothing at all) takes its latest version. */
   schemaVersion?: number | "latest";
   /** A schema text to use, registered under the subject (Confluent: looked up, else registered). */
   rawSchema?: string;
@@ -113,7 +113,8 @@ export interface SchemaSerde {
    */
   serialize(resolved: ResolvedSchema, data: unknown): { ok: true; bytes: Uint8Array | null } | SerdeFailure;
   /**
-   * Decodes Confluent wire-format bytes to JSON, looking the schema id up.
+   * Decodes Confluent wire-format bytes to JSON, looking the schema id up. The value may hold
+   * bigints (Avro longs and JSON integers beyond 2^53): print it with `stringifyJsonValue`.
    * @param bytes a record key or value
    * @returns the schema id, format, JSON value (and PROTOBUF message name), or a failure (40801)
    */
@@ -269,7 +270,7 @@ export function registrySerde(registry: SerdeRegistry, options: { cacheSize?: nu
     const subject = subjectOf(req, undefined);
     if (!subject.ok) return subject;
     const name = subject.subject!;
-    const version = req.schemaVersion ?? "latest";
+    const version = req.schemaVersion === undefined || req.schemaVersion === -1 ? "latest" : req.schemaVersion;
     let id: number;
     let number: number;
     try {

@@ -135,6 +135,7 @@ describe("registrySerde()", () => {
     const latest = await resolved(serde, { topic: "t" });
     assert.deepEqual([latest.id, latest.version, latest.subject], [2, 2, "t-value"]);
     assert.equal((await resolved(serde, { subject: "t-value", schemaVersion: "latest" })).id, 2);
+    assert.equal((await resolved(serde, { subject: "t-value", schemaVersion: -1 })).id, 2);
     assert.deepEqual(await serde.resolve({ topic: "t", schemaVersion: 3 }), {
       ok: false,
       code: SerdeErrorCode.BAD_REQUEST,
