@@ -30,6 +30,8 @@ interface Common {
   description?: string | undefined;
   default?: JsonValue | undefined;
   connectType?: string | undefined;
+  /** `if`/`then`/`else` on this schema (draft 7+), kept for validation; the checkers ignore it. */
+  ifThenElse?: { if: JsonSchemaNode; then?: JsonSchemaNode | undefined; else?: JsonSchemaNode | undefined } | undefined;
 }
 
 export interface JsonEmpty extends Common {
@@ -42,6 +44,9 @@ export interface JsonFalse extends Common {
 }
 export interface JsonString extends Common {
   kind: "string";
+  /** Set when `type` asks for this kind (a keyword alone implies the kind but accepts other types). */
+  requiresType?: boolean;
+  format?: string | undefined;
   minLength?: number | undefined;
   maxLength?: number | undefined;
   pattern?: string | undefined;
@@ -49,6 +54,7 @@ export interface JsonString extends Common {
 export interface JsonNumberSchema extends Common {
   kind: "number";
   requiresInteger: boolean;
+  requiresType?: boolean;
   minimum?: JsonNumber | undefined;
   maximum?: JsonNumber | undefined;
   exclusiveMinimum?: JsonNumber | undefined;
@@ -63,7 +69,9 @@ export interface JsonNull extends Common {
 }
 export interface JsonObjectSchema extends Common {
   kind: "object";
+  requiresType?: boolean;
   properties: Map<string, JsonSchemaNode>;
+  propertyNames?: JsonSchemaNode | undefined;
   required: string[];
   permitsAdditionalProperties: boolean;
   additionalProperties?: JsonSchemaNode | undefined;
@@ -76,6 +84,8 @@ export interface JsonObjectSchema extends Common {
 }
 export interface JsonArraySchema extends Common {
   kind: "array";
+  requiresType?: boolean;
+  contains?: JsonSchemaNode | undefined;
   allItems?: JsonSchemaNode | undefined;
   itemSchemas?: JsonSchemaNode[] | undefined;
   permitsAdditionalItems: boolean;
@@ -316,6 +326,13 @@ class Loader {
     result.default = v.get("default");
     const connect = v.get("connect.type");
     result.connectType = typeof connect === "string" ? connect : undefined;
+    if (!doc.draft4 && v.has("if")) {
+      result.ifThenElse = {
+        if: this.load(v.get("if")!, doc, [...path, "if"]),
+        then: this.#child(v, "then", doc, path),
+        else: this.#child(v, "else", doc, path),
+      };
+    }
     return result;
   }
 
@@ -380,10 +397,17 @@ class Loader {
             return this.#object(v, doc, path, k, consumed);
         }
       };
+      const required = (t: JsonValue): JsonSchemaNode => {
+        const node = typed(t);
+        if (node.kind === "string" || node.kind === "number" || node.kind === "object" || node.kind === "array") {
+          node.requiresType = true;
+        }
+        return node;
+      };
       if (Array.isArray(type)) {
-        out.push({ kind: "combined", criterion: "anyOf", subschemas: type.map(typed), key: `${key}#type` });
+        out.push({ kind: "combined", criterion: "anyOf", subschemas: type.map(required), key: `${key}#type` });
       } else {
-        out.push(typed(type));
+        out.push(required(type));
       }
     } else {
       if (ARRAY_KEYWORDS.some(has)) out.push(this.#array(v, doc, path, `${key}#array`, consumed));
@@ -436,6 +460,7 @@ class Loader {
       minLength: this.#int(v, "minLength", path),
       maxLength: this.#int(v, "maxLength", path),
       pattern: typeof pattern === "string" ? pattern : undefined,
+      format: typeof v.get("format") === "string" ? v.get("format") as string : undefined,
     };
   }
 
@@ -482,7 +507,7 @@ class Loader {
       maxContains: this.#int(v, "maxContains", path),
       unevaluatedItems: this.#child(v, "unevaluatedItems", doc, path),
     };
-    this.#child(v, "contains", doc, path);
+    node.contains = this.#child(v, "contains", doc, path);
     const prefix = v.get("prefixItems");
     const items = v.get("items");
     let additional = v.get("additionalItems");
@@ -556,7 +581,7 @@ class Loader {
       if (Array.isArray(d)) node.propertyDependencies.set(name, new Set(d.filter((x) => typeof x === "string")));
       else node.schemaDependencies.set(name, this.load(d, doc, [...path, "dependencies", name]));
     }
-    this.#child(v, "propertyNames", doc, path);
+    node.propertyNames = this.#child(v, "propertyNames", doc, path);
     return node;
   }
 }

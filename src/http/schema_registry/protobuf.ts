@@ -155,6 +155,8 @@ function resolveIn(table: Map<string, unknown>, name: string, scope: readonly st
 export class ProtoTypes {
   readonly types = new Map<string, ProtoTypeInfo>();
   readonly extendFields = new Map<string, ProtoExtendInfo>();
+  /** The parsed files by import path ("" for the schema itself), for what a type's file says (its syntax). */
+  readonly files = new Map<string, ProtoFile>();
 
   /**
    * The full name a type name stands for, seen from `scope` (package parts, then enclosing message
@@ -826,6 +828,7 @@ function fail(message: string): never {
 function collectTypes(types: ProtoTypes, file: ProtoFile, path: string): void {
   const pkg = file.packageName ?? "";
   const prefix = pkg === "" ? [] : [pkg];
+  types.files.set(path, file);
   const extend = (x: ProtoExtend[], scope: string[]) => {
     for (const e of x) {
       for (const f of e.fields) {

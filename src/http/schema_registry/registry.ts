@@ -677,6 +677,17 @@ export class SchemaRegistry {
     };
   }
 
+  /**
+   * The parsed schema of an id, parsed once and cached, for the serializers of the REST proxy
+   * (`serde/`); ids stay readable after soft deletes, as `GET /schemas/ids/{id}` does.
+   * @throws RegistryError 40403 when no version uses the id
+   */
+  async parsedSchema(id: number): Promise<ParsedSchema> {
+    await this.catchUp();
+    if (!this.#byId.has(id)) throw new RegistryError(40403, `Schema ${id} not found`);
+    return this.#parsedById(id);
+  }
+
   /** `GET /schemas/ids/{id}/versions`: the subject-versions using an id. */
   async versionsOfId(id: number, options: { deleted?: boolean } = {}): Promise<{ subject: string; version: number }[]> {
     await this.catchUp();
