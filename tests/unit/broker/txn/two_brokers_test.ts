@@ -52,7 +52,7 @@ test("transactions v2 across two brokers: remote verification and adds, markers 
         await startBroker({
           storage: url,
           logLevel: "silent",
-          config: { "node.id": String(nodeId), "kbin.cluster.lease.ms": "1500", "kbin.cluster.heartbeat.ms": "100" },
+          config: { "node.id": String(nodeId), "kbin.cluster.lease.ms": "4000", "kbin.cluster.heartbeat.ms": "200" },
         }),
       );
       conns.set(nodeId, await KafkaConnection.open("127.0.0.1", brokers.at(-1)!.port, { connect }));
