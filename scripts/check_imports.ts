@@ -20,7 +20,8 @@ const ALLOWED: Record<string, string[]> = {
   broker: ["protocol", "storage"],
   client: ["protocol"],
   server: ["protocol", "storage", "broker", "client"],
-  http: ["protocol", "storage", "broker"],
+  // The REST proxy is a Kafka client of its own broker (kbin's client, over in-process connections).
+  http: ["protocol", "storage", "broker", "client"],
   cli: ["protocol", "storage", "broker", "client", "server", "http"],
   runtime: [...LAYERS],
 };
