@@ -389,10 +389,23 @@ export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext, consumers: Consum
   });
   app.get(`${prefix}/offsets`, async (c) => {
     const instance = instanceOf(c);
+    // Confluent takes the partitions in a GET body, which Bun's and Deno's servers drop (a GET has
+    // no body under the Fetch standard): kbin also reads `?partitions=topic:0,topic:1`, and without
+    // either answers for the instance's assignment.
     const body = await readJson(c, { optional: true });
-    if (body === undefined) throw new RestError(RestCode.PARTITION_NOT_FOUND, Messages.PARTITION_NOT_FOUND);
-    const partitions = topicPartitions(asObject(body, "the request"), "partitions");
-    const committed = await instance.run(() => instance.committed(partitions));
+    const query = c.req.query("partitions");
+    let partitions: { topic: string; partition: number }[] | null = null;
+    if (body !== undefined) partitions = topicPartitions(asObject(body, "the request"), "partitions");
+    else if (query !== undefined && query !== "") {
+      partitions = query.split(",").map((tp) => {
+        const m = /^(.+):(\d+)$/.exec(tp.trim());
+        if (m === null) {
+          throw new RestError(RestCode.UNPROCESSABLE, `Cannot read partition "${tp}": expected topic:partition`);
+        }
+        return { topic: m[1]!, partition: Number(m[2]) };
+      });
+    }
+    const committed = await instance.run(() => instance.committed(partitions ?? instance.assignment()));
     return v2({
       offsets: committed.map((o) => ({
         topic: o.topic,
