@@ -108,12 +108,22 @@ export function errorResponse(err: RestError, contentType = "application/json"):
   return jsonResponse(err.body(), err.status, contentType);
 }
 
+/** The largest JSON body read whole (streaming produce bodies are read object by object instead). */
+export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+
 /**
  * Reads a JSON request body.
  * @param options.optional an empty body gives `undefined` instead of a 422
- * @throws RestError 400 for a body that is not JSON, 422 for an empty one
+ * @throws RestError 400 for a body that is not JSON, 422 for an empty one, 413 beyond 64 MiB
  */
 export async function readJson(c: Ctx, options: { optional?: boolean } = {}): Promise<unknown> {
+  const length = Number(c.req.header("content-length") ?? "0");
+  if (length > MAX_JSON_BODY_BYTES) {
+    throw new RestError(
+      413,
+      "The request included a message larger than the maximum message size the server can accept.",
+    );
+  }
   const text = await c.req.text();
   if (text.trim() === "") {
     if (options.optional) return undefined;
