@@ -94,6 +94,8 @@ export class ConsumerInstance {
   #subscription: string[] = [];
   #member: GroupMember | null = null;
   #memberFailure: Error | null = null;
+  /** The member's last warning (why it has no assignment yet, when it has none). */
+  #memberNotice: string | null = null;
   readonly #positions = new Map<string, Position>();
   #leaders = new Map<string, number>();
   #leadersAtMs = 0;
@@ -187,7 +189,9 @@ export class ConsumerInstance {
       groupId: this.group,
       topics: this.#subscription,
       onNotice: (message, level) => {
-        if (level === "warning") this.#logger.info("REST proxy consumer", { group: this.group, message });
+        if (level !== "warning") return;
+        this.#memberNotice = message;
+        this.#logger.info("REST proxy consumer", { group: this.group, message });
       },
     });
     member.on("assigned", (parts) => {
@@ -206,6 +210,7 @@ export class ConsumerInstance {
     member.on("error", (err) => (this.#memberFailure = err));
     this.#member = member;
     this.#memberFailure = null;
+    this.#memberNotice = null;
     void member.start().catch(() => {});
   }
 
@@ -430,7 +435,14 @@ export class ConsumerInstance {
         new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining()))),
       ]);
       clearTimeout(timer);
-      if (this.#positions.size === 0) return [];
+      if (this.#positions.size === 0) {
+        // Several brokers: a group coordinated by another broker cannot be joined from here.
+        const notice = this.#memberNotice;
+        if (notice !== null && notice.includes("another broker of the cluster")) {
+          throw new RestError(RestCode.KAFKA_RETRIABLE_ERROR, `Cannot join group "${this.group}": ${notice}`);
+        }
+        return [];
+      }
     }
     await this.#resolvePositions();
     const out: Record<string, unknown>[] = [];
