@@ -95,7 +95,7 @@ function collection(kind: string, self: string, data: unknown[]): Record<string,
 /** Runs a route's work with the caller's client. */
 function withCaller<T>(c: Ctx, ctx: ProxyContext, fn: (caller: CallerClient) => Promise<T>): Promise<T> {
   const { principal, remote } = callerOf(c);
-  return ctx.pool.with(principal, remote, fn);
+  return ctx.pool.with({ principal, remote }, fn);
 }
 
 /** Kafka's operation names for a KIP-430 bit field (Confluent's `authorized_operations`). */
@@ -618,7 +618,7 @@ export function mountV3(app: Hono<HttpEnv>, ctx: ProxyContext): void {
             throw new RestError(RestCode.BAD_REQUEST, `Cannot read replicas_assignments of partition ${p}`);
           }
           assignments.push({
-            partitionIndex: intParam(p, "Partition", RestCode.BAD_REQUEST),
+            partitionIndex: intParam(p, "Partition", { errorCode: RestCode.BAD_REQUEST }),
             brokerIds: brokers as number[],
           });
         }
@@ -776,7 +776,10 @@ export function mountV3(app: Hono<HttpEnv>, ctx: ProxyContext): void {
     route(async (c, links, caller) => {
       const name = c.req.param("topic_name")!;
       const { topic } = await topicMetadata(caller.client, name);
-      const p = findPartition(topic, intParam(c.req.param("partition_id")!, "Partition", RestCode.PARTITION_NOT_FOUND));
+      const p = findPartition(
+        topic,
+        intParam(c.req.param("partition_id")!, "Partition", { errorCode: RestCode.PARTITION_NOT_FOUND }),
+      );
       return jsonResponse(partitionData(links, name, p), 200);
     }),
   );
@@ -785,7 +788,10 @@ export function mountV3(app: Hono<HttpEnv>, ctx: ProxyContext): void {
     route(async (c, links, caller) => {
       const name = c.req.param("topic_name")!;
       const { topic } = await topicMetadata(caller.client, name);
-      const p = findPartition(topic, intParam(c.req.param("partition_id")!, "Partition", RestCode.PARTITION_NOT_FOUND));
+      const p = findPartition(
+        topic,
+        intParam(c.req.param("partition_id")!, "Partition", { errorCode: RestCode.PARTITION_NOT_FOUND }),
+      );
       const type = (c.req.query("offset_type") ?? "earliest_and_latest").toLowerCase();
       if (!["earliest", "latest", "earliest_and_latest"].includes(type)) {
         throw new RestError(RestCode.BAD_REQUEST, `offset_type must be earliest, latest or earliest_and_latest`);
@@ -821,7 +827,10 @@ export function mountV3(app: Hono<HttpEnv>, ctx: ProxyContext): void {
     route(async (c, links, caller) => {
       const name = c.req.param("topic_name")!;
       const { topic } = await topicMetadata(caller.client, name);
-      const p = findPartition(topic, intParam(c.req.param("partition_id")!, "Partition", RestCode.PARTITION_NOT_FOUND));
+      const p = findPartition(
+        topic,
+        intParam(c.req.param("partition_id")!, "Partition", { errorCode: RestCode.PARTITION_NOT_FOUND }),
+      );
       const data = [...p.replicaNodes].sort((a, b) => a - b).map((b) => replicaData(links, name, p, b));
       return jsonResponse(
         collection("KafkaReplicaList", links.url("topics", name, "partitions", p.partitionIndex, "replicas"), data),
@@ -834,7 +843,10 @@ export function mountV3(app: Hono<HttpEnv>, ctx: ProxyContext): void {
     route(async (c, links, caller) => {
       const name = c.req.param("topic_name")!;
       const { topic } = await topicMetadata(caller.client, name);
-      const p = findPartition(topic, intParam(c.req.param("partition_id")!, "Partition", RestCode.PARTITION_NOT_FOUND));
+      const p = findPartition(
+        topic,
+        intParam(c.req.param("partition_id")!, "Partition", { errorCode: RestCode.PARTITION_NOT_FOUND }),
+      );
       const brokerId = intParam(c.req.param("broker_id")!, "Broker");
       if (!p.replicaNodes.includes(brokerId)) {
         throw new RestError(RestCode.NOT_FOUND, `Replica ${brokerId} of ${name}-${p.partitionIndex} cannot be found.`);

@@ -126,8 +126,8 @@ export class ClientPool {
    * Runs `fn` with the caller's client (made on first use), which stays open while it runs.
    * @throws RestError 503 while the broker starts or stops
    */
-  async with<T>(principal: string, remote: string, fn: (caller: CallerClient) => Promise<T>): Promise<T> {
-    const caller = this.acquire(principal, remote);
+  async with<T>(who: { principal: string; remote: string }, fn: (caller: CallerClient) => Promise<T>): Promise<T> {
+    const caller = this.acquire(who);
     try {
       return await fn(caller);
     } finally {
@@ -136,7 +136,8 @@ export class ClientPool {
   }
 
   /** The caller's client, marked in use until {@link release}. */
-  acquire(principal: string, remote: string): CallerClient {
+  acquire(who: { principal: string; remote: string }): CallerClient {
+    const { principal, remote } = who;
     const kafka = this.#o.kafka();
     if (kafka === null || this.#closed) {
       throw new RestError(503, "The broker is not serving Kafka requests yet (or any more)");

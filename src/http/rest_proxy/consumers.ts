@@ -614,7 +614,7 @@ export class ConsumerInstance {
           full = true;
           break;
         }
-        const c = v2ConsumerRecord(topic, partition, r, this.config.format);
+        const c = v2ConsumerRecord(r, { topic, partition, format: this.config.format });
         if (c instanceof RestError) throw c;
         out.push(c);
         budget.left -= size;
@@ -673,9 +673,10 @@ export class ConsumerManager {
    */
   create(
     group: string,
-    config: ConsumerInstanceConfig,
-    caller: { principal: string; remote: string },
+    options: { config: ConsumerInstanceConfig; principal: string; remote: string },
   ): ConsumerInstance {
+    const { config } = options;
+    const caller = { principal: options.principal, remote: options.remote };
     const kafka = this.#o.kafka();
     if (kafka === null || this.#closed) {
       throw new RestError(503, "The broker is not serving Kafka requests yet (or any more)");
@@ -714,8 +715,8 @@ export class ConsumerManager {
    * The instance, for its creator only.
    * @throws RestError 40403 when it does not exist (or belongs to another principal)
    */
-  get(group: string, name: string, principal: string): ConsumerInstance {
-    const instance = this.#instances.get(`${group}\u0000${name}`);
+  get(id: { group: string; name: string }, principal: string): ConsumerInstance {
+    const instance = this.#instances.get(`${id.group}\u0000${id.name}`);
     if (instance === undefined || instance.principal !== principal || instance.closed) {
       throw new RestError(RestCode.CONSUMER_INSTANCE_NOT_FOUND, Messages.CONSUMER_INSTANCE_NOT_FOUND);
     }
@@ -723,9 +724,9 @@ export class ConsumerManager {
   }
 
   /** Removes and closes an instance (after the operations it has in hand). */
-  async delete(group: string, name: string, principal: string): Promise<void> {
-    const instance = this.get(group, name, principal);
-    this.#instances.delete(`${group}\u0000${name}`);
+  async delete(id: { group: string; name: string }, principal: string): Promise<void> {
+    const instance = this.get(id, principal);
+    this.#instances.delete(`${id.group}\u0000${id.name}`);
     await instance.run(() => instance.close()).catch(() => instance.close());
   }
 

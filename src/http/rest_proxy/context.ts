@@ -99,13 +99,16 @@ export function baseUrl(c: Ctx): string {
 }
 
 /** A JSON answer with a content type of the caller's choosing (Hono's `c.json` says application/json). */
-export function jsonResponse(body: unknown, status: number, contentType = "application/json"): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": contentType } });
+export function jsonResponse(body: unknown, status: number, options: { contentType?: string } = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": options.contentType ?? "application/json" },
+  });
 }
 
 /** A `RestError` as a response. */
 export function errorResponse(err: RestError, contentType = "application/json"): Response {
-  return jsonResponse(err.body(), err.status, contentType);
+  return jsonResponse(err.body(), err.status, { contentType });
 }
 
 /** The largest JSON body read whole (streaming produce bodies are read object by object instead). */
@@ -145,9 +148,9 @@ export function asObject(value: unknown, what: string): Record<string, unknown> 
 }
 
 /** A path segment as a non-negative int32, or a 404 as Confluent answers a bad id. */
-export function intParam(text: string, what: string, errorCode: number = RestCode.NOT_FOUND): number {
+export function intParam(text: string, what: string, options: { errorCode?: number } = {}): number {
   if (!/^\d{1,10}$/.test(text) || Number(text) > 0x7fffffff) {
-    throw new RestError(errorCode, `${what} ${JSON.stringify(text)} is not a valid id`);
+    throw new RestError(options.errorCode ?? RestCode.NOT_FOUND, `${what} ${JSON.stringify(text)} is not a valid id`);
   }
   return Number(text);
 }

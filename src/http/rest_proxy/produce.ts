@@ -355,7 +355,7 @@ function v3Result(clusterId: string, topic: string, record: ConvertedRecord, d: 
 /** The caller's producer for the route's topic, with the caller held until `release`. */
 async function producerFor(c: Ctx, ctx: ProxyContext, topic: string) {
   const { principal, remote } = callerOf(c);
-  const caller = ctx.pool.acquire(principal, remote);
+  const caller = ctx.pool.acquire({ principal, remote });
   let released = false;
   const release = () => {
     if (released) return;
@@ -546,7 +546,7 @@ function v2FormatOf(contentType: string | undefined): "binary" | "json" | Schema
  * [{partition, offset, error_code, error}], "key_schema_id": null, "value_schema_id": null}`,
  * 401/403 when a record failed authentication/authorization (as Confluent), else 200.
  */
-export async function produceV2(c: Ctx, ctx: ProxyContext, partition?: number): Promise<Response> {
+export async function produceV2(c: Ctx, ctx: ProxyContext, options: { partition?: number } = {}): Promise<Response> {
   const topic = c.req.param("topic")!;
   const format = v2FormatOf(c.req.header("content-type"));
   if (format === null) {
@@ -568,7 +568,7 @@ export async function produceV2(c: Ctx, ctx: ProxyContext, partition?: number): 
   try {
     const deliveries: Promise<Record<string, unknown>>[] = [];
     for (const r of records) {
-      const converted = convertV2Record(r, format, partition);
+      const converted = convertV2Record(r, { format, partition: options.partition });
       if (!converted.ok) {
         const e = converted.error;
         deliveries.push(Promise.resolve({ partition: null, offset: null, error_code: e.errorCode, error: e.message }));
@@ -590,7 +590,7 @@ export async function produceV2(c: Ctx, ctx: ProxyContext, partition?: number): 
       if (o["error_code"] === RestCode.KAFKA_AUTHENTICATION) status = 401;
       else if (o["error_code"] === RestCode.KAFKA_AUTHORIZATION && status === 200) status = 403;
     }
-    return jsonResponse({ offsets, key_schema_id: null, value_schema_id: null }, status, V2_JSON);
+    return jsonResponse({ offsets, key_schema_id: null, value_schema_id: null }, status, { contentType: V2_JSON });
   } finally {
     release();
   }

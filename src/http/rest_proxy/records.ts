@@ -361,14 +361,14 @@ export type V2Format = "binary" | "json" | "avro" | "jsonschema" | "protobuf";
 /**
  * Converts one v2 produce record (`{key, value, partition}`) in the binary or JSON format.
  * @param body the record object
- * @param format the request's embedded format
- * @param partition the partition of a `/topics/{t}/partitions/{p}` request (overrides the record's)
+ * @param options.format the request's embedded format
+ * @param options.partition the partition of a `/topics/{t}/partitions/{p}` request (overrides the record's)
  */
 export function convertV2Record(
   body: unknown,
-  format: "binary" | "json",
-  partition: number | undefined,
+  options: { format: "binary" | "json"; partition?: number | undefined },
 ): Converted {
+  const { format, partition } = options;
   if (!isObject(body)) return bad(`Cannot read a record: expected a JSON object, got ${describe(body)}`);
   let p: number | undefined | RestError = partition;
   if (p === undefined) p = optionalPartition(body["partition"]);
@@ -403,14 +403,15 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /**
  * A consumed record in the v2 shape: `{topic, key, value, partition, offset}` with key and value
  * base64 (binary) or embedded JSON (json).
+ * @param r the record
+ * @param options its topic and partition, and the consumer's format
  * @returns the object, or a 42203 error for JSON-format bytes that are not JSON
  */
 export function v2ConsumerRecord(
-  topic: string,
-  partition: number,
   r: AbsoluteRecord,
-  format: "binary" | "json",
+  options: { topic: string; partition: number; format: "binary" | "json" },
 ): Record<string, unknown> | RestError {
+  const { topic, partition, format } = options;
   const side = (bytes: Uint8Array | null, what: string): unknown => {
     if (bytes === null) return null;
     if (format === "binary") return toBase64(bytes);

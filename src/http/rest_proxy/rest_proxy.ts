@@ -106,7 +106,7 @@ export function createRestProxy(options: RestProxyOptions): RestProxy {
   };
   const routes = new Hono<HttpEnv>();
   mountV3(routes, ctx);
-  mountV2(routes, ctx, consumers);
+  mountV2(routes, { ...ctx, consumers });
   routes.onError((err, c) => {
     const contentType = c.req.path.startsWith("/v3") ? "application/json" : V2_JSON;
     let answer: RestError;

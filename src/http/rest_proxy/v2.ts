@@ -35,7 +35,7 @@ import { kafkaError, Messages, RestCode, RestError } from "./errors.ts";
 import { produceV2 } from "./produce.ts";
 
 function v2(body: unknown, status = 200): Response {
-  return jsonResponse(body, status, V2_JSON);
+  return jsonResponse(body, status, { contentType: V2_JSON });
 }
 
 async function topicOrNotFound(caller: CallerClient, topic: string): Promise<MetadataResponseTopic> {
@@ -64,7 +64,7 @@ function partitionV2(p: MetadataResponseTopic["partitions"][number]) {
 }
 
 function partitionOf(t: MetadataResponseTopic, text: string) {
-  const id = intParam(text, "Partition", RestCode.PARTITION_NOT_FOUND);
+  const id = intParam(text, "Partition", { errorCode: RestCode.PARTITION_NOT_FOUND });
   const p = t.partitions.find((x) => x.partitionIndex === id);
   if (p === undefined) throw new RestError(RestCode.PARTITION_NOT_FOUND, Messages.PARTITION_NOT_FOUND);
   return p;
@@ -176,13 +176,13 @@ function acceptedFormat(accept: string | undefined): string {
 /**
  * Mounts the v2 routes on `app`.
  * @param app the proxy's router
- * @param ctx what the routes share
- * @param consumers the consumer instances
+ * @param ctx what the routes share, the consumer instances among them
  */
-export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext, consumers: ConsumerManager): void {
+export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext & { consumers: ConsumerManager }): void {
+  const consumers = ctx.consumers;
   const withCaller = <T>(c: Ctx, fn: (caller: CallerClient) => Promise<T>) => {
     const { principal, remote } = callerOf(c);
-    return ctx.pool.with(principal, remote, fn);
+    return ctx.pool.with({ principal, remote }, fn);
   };
 
   app.get("/brokers", (c) =>
@@ -245,7 +245,10 @@ export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext, consumers: Consum
   app.post("/topics/:topic", (c) => produceV2(c, ctx));
   app.post(
     "/topics/:topic/partitions/:partition",
-    (c) => produceV2(c, ctx, intParam(c.req.param("partition"), "Partition", RestCode.PARTITION_NOT_FOUND)),
+    (c) =>
+      produceV2(c, ctx, {
+        partition: intParam(c.req.param("partition"), "Partition", { errorCode: RestCode.PARTITION_NOT_FOUND }),
+      }),
   );
 
   // Consumer instances
@@ -255,19 +258,19 @@ export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext, consumers: Consum
       random: () => crypto.randomUUID(),
     });
     const group = c.req.param("group");
-    consumers.create(group, config, callerOf(c));
+    consumers.create(group, { config, ...callerOf(c) });
     return v2({
       instance_id: config.name,
       base_uri: `${baseUrl(c)}/consumers/${encodeURIComponent(group)}/instances/${encodeURIComponent(config.name)}`,
     });
   });
   const instanceOf = (c: Ctx): ConsumerInstance =>
-    consumers.get(c.req.param("group")!, c.req.param("instance")!, callerOf(c).principal);
+    consumers.get({ group: c.req.param("group")!, name: c.req.param("instance")! }, callerOf(c).principal);
   const noContent = () => new Response(null, { status: 204 });
   const prefix = "/consumers/:group/instances/:instance";
 
   app.delete(prefix, async (c) => {
-    await consumers.delete(c.req.param("group"), c.req.param("instance"), callerOf(c).principal);
+    await consumers.delete({ group: c.req.param("group"), name: c.req.param("instance") }, callerOf(c).principal);
     return noContent();
   });
   app.post(`${prefix}/subscription`, async (c) => {
@@ -347,7 +350,7 @@ export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext, consumers: Consum
       return jsonResponse(
         { error_code: RestCode.CONSUMER_FORMAT_MISMATCH, message: Messages.CONSUMER_FORMAT_MISMATCH },
         406,
-        V2_JSON,
+        { contentType: V2_JSON },
       );
     }
     const q = (name: string) => {
@@ -365,7 +368,7 @@ export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext, consumers: Consum
           : ctx.settings.consumerRequestMaxBytes,
       })
     );
-    return jsonResponse(records, 200, instance.config.format === "json" ? V2_JSON_JSON : V2_BINARY);
+    return jsonResponse(records, 200, { contentType: instance.config.format === "json" ? V2_JSON_JSON : V2_BINARY });
   });
   app.post(`${prefix}/offsets`, async (c) => {
     const instance = instanceOf(c);

@@ -136,12 +136,12 @@ test("convertV3Record() asks the SchemaSerde for schema formats and reports the 
 });
 
 test("convertV2Record() reads binary (base64) and JSON records; the path's partition wins", () => {
-  const b = record(convertV2Record({ key: btoa("k"), value: btoa("v"), partition: 1 }, "binary", undefined));
+  const b = record(convertV2Record({ key: btoa("k"), value: btoa("v"), partition: 1 }, { format: "binary" }));
   assert.deepEqual([b.key, b.value, b.partition], [enc("k"), enc("v"), 1]);
-  const j = record(convertV2Record({ value: { x: [1] } }, "json", 3));
+  const j = record(convertV2Record({ value: { x: [1] } }, { format: "json", partition: 3 }));
   assert.deepEqual([j.key, j.value, j.partition], [null, enc('{"x":[1]}'), 3]);
-  assert.match(error(convertV2Record({ value: "%%%" }, "binary", undefined)).message, /not base64/);
-  assert.equal(error(convertV2Record("x", "json", undefined)).error_code, 400);
+  assert.match(error(convertV2Record({ value: "%%%" }, { format: "binary" })).message, /not base64/);
+  assert.equal(error(convertV2Record("x", { format: "json" })).error_code, 400);
 });
 
 test("parseTimestamp() takes ISO-8601 instants and milliseconds", () => {
@@ -162,23 +162,29 @@ test("v2ConsumerRecord() renders binary as base64 and JSON as embedded JSON, or 
     key: enc('"k"'),
     value: enc('{"a":1}'),
   };
-  assert.deepEqual(v2ConsumerRecord("t", 1, r, "json"), {
+  assert.deepEqual(v2ConsumerRecord(r, { topic: "t", partition: 1, format: "json" }), {
     topic: "t",
     key: "k",
     value: { a: 1 },
     partition: 1,
     offset: 7,
   });
-  assert.deepEqual(v2ConsumerRecord("t", 1, { ...r, key: null }, "binary"), {
+  assert.deepEqual(v2ConsumerRecord({ ...r, key: null }, { topic: "t", partition: 1, format: "binary" }), {
     topic: "t",
     key: null,
     value: btoa('{"a":1}'),
     partition: 1,
     offset: 7,
   });
-  const bad = v2ConsumerRecord("t", 1, { ...r, value: enc("not json") }, "json");
+  const bad = v2ConsumerRecord({ ...r, value: enc("not json") }, { topic: "t", partition: 1, format: "json" });
   assert.ok(bad instanceof RestError);
   assert.equal(bad.errorCode, 42203);
   assert.match(bad.message, /the value of t-1 at offset 7 is not JSON/);
-  assert.ok(v2ConsumerRecord("t", 1, { ...r, value: new Uint8Array([0xff, 0xfe]) }, "json") instanceof RestError);
+  assert.ok(
+    v2ConsumerRecord({ ...r, value: new Uint8Array([0xff, 0xfe]) }, {
+      topic: "t",
+      partition: 1,
+      format: "json",
+    }) instanceof RestError,
+  );
 });
