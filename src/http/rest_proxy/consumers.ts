@@ -13,8 +13,8 @@
  * partitions: it answers as soon as `fetch.min.bytes` (default: any record) are there, with at
  * most `max_bytes` of keys and values, and always at least one record when there is one.
  * Positions start at the group's committed offset, else by `auto.offset.reset`; with
- * `auto.commit.enable` (default true, as Kafka's consumer) the positions are committed every 5 s
- * during polls, when partitions are revoked and when the instance closes.
+ * `auto.commit.enable` (default true, as Kafka's consumer) what earlier polls answered is committed
+ * at the start of a poll every 5 s, when partitions are revoked and when the instance closes.
  *
  * @module
  */
@@ -445,6 +445,12 @@ export class ConsumerInstance {
       }
     }
     await this.#resolvePositions();
+    // As Kafka's consumer: what earlier polls answered is committed before this one reads more.
+    if (this.config.autoCommit && this.#now() - this.#lastCommitMs >= AUTO_COMMIT_INTERVAL_MS) {
+      await this.#commitPositions(null).catch((err) =>
+        this.#logger.warn("REST proxy consumer auto-commit failed", { group: this.group, error: String(err) })
+      );
+    }
     const out: Record<string, unknown>[] = [];
     const budget = { left: options.maxBytes };
     const parts = [...this.#positions.values()].filter((p) => p.offset !== null);
@@ -463,11 +469,6 @@ export class ConsumerInstance {
       if (answer !== null) moves.push(...this.#take(answer.response, answer.offsets, out, budget));
     }
     for (const [p, offset] of moves) p.offset = offset;
-    if (this.config.autoCommit && this.#now() - this.#lastCommitMs >= AUTO_COMMIT_INTERVAL_MS) {
-      await this.#commitPositions(null).catch((err) =>
-        this.#logger.warn("REST proxy consumer auto-commit failed", { group: this.group, error: String(err) })
-      );
-    }
     return out;
   }
 
