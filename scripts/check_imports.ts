@@ -20,6 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   broker: ["protocol", "storage"],
   client: ["protocol"],
   server: ["protocol", "storage", "broker", "client", "http"],
+  // The REST proxy is a Kafka client of its own broker (kbin's client, over in-process connections).
   http: ["protocol", "storage", "broker", "client"],
   cli: ["protocol", "storage", "broker", "client", "server", "http"],
   runtime: [...LAYERS],

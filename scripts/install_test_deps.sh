@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond npm packages: real Kafka clients, reference codec
+# Installs what the test suite needs beyond npm packages: real Kafka clients, curl (the REST proxy test), reference codec
 # tools, Prometheus' own parser (the /metrics test), openssl (test certificates) and PostgreSQL (the postgres: storage engine; tests run throwaway clusters) from Debian. Idempotent: does nothing when everything is present. Needs root (or
 # sudo) to install.
 set -euo pipefail
@@ -7,6 +7,7 @@ set -euo pipefail
 # Debian package | command that succeeds when it is usable
 CHECKS=(
   "kcat|command -v kcat"
+  "curl|command -v curl"
   "python3-confluent-kafka|/usr/bin/python3 -c 'import confluent_kafka'"
   "python3-kafka|/usr/bin/python3 -c 'import kafka'"
   "python3-lz4|/usr/bin/python3 -c 'import lz4.frame'"

@@ -95,6 +95,28 @@ export interface TlsClientOptions {
  */
 export type ConnectFn = (options: { host: string; port: number; tls?: TlsClientOptions }) => Promise<Conn>;
 
+/**
+ * Kafka-protocol connections into this broker from inside the process, as a principal the caller
+ * vouches for (the HTTP plane's REST proxy acts with the HTTP request's principal). Connections
+ * are served by the broker's own dispatcher, so ACLs, quotas of work and errors are exactly a
+ * Kafka client's; they bypass listeners, SASL and TLS.
+ * @example
+ * const client = new KafkaClient({ bootstrap: [local.bootstrap], connect: local.connect({ principal: "User:alice", remote }) });
+ */
+export interface LocalKafka {
+  /** This broker's node id. */
+  readonly nodeId: number;
+  /** "host:port" this broker is registered at in its cluster: what a client of {@link connect} bootstraps from. */
+  readonly bootstrap: string;
+  /**
+   * A {@link ConnectFn} whose connections are served in-process with `principal`, `remote` as the
+   * peer's address (for host-based ACLs and logs). It connects only to this broker's own address
+   * and rejects another broker's (several brokers on PostgreSQL), and every connection once the
+   * broker shuts down.
+   */
+  connect(options: { principal: string; remote: string }): ConnectFn;
+}
+
 /** Options for {@link ListenFn}. */
 export interface ListenOptions {
   host: string;

@@ -8,6 +8,7 @@
 #        bash scripts/bench/run.sh transactions [SECONDS] [REPEATS]
 #        bash scripts/bench/run.sh security [SECONDS] [REPEATS]
 #        bash scripts/bench/run.sh metrics [SCRAPES] [PARTITIONS_PER_TOPIC] [TOPICS]
+#        bash scripts/bench/run.sh rest [SECONDS] [REPEATS] [WORKERS] [PARTITIONS]
 #   quick (default, about 1.5 minutes): 3 s per produce run, a 256 MiB consume backlog, 5 s end to end.
 #   full  (about 13 minutes): 10 s per produce run, each repeated 3 times, a 1 GiB backlog, 15 s end to end, acks=all
 #         also against the sink and end to end.
@@ -42,6 +43,10 @@
 #         KBIN_BIN) with --http:
 #         /metrics scrape time (text and OpenMetrics; median and p99 ms), bytes and samples with 1,000 partitions
 #         and a group committed on each, beside /healthz in the same run (the ratio).
+#   rest (about 30 s with the defaults 3, 2, 4 and 4): scripts/bench/rest_produce.ts against kbin from source (or
+#         KBIN_BIN) with --http: REST proxy produce records/s (v3, JSON values, 100 records per request from WORKERS
+#         clients, and the streaming form with 100 records per chunk) beside Kafka-protocol produce of the same records
+#         by kbin's Producer in the same run (alternating; acks=all), and each REST case's ratio to it.
 #
 # What it does: installs librdkafka-dev if it is missing (apt-get, as root), compiles the
 # librdkafka load generator scripts/bench/rdkafka_bench.c into .cache/bench/, builds kbin into
@@ -82,7 +87,8 @@ case "$mode" in
   security) ;;
   metrics) exec bun "$root/scripts/bench/metrics.ts" "${2:-50}" "${3:-100}" "${4:-10}" ;;
   schema-registry) exec bun "$root/scripts/bench/schema_registry.ts" "${2:-3}" "${3:-8}" ;;
-  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle, transactions, security, metrics or schema-registry" ;;
+  rest) exec bun "$root/scripts/bench/rest_produce.ts" "${2:-3}" "${3:-2}" "${4:-4}" "${5:-4}" ;;
+  *) fail "Cannot run mode \"$mode\": expected quick, full, compare, scale-out, lifecycle, transactions, security, metrics, schema-registry or rest" ;;
 esac
 command -v bun >/dev/null 2>&1 || fail "Cannot find bun: run \"npm install\" in $root"
 mkdir -p "$cache"

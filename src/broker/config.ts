@@ -72,6 +72,19 @@ export const KBIN_CONFIGS: Record<string, { type: string; default: string }> = {
   "kbin.schema.registry.topic": { type: "string", default: "_schemas" },
   /** The compatibility level of subjects without one (Confluent's `schema.compatibility.level`). */
   "schema.compatibility.level": { type: "string", default: "BACKWARD" },
+  /** Serve the REST proxy (Confluent v3 and v2 API, docs/rest-proxy.md) on the HTTP listener. */
+  "kbin.rest.enable": { type: "boolean", default: "true" },
+  /** REST proxy: v2 consumer instances beyond this many are refused (429). */
+  "kbin.rest.max.consumer.instances": { type: "int", default: "1000" },
+  // The REST proxy's settings named as Confluent's REST Proxy names them.
+  /** A v2 consumer instance idle this long is closed and leaves its group. */
+  "consumer.instance.timeout.ms": { type: "int", default: "300000" },
+  /** The longest a v2 `GET …/records` waits (a request's `timeout` and the instance's setting may lower it). */
+  "consumer.request.timeout.ms": { type: "int", default: "1000" },
+  /** The most key and value bytes a v2 `GET …/records` answers. */
+  "consumer.request.max.bytes": { type: "long", default: "67108864" },
+  /** Entries one v3 `records:batch` request may carry. */
+  "api.v3.produce.batch.maximum.entries": { type: "int", default: "10" },
   /** Beyond this many per-partition series, partition-level metrics are exported per topic (docs/metrics.md). */
   "kbin.metrics.max.partition.series": { type: "int", default: "10000" },
   /** Kafka's internal switch for versions its specs mark unstable (InitProducerId v6 in 4.3.1). */

@@ -54,6 +54,8 @@ export interface DeliveryReport {
   baseOffset: bigint;
   /** The tags given to {@link Producer.send}, in order. */
   tags: readonly number[];
+  /** The broker's append time when the topic uses LogAppendTime, else -1 (records keep their CreateTime). */
+  logAppendTimeMs: bigint;
 }
 
 /** Records of one batch that were not written. */
@@ -683,7 +685,7 @@ export class Producer {
       }
       const code = r.errorCode;
       if (code === ErrorCode.NONE) {
-        this.#succeed(b, r.baseOffset);
+        this.#succeed(b, r.baseOffset, r.logAppendTimeMs);
       } else if (code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
         // Already written by an earlier attempt whose answer was lost.
         this.#succeed(b, -1n);
@@ -728,10 +730,10 @@ export class Producer {
     if (b.attempts === 1) this.#onNotice(`Retrying partition ${b.partition} after ${error}`, "info");
   }
 
-  #succeed(b: Batch, baseOffset: bigint): void {
+  #succeed(b: Batch, baseOffset: bigint, logAppendTimeMs = -1n): void {
     const tags = b.tags;
     this.#release(b);
-    this.#onDelivered({ partition: b.partition, baseOffset, tags });
+    this.#onDelivered({ partition: b.partition, baseOffset, tags, logAppendTimeMs });
   }
 
   #fail(b: Batch, code: number | null, message: string): void {

@@ -7,7 +7,9 @@
  * - the Schema Registry, mounted at `/` when given: its paths (`/subjects`, `/schemas`, `/config`,
  *   `/mode`, `/compatibility`, `/contexts`) are reserved, and answer 404 with a JSON error until
  *   one is mounted;
- * - the REST proxy, mounted at `/` when given: `/v3`, `/topics`, `/consumers` are reserved alike.
+ * - the REST proxy (rest_proxy/), mounted at `/`: `/v3`, `/topics`, `/brokers`, `/consumers`. It is
+ *   built here when the broker's in-process Kafka connections are given (`kafka`) and
+ *   `kbin.rest.enable` is on; otherwise its paths answer 404 with a JSON error like the registry's.
  *
  * Every request passes the metrics middleware (`kbin_http_requests_total`, by service, route and
  * status class) and the authentication middleware (auth.ts), which puts the principal on the
@@ -22,11 +24,13 @@ import type { Broker } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import type { BrokerMetrics } from "../broker/metrics/broker_metrics.ts";
 import type { Readiness } from "../broker/readiness.ts";
-import type { Clock, HttpHandler, Logger } from "../ports.ts";
+import type { Clock, HttpHandler, LocalKafka, Logger } from "../ports.ts";
 import { authMiddleware, HttpAuthenticator, httpAuthSettings, type HttpEnv } from "./auth.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
-import { schemaRegistryRoutes } from "./schema_registry/routes.ts";
+import { schemaRegistryOf, schemaRegistryRoutes } from "./schema_registry/routes.ts";
+import { restSchemaSerde } from "./schema_registry/rest_serde.ts";
+import { createRestProxy, type SchemaSerde } from "./rest_proxy/rest_proxy.ts";
 
 export type { HttpEnv } from "./auth.ts";
 
@@ -40,7 +44,7 @@ export const SCHEMA_REGISTRY_PATHS: readonly string[] = [
   "/contexts",
 ];
 /** First path segments the REST proxy owns (v3 admin and produce, v2 topics and consumers). */
-export const REST_PROXY_PATHS: readonly string[] = ["/v3", "/topics", "/consumers"];
+export const REST_PROXY_PATHS: readonly string[] = ["/v3", "/topics", "/brokers", "/consumers"];
 
 /** What {@link createHttpApp} is built from. */
 export interface HttpAppOptions {
@@ -53,8 +57,14 @@ export interface HttpAppOptions {
   clock: Clock;
   /** The Schema Registry's routes, mounted at `/`. */
   schemaRegistry?: Hono<HttpEnv>;
-  /** The REST proxy's routes, mounted at `/`. */
+  /** The REST proxy's routes, mounted at `/` (instead of the one built from `kafka`). */
   restProxy?: Hono<HttpEnv>;
+  /** In-process Kafka connections as a principal: the REST proxy is built on them (null until ready). */
+  kafka?: () => LocalKafka | null;
+  /** Registers work for shutdown (the REST proxy's consumers leave their groups). */
+  onShutdown?: (hook: () => Promise<void>) => void;
+  /** The Schema Registry's encoder, for the REST proxy's AVRO, JSONSCHEMA and PROTOBUF data. */
+  schemaSerde?: SchemaSerde;
 }
 
 function serviceOf(path: string): string {
@@ -92,22 +102,38 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
   app.use("*", authMiddleware(authenticator, { broker: options.broker, logger: options.logger }));
   app.route("/", healthRoutes(options.readiness));
   app.route("/", metricsRoutes(options.metrics.registry, options.logger));
+  const registryOf = options.config.bool("kbin.schema.registry.enable")
+    ? schemaRegistryOf({
+      broker: options.broker,
+      defaultLevel: options.config.get("schema.compatibility.level") ?? "BACKWARD",
+      topic: options.config.get("kbin.schema.registry.topic") ?? "_schemas",
+    })
+    : null;
   const schemaRegistry = options.schemaRegistry ??
-    (options.config.bool("kbin.schema.registry.enable")
-      ? schemaRegistryRoutes({
-        broker: options.broker,
-        logger: options.logger,
-        defaultLevel: options.config.get("schema.compatibility.level") ?? "BACKWARD",
-        topic: options.config.get("kbin.schema.registry.topic") ?? "_schemas",
-      })
+    (registryOf
+      ? schemaRegistryRoutes({ broker: options.broker, logger: options.logger, registry: registryOf })
       : undefined);
+  const schemaSerde = options.schemaSerde ?? (registryOf ? restSchemaSerde(registryOf) : undefined);
   if (schemaRegistry) app.route("/", schemaRegistry);
   else {
     for (const p of SCHEMA_REGISTRY_PATHS) {
       app.all(p, notServed("Schema Registry")).all(`${p}/*`, notServed("Schema Registry"));
     }
   }
-  if (options.restProxy) app.route("/", options.restProxy);
+  let restProxy = options.restProxy;
+  if (restProxy === undefined && options.kafka !== undefined && options.config.bool("kbin.rest.enable")) {
+    const proxy = createRestProxy({
+      kafka: options.kafka,
+      broker: options.broker,
+      config: options.config,
+      logger: options.logger,
+      clock: options.clock,
+      ...(schemaSerde ? { serde: schemaSerde } : {}),
+    });
+    options.onShutdown?.(() => proxy.close());
+    restProxy = proxy.routes;
+  }
+  if (restProxy) app.route("/", restProxy);
   else for (const p of REST_PROXY_PATHS) app.all(p, notServed("REST proxy")).all(`${p}/*`, notServed("REST proxy"));
   app.notFound((c) => c.json({ error_code: 404, message: "HTTP 404 Not Found" }, 404));
   app.onError((err, c) => {

@@ -51,6 +51,11 @@ export interface ServeConnectionOptions {
   framePool?: FramePool;
   /** The listener the connection came through. */
   listener?: ListenerConfig;
+  /**
+   * The principal the connection acts as from its first request, for connections made inside the
+   * process by a caller that authenticated its user itself (the REST proxy; see in_process.ts).
+   */
+  principal?: string;
 }
 
 let nextConnId = 1;
@@ -61,7 +66,12 @@ let nextConnId = 1;
  */
 export async function serveConnection(conn: Conn, options: ServeConnectionOptions): Promise<void> {
   const { handler, logger } = options;
-  const state: ConnState = { remote: conn.remote, id: nextConnId++, principal: "User:ANONYMOUS", data: new Map() };
+  const state: ConnState = {
+    remote: conn.remote,
+    id: nextConnId++,
+    principal: options.principal ?? "User:ANONYMOUS",
+    data: new Map(),
+  };
   if (options.listener) {
     state.listener = options.listener;
     // An SSL listener's principal is its client certificate's subject, mapped by

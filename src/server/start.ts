@@ -16,12 +16,13 @@ import { GroupCoordinator } from "../broker/group/coordinator.ts";
 import { TopicPolicies } from "../broker/topic_policy.ts";
 import { LogRetention } from "../broker/log_retention.ts";
 import { LogCleaner } from "../broker/log_cleaner.ts";
-import type { Clock, HttpHandler, HttpServer, Logger, Runtime } from "../ports.ts";
+import type { Clock, HttpHandler, HttpServer, LocalKafka, Logger, Runtime } from "../ports.ts";
 import { createCodecs } from "../protocol/compression/mod.ts";
 import { APIS } from "../protocol/generated/api_keys.ts";
 import type { Storage } from "../storage/engine.ts";
 import { coordinatorShard } from "../storage/placement.ts";
 import { openStorage, parseStorageUrl, type StorageUrl, StorageUrlError } from "../storage/open.ts";
+import { InProcessKafka } from "./in_process.ts";
 import { ClusterClient } from "./inter_broker.ts";
 import { ConnectionLimits } from "./connection_limits.ts";
 import { jwksLoader } from "./jwks.ts";
@@ -54,6 +55,16 @@ export interface HttpPlaneState {
   config: BrokerConfig;
   logger: Logger;
   clock: Clock;
+  /**
+   * Kafka-protocol connections into this broker as a given principal (the REST proxy's), or null
+   * until the Kafka listeners are bound and after shutdown began.
+   */
+  kafka(): LocalKafka | null;
+  /**
+   * Registers work to do when the broker shuts down, while it still serves (the REST proxy's
+   * consumers leave their groups); hooks run in order, before the listeners close.
+   */
+  onShutdown(hook: () => Promise<void>): void;
 }
 
 /** Builds the HTTP plane's handler (asynchronously, so the app's code loads only when HTTP is on). */
@@ -115,6 +126,8 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
   // The HTTP plane comes up first, so /healthz answers (and /readyz says why not) while storage
   // recovers, which can take a while after a crash.
   let brokerRef: Broker | null = null;
+  let kafkaRef: InProcessKafka | null = null;
+  const shutdownHooks: (() => Promise<void>)[] = [];
   let http: HttpServer | null = null;
   let httpUrl: string | null = null;
   if (httpListener) {
@@ -129,6 +142,8 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
       config,
       logger,
       clock: runtime.clock,
+      kafka: () => kafkaRef,
+      onShutdown: (hook) => void shutdownHooks.push(hook),
     });
     try {
       http = await runtime.serveHttp({
@@ -301,6 +316,16 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
     }
     const server: Server = servers[listeners.indexOf(primary)]!;
     broker.advertised = primary.advertised!;
+    // What the cluster registers this broker at (below), and so what Metadata tells in-process clients.
+    const registered = broker.advertised;
+    const inProcess = new InProcessKafka({
+      handler: broker.dispatcher,
+      logger,
+      maxRequestBytes: config.number("socket.request.max.bytes"),
+      nodeId,
+      address: () => registered,
+    });
+    kafkaRef = inProcess;
     if (listeners.length > 1 || primary.securityProtocol !== "PLAINTEXT") {
       logger.info("Listening", {
         listeners: listeners.map((l) => `${l.name}=${l.securityProtocol}://${l.host}:${l.port}`).join(","),
@@ -401,8 +426,17 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         closed ??= (async () => {
           readiness.set("stopping");
           eventLoop.stop();
+          for (const hook of shutdownHooks) {
+            try {
+              await hook();
+            } catch (err) {
+              logger.error("A shutdown hook failed", { error: String(err) });
+            }
+          }
           for (const stop of stopWatching) stop();
           for (const s of servers) await s.close();
+          kafkaRef = null;
+          await inProcess.close();
           const served = broker.requestTotals.entries();
           if (served.length > 0) {
             // clientId|Api:vN=count, for scripts/version_coverage.ts and anyone asking what clients use.

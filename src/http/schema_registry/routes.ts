@@ -34,6 +34,31 @@ export interface SchemaRegistryOptions {
   topic?: string;
   /** For tests: what `fetch` forwards with. */
   fetch?: typeof fetch;
+  /** The registry, shared with the REST proxy (see {@link schemaRegistryOf}); made here when absent. */
+  registry?: () => SchemaRegistry;
+}
+
+/**
+ * This broker's registry, made on first use (and again for a new broker object).
+ * @param options the broker (lazily), the default level and the topic
+ * @returns a function giving the registry; RegistryError 50002 while the broker starts
+ */
+export function schemaRegistryOf(
+  options: Pick<SchemaRegistryOptions, "broker" | "defaultLevel" | "topic">,
+): () => SchemaRegistry {
+  const level = compatibilityLevelOf(options.defaultLevel ?? "BACKWARD") ?? CompatibilityLevel.BACKWARD;
+  let registry: { broker: Broker; registry: SchemaRegistry } | null = null;
+  return () => {
+    const broker = options.broker();
+    if (!broker) throw new RegistryError(50002, "The broker is starting; try again");
+    if (registry?.broker !== broker) {
+      registry = {
+        broker,
+        registry: new SchemaRegistry(brokerSchemasLog(broker, options.topic ?? SCHEMAS_TOPIC), { defaultLevel: level }),
+      };
+    }
+    return registry.registry;
+  };
 }
 
 function json(c: Context<HttpEnv>, body: unknown, status = 200): Response {
@@ -70,20 +95,7 @@ function idOf(text: string): number {
  */
 export function schemaRegistryRoutes(options: SchemaRegistryOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  const level = compatibilityLevelOf(options.defaultLevel ?? "BACKWARD") ?? CompatibilityLevel.BACKWARD;
-  let registry: { broker: Broker; registry: SchemaRegistry } | null = null;
-  const registryOf = (): SchemaRegistry => {
-    const broker = options.broker();
-    if (!broker) throw new RegistryError(50002, "The broker is starting; try again");
-    if (registry?.broker !== broker) {
-      registry = {
-        broker,
-        registry: new SchemaRegistry(brokerSchemasLog(broker, options.topic ?? SCHEMAS_TOPIC), { defaultLevel: level }),
-      };
-    }
-    return registry.registry;
-  };
-
+  const registryOf = options.registry ?? schemaRegistryOf(options);
   /** The leader's answer when another broker writes the registry (PostgreSQL). */
   const forward = async (c: Context<HttpEnv>): Promise<Response | null> => {
     const broker = options.broker();

@@ -12,6 +12,10 @@ export const serveHttp: ServeHttpFn = (options, handler) => {
     hostname: options.host,
     port: options.port,
     ...(options.tls ? { tls: { key: options.tls.key, cert: options.tls.cert } } : {}),
+    // The REST proxy's streaming produce keeps a request open for as long as records come (Bun's
+    // defaults would cut it at 128 MiB of body or 10 s of silence); the app bounds what it buffers.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    idleTimeout: 120,
     fetch(request, srv) {
       const ip = srv.requestIP(request);
       return handler(request, { remote: ip ? `${ip.address}:${ip.port}` : "" });

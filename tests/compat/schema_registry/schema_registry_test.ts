@@ -165,6 +165,46 @@ describe("Schema Registry through real clients", { skip: MISSING }, () => {
     );
   });
 
+  test("REST proxy v3 produces AVRO and JSONSCHEMA values through the registry; confluent-kafka's deserializers read them", async () => {
+    await createTopic(broker, "sr-rest", { partitions: 1 });
+    await createTopic(broker, "sr-rest-json", { partitions: 1 });
+    const clusters = await (await fetch(`${url}/v3/clusters`)).json() as { data: { cluster_id: string }[] };
+    const base = `${url}/v3/clusters/${clusters.data[0]!.cluster_id}/topics`;
+    const produce = async (topic: string, body: unknown) => {
+      const r = await fetch(`${base}/${topic}/records`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, body: await r.json() as Record<string, any> };
+    };
+    // An inline schema is registered under <topic>-value; later records name it by version or id.
+    const first = await produce("sr-rest", {
+      value: { type: "AVRO", schema: JSON.stringify(USER_V2), data: { id: 1, name: "rest", email: { string: "r@x" } } },
+    });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body["value"].type, "AVRO");
+    const id = first.body["value"].schema_id as number;
+    const second = await produce("sr-rest", {
+      value: { schema_id: id, data: { id: 2, name: "again", email: null } },
+    });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    const mismatch = await produce("sr-rest", { value: { schema_id: id, data: { id: "three" } } });
+    assert.notEqual(mismatch.body["error_code"] ?? mismatch.status, 200, JSON.stringify(mismatch.body));
+    assert.match(String(mismatch.body["message"]), /three|long/, "the message names what does not match");
+    const jsonRecord = await produce("sr-rest-json", {
+      value: { type: "JSONSCHEMA", schema: JSON.stringify(ORDER_JSON), data: { id: 5, item: "cup" } },
+    });
+    assert.equal(jsonRecord.status, 200, JSON.stringify(jsonRecord.body));
+    const [avro, json] = await py(broker, url, [
+      { op: "consume", topic: "sr-rest", format: "avro", count: 2 },
+      { op: "consume", topic: "sr-rest-json", format: "json", schema: JSON.stringify(ORDER_JSON), count: 1 },
+    ]);
+    assert.deepEqual(avro!["values"], [{ id: 1, name: "rest", email: "r@x" }, { id: 2, name: "again", email: null }]);
+    assert.deepEqual(avro!["ids"], [[0, id], [0, id]]);
+    assert.deepEqual(json!["values"], [{ id: 5, item: "cup" }]);
+  });
+
   test("@kafkajs/confluent-schema-registry: subject config 404 (40408) then PUT, register and evolve", async () => {
     const registry = new SchemaRegistry({ host: url });
     const subject = "kjs-users-value";
