@@ -36,10 +36,13 @@ import {
 import type { LocalKafka, Logger } from "../../ports.ts";
 import { hostOfRemote } from "../../broker/acl/model.ts";
 import { kafkaError, Messages, RestCode, RestError } from "./errors.ts";
-import { recordSizeBytes, v2ConsumerRecord } from "./records.ts";
+import { recordSizeBytes, type SchemaSerde, v2ConsumerRecord } from "./records.ts";
 
 /** The formats a v2 consumer reads in (schema formats need the Schema Registry). */
-export type ConsumerFormat = "binary" | "json";
+export type ConsumerFormat = "binary" | "json" | "avro" | "jsonschema" | "protobuf";
+
+/** The schema-based consumer formats, by the registry's name for each. */
+const SCHEMA_FORMATS = { avro: "AVRO", jsonschema: "JSONSCHEMA", protobuf: "PROTOBUF" } as const;
 
 /** What `POST /consumers/{group}` asks for. */
 export interface ConsumerInstanceConfig {
@@ -87,6 +90,7 @@ export class ConsumerInstance {
   readonly config: ConsumerInstanceConfig;
   readonly principal: string;
   readonly #client: KafkaClient;
+  readonly #serde: SchemaSerde | undefined;
   readonly #decompress: DecompressFn;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -110,6 +114,8 @@ export class ConsumerInstance {
     config: ConsumerInstanceConfig;
     principal: string;
     client: KafkaClient;
+    /** Decodes the schema-based formats (the Schema Registry's). */
+    serde?: SchemaSerde | undefined;
     decompress: DecompressFn;
     logger: Logger;
     now: () => number;
@@ -118,6 +124,7 @@ export class ConsumerInstance {
     this.config = options.config;
     this.principal = options.principal;
     this.#client = options.client;
+    this.#serde = options.serde;
     this.#decompress = options.decompress;
     this.#logger = options.logger;
     this.#now = options.now;
@@ -468,8 +475,37 @@ export class ConsumerInstance {
     for (const answer of answers) {
       if (answer !== null) moves.push(...this.#take(answer.response, answer.offsets, out, budget));
     }
+    // A record that does not decode stops the poll before the positions move past it (as a JSON one does).
+    if (this.config.format in SCHEMA_FORMATS) await this.#decodeSchemaRecords(out);
     for (const [p, offset] of moves) p.offset = offset;
     return out;
+  }
+
+  /** Replaces the raw key and value bytes of schema-format records by their data, through the registry. */
+  async #decodeSchemaRecords(out: Record<string, unknown>[]): Promise<void> {
+    const serde = this.#serde;
+    if (!serde) throw new RestError(RestCode.INVALID_CONSUMER_CONFIG, "This kbin serves no Schema Registry");
+    const format = SCHEMA_FORMATS[this.config.format as keyof typeof SCHEMA_FORMATS];
+    for (const r of out) {
+      for (const side of ["key", "value"] as const) {
+        const bytes = r[side];
+        if (!(bytes instanceof Uint8Array)) continue;
+        const d = await serde.deserialize({
+          topic: String(r["topic"]),
+          isKey: side === "key",
+          principal: this.principal,
+          format,
+          bytes,
+        });
+        if (!d.ok) {
+          throw new RestError(
+            d.errorCode,
+            `Cannot decode the ${side} of ${r["topic"]}-${r["partition"]} at offset ${r["offset"]}: ${d.message}`,
+          );
+        }
+        r[side] = d.data;
+      }
+    }
   }
 
   async #leadersOf(parts: Position[]): Promise<Map<string, number>> {
@@ -615,7 +651,9 @@ export class ConsumerInstance {
           full = true;
           break;
         }
-        const c = v2ConsumerRecord(r, { topic, partition, format: this.config.format });
+        const c = this.config.format in SCHEMA_FORMATS
+          ? { topic, key: r.key, value: r.value, partition, offset: Number(r.offset) }
+          : v2ConsumerRecord(r, { topic, partition, format: this.config.format as "binary" | "json" });
         if (c instanceof RestError) throw c;
         out.push(c);
         budget.left -= size;
@@ -650,6 +688,8 @@ export interface ConsumerManagerOptions {
   instanceTimeoutMs: number;
   /** At most this many instances at once. */
   maxInstances: number;
+  /** Decodes schema-based formats; absent when no Schema Registry is served. */
+  serde?: SchemaSerde | undefined;
 }
 
 /** Every consumer instance, by group and name. */
@@ -702,6 +742,7 @@ export class ConsumerManager {
       config,
       principal: caller.principal,
       client,
+      serde: this.#o.serde,
       decompress: this.#o.decompress,
       logger: this.#o.logger,
       now: this.#o.now,

@@ -91,6 +91,7 @@ export function createRestProxy(options: RestProxyOptions): RestProxy {
     now,
     instanceTimeoutMs: settings.consumerInstanceTimeoutMs,
     maxInstances: settings.maxConsumerInstances,
+    serde: options.serde,
   });
   const ctx: ProxyContext = {
     settings,

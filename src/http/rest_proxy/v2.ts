@@ -10,6 +10,7 @@
  */
 
 import type { Hono } from "hono";
+import { stringifyJsonValue } from "../schema_registry/serde/json_value.ts";
 import { listOffsets, OffsetSpec } from "../../client/groups.ts";
 import { DESCRIBE_CONFIGS_API } from "../../protocol/generated/32_describe_configs.ts";
 import { ConfigResourceType } from "../../protocol/generated/configs.ts";
@@ -27,9 +28,7 @@ import {
   jsonResponse,
   type ProxyContext,
   readJson,
-  V2_BINARY,
   V2_JSON,
-  V2_JSON_JSON,
 } from "./context.ts";
 import { kafkaError, Messages, RestCode, RestError } from "./errors.ts";
 import { produceV2 } from "./produce.ts";
@@ -115,7 +114,7 @@ function int(v: unknown, what: string, fallback: number): number {
 /** Reads `POST /consumers/{group}`'s body (Confluent's `CreateConsumerInstanceRequest`). */
 export function consumerConfig(
   body: unknown,
-  options: { defaultTimeoutMs: number; random: () => string },
+  options: { defaultTimeoutMs: number; random: () => string; schemaRegistry?: boolean },
 ): ConsumerInstanceConfig {
   const o = body === undefined || body === null ? {} : asObject(body, "the consumer configuration");
   const named = o["id"] ?? o["name"];
@@ -126,14 +125,14 @@ export function consumerConfig(
     );
   }
   const format = typeof o["format"] === "string" ? o["format"].toLowerCase() : "binary";
-  if (format === "avro" || format === "jsonschema" || format === "protobuf") {
+  if ((format === "avro" || format === "jsonschema" || format === "protobuf") && !options.schemaRegistry) {
     throw new RestError(
       RestCode.INVALID_CONSUMER_CONFIG,
       `Invalid consumer configuration: the ${format} format needs the Schema Registry to decode records, and this kbin ` +
         `serves none; use "binary" or "json"`,
     );
   }
-  if (format !== "binary" && format !== "json") {
+  if (!["binary", "json", "avro", "jsonschema", "protobuf"].includes(format)) {
     throw new RestError(
       RestCode.INVALID_CONSUMER_CONFIG,
       `Invalid consumer configuration: unknown format "${o["format"]}"`,
@@ -155,7 +154,7 @@ export function consumerConfig(
   );
   return {
     name: typeof named === "string" ? named : `rest-consumer-${options.random()}`,
-    format,
+    format: format as ConsumerInstanceConfig["format"],
     autoOffsetReset: reset,
     autoCommit: bool(o["auto.commit.enable"], "auto.commit.enable", true),
     fetchMinBytes: int(o["fetch.min.bytes"] ?? o["responseMinBytes"], "fetch.min.bytes", -1),
@@ -254,6 +253,7 @@ export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext & { consumers: Con
   // Consumer instances
   app.post("/consumers/:group", async (c) => {
     const config = consumerConfig(await readJson(c, { optional: true }), {
+      schemaRegistry: ctx.serde !== undefined,
       defaultTimeoutMs: ctx.settings.consumerRequestTimeoutMs,
       random: () => crypto.randomUUID(),
     });
@@ -368,7 +368,11 @@ export function mountV2(app: Hono<HttpEnv>, ctx: ProxyContext & { consumers: Con
           : ctx.settings.consumerRequestMaxBytes,
       })
     );
-    return jsonResponse(records, 200, { contentType: instance.config.format === "json" ? V2_JSON_JSON : V2_BINARY });
+    // Decoded schema data may hold 64-bit integers beyond 2^53 (bigint): printed losslessly.
+    return new Response(stringifyJsonValue(records), {
+      status: 200,
+      headers: { "content-type": `application/vnd.kafka.${instance.config.format}.v2+json` },
+    });
   });
   app.post(`${prefix}/offsets`, async (c) => {
     const instance = instanceOf(c);

@@ -203,6 +203,38 @@ describe("Schema Registry through real clients", { skip: MISSING }, () => {
     assert.deepEqual(avro!["values"], [{ id: 1, name: "rest", email: "r@x" }, { id: 2, name: "again", email: null }]);
     assert.deepEqual(avro!["ids"], [[0, id], [0, id]]);
     assert.deepEqual(json!["values"], [{ id: 5, item: "cup" }]);
+
+    // A v2 consumer instance in the avro format reads them back (Avro's JSON encoding: unions wrapped).
+    const V2 = "application/vnd.kafka.v2+json";
+    const consumer = `${url}/consumers/sr-v2`;
+    const created = await fetch(consumer, {
+      method: "POST",
+      headers: { "content-type": V2 },
+      body: JSON.stringify({ name: "avro-reader", format: "avro", "auto.offset.reset": "earliest" }),
+    });
+    assert.equal(created.status, 200, await created.clone().text());
+    const instance = `${consumer}/instances/avro-reader`;
+    const subscribed = await fetch(`${instance}/subscription`, {
+      method: "POST",
+      headers: { "content-type": V2 },
+      body: JSON.stringify({ topics: ["sr-rest"] }),
+    });
+    assert.equal(subscribed.status, 204);
+    const seen: unknown[] = [];
+    const deadline = Date.now() + 30_000;
+    while (seen.length < 2 && Date.now() < deadline) {
+      const r = await fetch(`${instance}/records?timeout=1000`, {
+        headers: { accept: "application/vnd.kafka.avro.v2+json" },
+      });
+      assert.equal(r.status, 200, await r.clone().text());
+      assert.equal(r.headers.get("content-type"), "application/vnd.kafka.avro.v2+json");
+      for (const rec of await r.json() as { value: unknown }[]) seen.push(rec.value);
+    }
+    assert.deepEqual(seen.slice(0, 2), [
+      { id: 1, name: "rest", email: { string: "r@x" } },
+      { id: 2, name: "again", email: null },
+    ]);
+    assert.equal((await fetch(instance, { method: "DELETE", headers: { "content-type": V2 } })).status, 204);
   });
 
   test("@kafkajs/confluent-schema-registry: subject config 404 (40408) then PUT, register and evolve", async () => {
