@@ -13,22 +13,17 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { KafkaConnection } from "../../src/client/connection.ts";
 import { PRODUCE_API } from "../../src/protocol/generated/00_produce.ts";
 import { OFFSET_COMMIT_API } from "../../src/protocol/generated/08_offset_commit.ts";
 import { CREATE_TOPICS_API } from "../../src/protocol/generated/19_create_topics.ts";
 import { buildBatch } from "../../src/protocol/records/records.ts";
 import { connect } from "../../src/runtime/bun/net.ts";
+import { startHttpBroker } from "./http_broker.ts";
 
 const SCRAPES = Number(process.argv[2] ?? 50);
 const PARTITIONS = Number(process.argv[3] ?? 100);
 const TOPICS = Number(process.argv[4] ?? 10);
-const ROOT = new URL("../..", import.meta.url).pathname;
-const kbin = process.env["KBIN_BIN"] ? [process.env["KBIN_BIN"]] : ["bun", join(ROOT, "src/runtime/bun/main.ts")];
 const log = (s: string) => process.stderr.write(`metrics: ${s}\n`);
 const OPENMETRICS = "application/openmetrics-text;version=1.0.0";
 
@@ -37,33 +32,9 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-const dir = await mkdtemp(join(tmpdir(), "kbin-bench-metrics-"));
-const child = spawn(kbin[0]!, [
-  ...kbin.slice(1),
-  "serve",
-  "--listen",
-  "127.0.0.1:0",
-  "--data-dir",
-  dir,
-  "--http",
-  "127.0.0.1:0",
-], {
-  stdio: ["ignore", "pipe", "pipe"],
-});
+const broker = await startHttpBroker("metrics");
 try {
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      const m = /ready on \S+:(\d+) /.exec(stdout);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`kbin exited with ${code}:\n${stderr}`)));
-  });
-  const url = /Listening http=(\S+)/.exec(stderr)?.[1];
-  if (!url) throw new Error(`no HTTP listener in the log:\n${stderr}`);
+  const { port, url } = broker;
   const conn = await KafkaConnection.open("127.0.0.1", port, { connect });
   const names = Array.from({ length: TOPICS }, (_, i) => `bench-metrics-${i}`);
   log(`creating ${TOPICS} topics of ${PARTITIONS} partitions`);
@@ -164,7 +135,5 @@ try {
     );
   }
 } finally {
-  child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
-  await rm(dir, { recursive: true, force: true });
+  await broker.stop();
 }

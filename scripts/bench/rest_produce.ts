@@ -18,14 +18,11 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { KafkaClient } from "../../src/client/client.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { CREATE_TOPICS_API } from "../../src/protocol/generated/19_create_topics.ts";
 import { connect } from "../../src/runtime/bun/net.ts";
+import { startHttpBroker } from "./http_broker.ts";
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const REPEATS = Number(process.argv[3] ?? 2);
@@ -33,8 +30,6 @@ const WORKERS = Number(process.argv[4] ?? 4);
 const PARTITIONS = Number(process.argv[5] ?? 4);
 const PER_REQUEST = 100;
 const TOPIC = "bench-rest";
-const ROOT = new URL("../..", import.meta.url).pathname;
-const kbin = process.env["KBIN_BIN"] ? [process.env["KBIN_BIN"]] : ["bun", join(ROOT, "src/runtime/bun/main.ts")];
 const log = (s: string) => process.stderr.write(`rest: ${s}\n`);
 const encoder = new TextEncoder();
 
@@ -49,33 +44,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const dir = await mkdtemp(join(tmpdir(), "kbin-bench-rest-"));
-const child = spawn(kbin[0]!, [
-  ...kbin.slice(1),
-  "serve",
-  "--listen",
-  "127.0.0.1:0",
-  "--data-dir",
-  dir,
-  "--http",
-  "127.0.0.1:0",
-], {
-  stdio: ["ignore", "pipe", "pipe"],
-});
+const broker = await startHttpBroker("rest");
 try {
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      const m = /ready on \S+:(\d+) /.exec(stdout);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`kbin exited with ${code}:\n${stderr}`)));
-  });
-  const url = /Listening http=(\S+)/.exec(stderr)?.[1];
-  if (!url) throw new Error(`no HTTP listener in the log:\n${stderr}`);
+  const { port, url } = broker;
   const client = new KafkaClient({ bootstrap: [`127.0.0.1:${port}`], connect, clientId: "bench-rest" });
   const { response } = await client.send(CREATE_TOPICS_API, () => ({
     topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }],
@@ -206,7 +177,5 @@ try {
   }
   await client.close();
 } finally {
-  child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
-  await rm(dir, { recursive: true, force: true });
+  await broker.stop();
 }

@@ -15,15 +15,10 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { startHttpBroker } from "./http_broker.ts";
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const CONCURRENCY = Number(process.argv[3] ?? 8);
-const ROOT = new URL("../..", import.meta.url).pathname;
-const kbin = process.env["KBIN_BIN"] ? [process.env["KBIN_BIN"]] : ["bun", join(ROOT, "src/runtime/bun/main.ts")];
 const log = (s: string) => process.stderr.write(`schema-registry: ${s}\n`);
 const TYPE = "application/vnd.schemaregistry.v1+json";
 
@@ -37,30 +32,9 @@ const schemaWith = (fields: number) =>
     ],
   });
 
-const dir = await mkdtemp(join(tmpdir(), "kbin-bench-sr-"));
-const child = spawn(kbin[0]!, [
-  ...kbin.slice(1),
-  "serve",
-  "--listen",
-  "127.0.0.1:0",
-  "--data-dir",
-  dir,
-  "--http",
-  "127.0.0.1:0",
-], { stdio: ["ignore", "pipe", "pipe"] });
+const broker = await startHttpBroker("sr");
 try {
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      if (/ready on /.test(stdout)) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`kbin exited with ${code}:\n${stderr}`)));
-  });
-  const url = /Listening http=(\S+)/.exec(stderr)?.[1];
-  if (!url) throw new Error(`no HTTP listener in the log:\n${stderr}`);
+  const { url } = broker;
 
   const call = async (method: string, path: string, body?: string) => {
     const r = await fetch(`${url}${path}`, { method, headers: { "content-type": TYPE }, ...(body ? { body } : {}) });
@@ -123,7 +97,5 @@ try {
     console.log(`| ${name} | ${r.toFixed(0)} | ${(r / health).toFixed(2)} |`);
   }
 } finally {
-  child.kill("SIGTERM");
-  await new Promise((resolve) => child.once("exit", resolve));
-  await rm(dir, { recursive: true, force: true });
+  await broker.stop();
 }
