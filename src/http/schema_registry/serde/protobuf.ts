@@ -30,7 +30,14 @@
  * @module
  */
 
-import { mapTypes, parseProtobuf, type ProtobufParsed, type ProtoField, type ProtoMessage } from "../protobuf.ts";
+import {
+  mapTypes,
+  parseProtobuf,
+  type ProtobufParsed,
+  type ProtoField,
+  type ProtoMessage,
+  SCALAR_TYPES,
+} from "../protobuf.ts";
 import type { ProtoTypes } from "../protobuf.ts";
 import type { SerdeResult } from "./avro.ts";
 import {
@@ -65,23 +72,6 @@ type ScalarType =
   | "string"
   | "bytes";
 
-const SCALARS = new Set<string>([
-  "double",
-  "float",
-  "int32",
-  "int64",
-  "uint32",
-  "uint64",
-  "sint32",
-  "sint64",
-  "fixed32",
-  "fixed64",
-  "sfixed32",
-  "sfixed64",
-  "bool",
-  "string",
-  "bytes",
-]);
 const LONG_TYPES = new Set<string>(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
 
 interface PbEnum {
@@ -232,7 +222,7 @@ class Codec {
   }
 
   #resolve(type: string, table: ProtoTypes, scope: string[], where: string): [PbField["type"], string] {
-    if (SCALARS.has(type)) return [type as ScalarType, ""];
+    if (SCALAR_TYPES.has(type)) return [type as ScalarType, ""];
     const full = table.resolveName(type, scope);
     const info = full === undefined ? undefined : table.types.get(full) ?? builtinTypes().types.get(full);
     if (full === undefined || info === undefined) fail(`Cannot resolve type ${type} in ${where}`);
