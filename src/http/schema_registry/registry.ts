@@ -156,7 +156,7 @@ export class SchemaRegistry {
   readonly #modes = new Map<string | null, Mode>();
   readonly #parsed = new Map<number, ParsedSchema>();
   #queue: Promise<unknown> = Promise.resolve();
-  #catching: Promise<void> | null = null;
+  #catching: Promise<void> = Promise.resolve();
 
   /**
    * @param log the `_schemas` log
@@ -173,21 +173,25 @@ export class SchemaRegistry {
     return this.#log.leader();
   }
 
-  /** Reads what the log holds past what was applied. */
+  /**
+   * Reads what the log holds past what was applied. Calls run one after another, each reading to
+   * the end it finds, so a caller sees at least everything appended before it called (a write's
+   * own record included; a shared in-flight read could have started before it).
+   */
   catchUp(): Promise<void> {
-    this.#catching ??= (async () => {
-      try {
-        for (;;) {
-          const { records, next, end } = await this.#log.readFrom(this.#next);
-          for (const r of records) this.#apply(r.key, r.value);
-          this.#next = Math.max(this.#next, next);
-          if (records.length === 0 || this.#next >= end) break;
-        }
-      } finally {
-        this.#catching = null;
-      }
-    })();
-    return this.#catching;
+    const run = this.#catching.then(() => this.#readToEnd());
+    this.#catching = run.catch(() => {});
+    return run;
+  }
+
+  async #readToEnd(): Promise<void> {
+    for (;;) {
+      const before = this.#next;
+      const { records, next, end } = await this.#log.readFrom(this.#next);
+      for (const r of records) this.#apply(r.key, r.value);
+      this.#next = Math.max(this.#next, next);
+      if (this.#next >= end || this.#next === before) return;
+    }
   }
 
   #apply(keyText: string, valueText: string | null): void {

@@ -69,6 +69,23 @@ describe("Schema Registry API", () => {
       assert.deepEqual((await call("GET", "/")).body, {});
     }));
 
+  test("concurrent registrations and reads: every new schema gets its own id, versions count up without gaps", () =>
+    withRegistry(async (call) => {
+      const many = Array.from({ length: 24 }, (_, i) => AVRO([F_ID, { ...F_OPT, name: `o${i}` }], `R${i}`));
+      const answers = await Promise.all(many.flatMap((schema, i) => [
+        call("POST", `/subjects/c-${i % 3}/versions`, { schema }),
+        call("GET", "/subjects"),
+      ]));
+      const ids = answers.filter((_, i) => i % 2 === 0).map((a) => {
+        assert.equal(a.status, 200, JSON.stringify(a.body));
+        return a.body.id as number;
+      });
+      assert.equal(new Set(ids).size, 24, `ids ${ids}`);
+      for (let s = 0; s < 3; s++) {
+        assert.deepEqual((await call("GET", `/subjects/c-${s}/versions`)).body, [1, 2, 3, 4, 5, 6, 7, 8]);
+      }
+    }, { "schema.compatibility.level": "NONE" }));
+
   test("Confluent's error codes: 40401, 40402, 40403, 42201, 42202, 422 for a broken body", () =>
     withRegistry(async (call) => {
       await call("POST", "/subjects/a/versions", { schema: AVRO([F_ID]) });
