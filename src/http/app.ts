@@ -28,6 +28,7 @@ import type { Clock, HttpHandler, LocalKafka, Logger } from "../ports.ts";
 import { authMiddleware, HttpAuthenticator, httpAuthSettings, type HttpEnv } from "./auth.ts";
 import { healthRoutes } from "./health.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { brokerHttpUrl } from "./peers.ts";
 import { schemaRegistryOf, schemaRegistryRoutes } from "./schema_registry/routes.ts";
 import { restSchemaSerde } from "./schema_registry/rest_serde.ts";
 import { createRestProxy, type SchemaSerde } from "./rest_proxy/rest_proxy.ts";
@@ -129,6 +130,13 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
       logger: options.logger,
       clock: options.clock,
       ...(schemaSerde ? { serde: schemaSerde } : {}),
+      peers: {
+        httpUrlOf: (nodeId) => {
+          const broker = options.broker();
+          return broker === null ? null : brokerHttpUrl(broker, nodeId);
+        },
+        fetch: (input, init) => fetch(input, init),
+      },
     });
     options.onShutdown?.(() => proxy.close());
     restProxy = proxy.routes;

@@ -343,7 +343,8 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions): Promis
         rack: config.get("broker.rack"),
         listeners: [
           ...listeners.map((l) => ({ name: l.name, host: l.advertised!.host, port: l.advertised!.port })),
-          // The HTTP plane, for brokers that forward Schema Registry requests to the one that writes.
+          // The HTTP plane, for brokers that forward Schema Registry requests to the one that writes
+          // and REST produce requests to partitions' leaders.
           ...(http && httpListener
             ? [{
               name: `kbin-${httpListener.scheme}`,

@@ -12,6 +12,7 @@ import type { DecompressFn } from "../../protocol/records/mod.ts";
 import type { Logger } from "../../ports.ts";
 import type { HttpEnv } from "../auth.ts";
 import type { ClientPool } from "./clients.ts";
+import type { Peers } from "./forward.ts";
 import { RestCode, RestError } from "./errors.ts";
 import type { SchemaSerde } from "./records.ts";
 
@@ -57,6 +58,8 @@ export interface ProxyContext {
   identity(): ClusterIdentity | null;
   decompress: DecompressFn;
   serde: SchemaSerde | undefined;
+  /** The cluster's other brokers, to forward records to their leaders (several brokers). */
+  peers?: Peers | undefined;
   logger: Logger;
   now(): number;
 }

@@ -9,10 +9,12 @@
  * Records that arrive together (one request body, or one chunk of a stream) are sent in one go
  * and share batches; answers come from the batch's base offset.
  *
- * On a cluster of several brokers (PostgreSQL) the proxy writes only to the partitions this
- * broker leads: a keyless record without a partition goes to one of those, and a record whose
- * partition (given, or from its key) another broker leads is answered NOT_LEADER_OR_FOLLOWER
- * (50003) at once, naming the leader.
+ * On a cluster of several brokers (PostgreSQL) the proxy's connections reach only this broker: a
+ * keyless record without a partition goes to a partition this broker leads, and a record whose
+ * partition (given, or from its key as Kafka's default partitioner picks it) another broker leads
+ * is forwarded to that broker's HTTP listener with its partition set ({@link Forwarder}). A
+ * request that was itself forwarded is not forwarded again: such records are answered
+ * NOT_LEADER_OR_FOLLOWER (50003) at once, naming the leader.
  *
  * @module
  */
@@ -29,6 +31,7 @@ import {
   checkCluster,
   type Ctx,
   errorResponse,
+  identity,
   jsonResponse,
   type ProxyContext,
   readJson,
@@ -37,6 +40,7 @@ import {
   V2_JSON_JSON,
 } from "./context.ts";
 import { kafkaError, Messages, RestCode, RestError } from "./errors.ts";
+import { FORWARDED_HEADER, Forwarder } from "./forward.ts";
 import { JsonObjectSplitter, type SplitEvent } from "./json_stream.ts";
 import {
   type ConvertedRecord,
@@ -199,11 +203,17 @@ export class TopicProducer {
   }
 
   /**
-   * Adds a record to its partition's batch.
+   * Adds a record to its partition's batch, or to the forwarder's batch for its partition's leader
+   * when another broker leads it.
+   * @param options.forward the request's forwarder (absent: records for other leaders are refused)
    * @returns its outcome (never rejects), and a promise to wait for before sending more when the
    *   producer's buffer is full
    */
-  send(record: ConvertedRecord): { delivery: Promise<Delivery>; wait: Promise<void> | undefined } {
+  send(
+    record: ConvertedRecord,
+    options: { forward?: Forwarder | undefined } = {},
+  ): { delivery: Promise<Delivery>; wait: Promise<void> | undefined } {
+    const forward = options.forward;
     let partition = record.partition;
     if (partition !== undefined && partition >= this.#partitionCount) {
       return {
@@ -215,8 +225,14 @@ export class TopicProducer {
       if (partition === undefined) {
         if (record.key !== null) partition = partitionForKey(record.key, this.#partitionCount);
         else if (this.#local.length > 0) partition = this.#local[this.#nextLocal++ % this.#local.length]!;
+        else if (forward !== undefined && this.#partitionCount > 0) {
+          partition = this.#nextLocal++ % this.#partitionCount;
+        }
       }
       const leader = partition === undefined ? -1 : this.#leaders[partition] ?? -1;
+      if (forward !== undefined && partition !== undefined && leader >= 0 && leader !== this.#o.localNode()) {
+        return { delivery: forward.add(leader, partition, record), wait: undefined };
+      }
       if (partition === undefined || leader !== this.#o.localNode()) {
         const where = partition === undefined
           ? `no partition of "${this.topic}" is led by broker ${this.#o.localNode()}`
@@ -373,6 +389,16 @@ async function producerFor(c: Ctx, ctx: ProxyContext, topic: string) {
 }
 
 /**
+ * The request's forwarder of records to other leaders; none for a request that was itself
+ * forwarded (it is not forwarded again) or when the proxy cannot reach other brokers.
+ */
+function forwarderOf(c: Ctx, ctx: ProxyContext, topic: string): Forwarder | undefined {
+  if (ctx.peers === undefined || c.req.header(FORWARDED_HEADER) !== undefined) return undefined;
+  const { clusterId, nodeId } = identity(ctx);
+  return new Forwarder(ctx.peers, { clusterId, topic, authorization: c.req.header("authorization"), nodeId });
+}
+
+/**
  * `POST /v3/clusters/{cluster_id}/topics/{topic_name}/records`: the body is one or more JSON
  * objects, possibly streamed; the answer is one JSON object per record, in order, each followed
  * by CRLF, sent as soon as it is known (HTTP 200 once the first record is read; per-record errors
@@ -382,6 +408,7 @@ export async function produceRecordsV3(c: Ctx, ctx: ProxyContext): Promise<Respo
   const { clusterId } = checkCluster(ctx, c.req.param("cluster_id")!);
   const topic = c.req.param("topic_name")!;
   const { producer, principal, release } = await producerFor(c, ctx, topic);
+  const forward = forwarderOf(c, ctx, topic);
   const body = c.req.raw.body;
   const splitter = new JsonObjectSplitter();
   const decoder = new TextDecoder();
@@ -440,10 +467,11 @@ export async function produceRecordsV3(c: Ctx, ctx: ProxyContext): Promise<Respo
             continue;
           }
           const record = converted.record;
-          const { delivery, wait } = producer.send(record);
+          const { delivery, wait } = producer.send(record, { forward });
           void delivery.then((d) => settle(JSON.stringify(v3Result(clusterId, topic, record, d)) + "\r\n"));
           if (wait !== undefined) await wait;
         }
+        forward?.flush();
         if (stop || ended || abandoned) break;
         const { value, done } = await reader!.read();
         if (done) {
@@ -458,6 +486,7 @@ export async function produceRecordsV3(c: Ctx, ctx: ProxyContext): Promise<Respo
       ctx.logger.debug("REST produce stream ended early", { topic, error: String(err) });
     } finally {
       if (!ended) reader?.cancel().catch(() => {});
+      forward?.flush();
       out.end();
       await out.settled();
       release();
@@ -499,6 +528,7 @@ export async function produceBatchV3(c: Ctx, ctx: ProxyContext): Promise<Respons
     ids.add(id);
   }
   const { producer, principal, release } = await producerFor(c, ctx, topic);
+  const forward = forwarderOf(c, ctx, topic);
   try {
     const nowMs = BigInt(ctx.now());
     const results: Promise<{ id: string; result: Record<string, unknown>; ok: boolean }>[] = [];
@@ -511,10 +541,11 @@ export async function produceBatchV3(c: Ctx, ctx: ProxyContext): Promise<Respons
         continue;
       }
       const record = converted.record;
-      const { delivery, wait } = producer.send(record);
+      const { delivery, wait } = producer.send(record, { forward });
       results.push(delivery.then((d) => ({ id, result: v3Result(clusterId, topic, record, d), ok: d.ok })));
       if (wait !== undefined) await wait;
     }
+    forward?.flush();
     const successes: Record<string, unknown>[] = [];
     const failures: Record<string, unknown>[] = [];
     for (const { id, result, ok } of await Promise.all(results)) {
@@ -565,6 +596,7 @@ export async function produceV2(c: Ctx, ctx: ProxyContext, options: { partition?
     );
   }
   const { producer, release } = await producerFor(c, ctx, topic);
+  const forward = forwarderOf(c, ctx, topic);
   try {
     const deliveries: Promise<Record<string, unknown>>[] = [];
     for (const r of records) {
@@ -574,7 +606,7 @@ export async function produceV2(c: Ctx, ctx: ProxyContext, options: { partition?
         deliveries.push(Promise.resolve({ partition: null, offset: null, error_code: e.errorCode, error: e.message }));
         continue;
       }
-      const { delivery, wait } = producer.send({ ...converted.record, timestamp: BigInt(ctx.now()) });
+      const { delivery, wait } = producer.send({ ...converted.record, timestamp: BigInt(ctx.now()) }, { forward });
       deliveries.push(
         delivery.then((d) =>
           d.ok
@@ -584,6 +616,7 @@ export async function produceV2(c: Ctx, ctx: ProxyContext, options: { partition?
       );
       if (wait !== undefined) await wait;
     }
+    forward?.flush();
     const offsets = await Promise.all(deliveries);
     let status = 200;
     for (const o of offsets) {

@@ -26,9 +26,11 @@ import { ConsumerManager } from "./consumers.ts";
 import { type ProxyContext, restProxySettings, V2_JSON } from "./context.ts";
 import { kafkaError, RestCode, RestError } from "./errors.ts";
 import type { SchemaSerde } from "./records.ts";
+import type { Peers } from "./forward.ts";
 import { mountV2 } from "./v2.ts";
 
 export type { SchemaSerde } from "./records.ts";
+export type { Peers } from "./forward.ts";
 
 /** What {@link createRestProxy} is built from. */
 export interface RestProxyOptions {
@@ -41,6 +43,8 @@ export interface RestProxyOptions {
   clock: Clock;
   /** The Schema Registry's encoder for AVRO, JSONSCHEMA and PROTOBUF data. */
   serde?: SchemaSerde;
+  /** The cluster's other brokers' HTTP listeners (produce forwards records they lead there). */
+  peers?: Peers;
 }
 
 /** A running REST proxy. */
@@ -102,6 +106,7 @@ export function createRestProxy(options: RestProxyOptions): RestProxy {
     },
     decompress,
     serde: options.serde,
+    peers: options.peers,
     logger: options.logger,
     now,
   };

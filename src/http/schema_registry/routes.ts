@@ -16,6 +16,7 @@ import type { Context } from "hono";
 import type { Broker } from "../../broker/broker.ts";
 import type { Logger } from "../../ports.ts";
 import type { HttpEnv } from "../auth.ts";
+import { brokerHttpUrl } from "../peers.ts";
 import { parseVersion, RegistryError, SchemaRegistry, type SchemaRequest } from "./registry.ts";
 import { brokerSchemasLog, SCHEMAS_TOPIC } from "./schemas_log.ts";
 import { CompatibilityLevel, compatibilityLevelOf } from "./types.ts";
@@ -105,15 +106,12 @@ export function schemaRegistryRoutes(options: SchemaRegistryOptions): Hono<HttpE
     if (c.req.header(FORWARDED)) {
       throw new RegistryError(50004, "Unknown leader: this broker was sent a forwarded request it does not lead");
     }
-    const info = broker.storage.cluster.brokers().find((b) => b.nodeId === leader);
-    const endpoint = info?.listeners?.find((e) => e.name === "kbin-http" || e.name === "kbin-https");
-    if (!info || !endpoint) {
+    const base = brokerHttpUrl(broker, leader);
+    if (base === null) {
       throw new RegistryError(50004, `Unknown leader: no broker with an HTTP listener leads ${SCHEMAS_TOPIC}`);
     }
     const url = new URL(c.req.url);
-    const scheme = endpoint.name === "kbin-https" ? "https" : "http";
-    const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
-    const target = `${scheme}://${host}:${endpoint.port}${url.pathname}${url.search}`;
+    const target = `${base}${url.pathname}${url.search}`;
     const headers = new Headers();
     for (const h of ["authorization", "content-type", "accept"]) {
       const v = c.req.header(h);
