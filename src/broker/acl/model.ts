@@ -8,46 +8,32 @@
  * @module
  */
 
+import {
+  AclOperation as KafkaAclOperation,
+  AclPatternType,
+  AclPermissionType as KafkaAclPermissionType,
+  AclResourceType,
+} from "../../protocol/generated/configs.ts";
+
 /** ResourceType codes (Kafka's `ResourceType`). */
-export const ResourceType = {
-  UNKNOWN: 0,
-  ANY: 1,
-  TOPIC: 2,
-  GROUP: 3,
-  CLUSTER: 4,
-  TRANSACTIONAL_ID: 5,
-  DELEGATION_TOKEN: 6,
-  USER: 7,
-} as const;
-export type ResourceType = (typeof ResourceType)[keyof typeof ResourceType];
+export const ResourceType = AclResourceType;
+export type ResourceType = AclResourceType;
 
 /** PatternType codes (KIP-290). ANY and MATCH appear only in filters. */
-export const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED: 4 } as const;
-export type PatternType = (typeof PatternType)[keyof typeof PatternType];
+export const PatternType = AclPatternType;
+export type PatternType = AclPatternType;
 
-/** AclOperation codes. ANY appears only in filters. */
-export const AclOperation = {
-  UNKNOWN: 0,
-  ANY: 1,
-  ALL: 2,
-  READ: 3,
-  WRITE: 4,
-  CREATE: 5,
-  DELETE: 6,
-  ALTER: 7,
-  DESCRIBE: 8,
-  CLUSTER_ACTION: 9,
-  DESCRIBE_CONFIGS: 10,
-  ALTER_CONFIGS: 11,
-  IDEMPOTENT_WRITE: 12,
-  CREATE_TOKENS: 13,
-  DESCRIBE_TOKENS: 14,
-} as const;
+/**
+ * AclOperation codes. ANY appears only in filters. TWO_PHASE_COMMIT (KIP-939) is left out: kbin
+ * does not serve two-phase commit (InitProducerId v6 is unstable in Kafka 4.3.1).
+ */
+const { TWO_PHASE_COMMIT: _twoPhaseCommit, ...OPERATIONS } = KafkaAclOperation;
+export const AclOperation = OPERATIONS;
 export type AclOperation = (typeof AclOperation)[keyof typeof AclOperation];
 
 /** AclPermissionType codes. ANY appears only in filters. */
-export const AclPermissionType = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
-export type AclPermissionType = (typeof AclPermissionType)[keyof typeof AclPermissionType];
+export const AclPermissionType = KafkaAclPermissionType;
+export type AclPermissionType = KafkaAclPermissionType;
 
 /** The one name a CLUSTER resource has. */
 export const CLUSTER_NAME = "kafka-cluster";

@@ -111,12 +111,12 @@ export interface AvroParsed {
 export type AvroParseResult = { ok: true; value: AvroParsed } | { ok: false; message: string };
 
 /** An unresolved name, replaced by the named type once the whole document (and references) is read. */
-interface Placeholder {
+interface UnresolvedName {
   type: "$ref";
   full: string;
   written: string;
 }
-type Parsing = AvroSchema | Placeholder;
+type Parsing = AvroSchema | UnresolvedName;
 
 const SCHEMA_RESERVED = new Set([
   "doc",
@@ -376,7 +376,7 @@ class Parser {
     return this.named.get(full) ?? this.named.get(written) ?? { type: "$ref", full, written };
   }
 
-  /** Replaces placeholders, looking up names no document defined; then checks unions and defaults. */
+  /** Resolves the names read before their definition, looking up those no document defined; then checks unions and defaults. */
   resolve(): void {
     const seen = new Set<object>();
     const resolveOne = (p: Parsing): AvroSchema => {
@@ -624,7 +624,7 @@ function docText(doc: string | undefined, o: PrintOptions): string {
 }
 
 /** Java `Schema.toJson` (compact), or the normalized layout. */
-function printAvro(s: AvroSchema | Placeholder, o: PrintOptions, space: string | null = null): string {
+function printAvro(s: AvroSchema | UnresolvedName, o: PrintOptions, space: string | null = null): string {
   switch (s.type) {
     case "$ref":
       return quote(s.written);
